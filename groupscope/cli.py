@@ -1,0 +1,70 @@
+"""The `groupscope` command line (CONTRACT.md section 2, plus generate / evaluate / config)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from groupscope.config import ConfigError, defaults_yaml
+
+
+class StopRun(RuntimeError):
+    """The run must stop; the message is the one-line reason printed on stderr."""
+
+
+def _floats2(text: str) -> tuple[float, float]:
+    parts = [float(x) for x in text.split(",")]
+    if len(parts) == 1:
+        parts = parts * 2
+    if len(parts) != 2:
+        raise argparse.ArgumentTypeError("expected LO,HI")
+    return parts[0], parts[1]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="groupscope", description=__doc__)
+    sub = ap.add_subparsers(dest="command", required=True)
+
+    g = sub.add_parser("generate", help="write a synthetic operator's landing zone and its ground truth")
+    g.add_argument("--out", required=True, help="LANDING folder to (re)create")
+    g.add_argument("--truth", help="ground-truth folder (default: LANDING_truth beside LANDING)")
+    g.add_argument("--months", required=True, help="comma-separated YYYY-MM list")
+    g.add_argument("--subscribers", type=int, default=20_000, help="home-carrier subscribers")
+    g.add_argument("--seed", type=int, default=1)
+    g.add_argument("--faults", action="store_true", help="inject malformed rows and files")
+    g.add_argument("--fault-kinds", help="comma-separated subset of fault kinds (default: all)")
+    g.add_argument("--offnet-share", type=_floats2, default=(0.30, 0.60), help="LO,HI share of employees off-net")
+    g.add_argument("--fake-share", type=_floats2, default=(0.05, 0.15), help="LO,HI share of fake members")
+    g.add_argument("--activity", type=float, default=1.0, help="calling-rate multiplier")
+    g.add_argument("--gbk-sources", help="comma-separated tables written in GBK")
+    g.add_argument("--cdr-format", default="mixed", choices=["mixed", "csv", "csv.gz", "parquet"])
+
+    c = sub.add_parser("config", help="print every configuration key with its default and meaning")
+    c.add_argument("--check", help="validate this config file and exit")
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "generate":
+            from groupscope.synth.generate import main_generate
+
+            return main_generate(args)
+        if args.command == "config":
+            if args.check:
+                from groupscope.config import load_config
+
+                load_config(args.check)
+                print(f"{args.check}: valid")
+                return 0
+            sys.stdout.write(defaults_yaml())
+            return 0
+    except (ConfigError, StopRun, ValueError) as e:
+        print(f"groupscope {args.command}: {e}", file=sys.stderr)
+        return 2
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

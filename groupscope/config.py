@@ -1,0 +1,198 @@
+"""Every tunable of groupscope, with its default and meaning, validated in one place.
+
+The defaults live here and nowhere else. `groupscope config` prints them as a commented YAML file
+(`docs/groupscope.example.yaml` is that output); a user's YAML only needs the keys it changes.
+A wrong key or a wrong type is a `ConfigError` that names the key.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from groupscope.contract import INPUT_TABLES
+
+
+class ConfigError(ValueError):
+    """The configuration is not valid; the message names the offending key."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class SqlSource(_Section):
+    url: str = Field(description="SQLAlchemy URL of the source database (credentials from the environment)")
+    table: str = Field(description="table (optionally schema.table) holding the contract table's rows")
+    period_column: str | None = Field(
+        default=None, description="column that holds the period (YYYY-MM); empty: the table holds one period"
+    )
+
+
+class SourcesConfig(_Section):
+    default_encoding: str = Field(default="utf-8", description="text encoding of CSV files")
+    encodings: dict[str, str] = Field(
+        default_factory=dict, description="per contract table, e.g. {account_managers: gbk}"
+    )
+    sql: dict[str, SqlSource] = Field(
+        default_factory=dict, description="monthly tables read from a SQL source instead of LANDING"
+    )
+
+    @field_validator("encodings", "sql")
+    @classmethod
+    def _known_tables(cls, v: dict[str, Any]) -> dict[str, Any]:
+        unknown = sorted(set(v) - set(INPUT_TABLES))
+        if unknown:
+            raise ValueError(f"unknown contract table(s): {', '.join(unknown)}")
+        return v
+
+    @field_validator("default_encoding")
+    @classmethod
+    def _codec(cls, v: str) -> str:
+        import codecs
+
+        codecs.lookup(v)
+        return v
+
+    def encoding_of(self, table: str) -> str:
+        return self.encodings.get(table, self.default_encoding)
+
+
+class AnalyticsConfig(_Section):
+    fake_threshold: float = Field(
+        default=0.5, ge=0, le=1, description="fake_score at or above which a member is flagged (is_suspect)"
+    )
+    potential_member_share: float = Field(
+        default=0.10,
+        gt=0,
+        le=1,
+        description="a non-member in contact with more than this share of a group's members is listed",
+    )
+    employee_score_threshold: float = Field(
+        default=0.5, ge=0, le=1, description="potential-member score at or above which likely_employee is true"
+    )
+    working_hours: tuple[int, int] = Field(
+        default=(9, 18), description="local hours [start, end) counted as working time on weekdays"
+    )
+
+    @field_validator("working_hours")
+    @classmethod
+    def _hours(cls, v: tuple[int, int]) -> tuple[int, int]:
+        if not (0 <= v[0] < v[1] <= 24):
+            raise ValueError("must be [start, end) with 0 <= start < end <= 24")
+        return v
+
+
+class Config(_Section):
+    home_carrier: str = Field(default="CMCC", description="carrier code of the operator running groupscope")
+    timezone: str = Field(default="Asia/Shanghai", description="time zone of CDR start_time values")
+    work_dir: str = Field(
+        default="groupscope_work",
+        description="staged Parquet, manifests, Data Docs; relative paths are under the working directory",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the reporting database; empty: embedded DuckDB file in work_dir",
+    )
+    sources: SourcesConfig = Field(default_factory=SourcesConfig)
+    analytics: AnalyticsConfig = Field(default_factory=AnalyticsConfig)
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        from zoneinfo import ZoneInfo
+
+        ZoneInfo(v)
+        return v
+
+    @property
+    def work_path(self) -> Path:
+        return Path(self.work_dir).resolve()
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"duckdb:///{self.work_path / 'groupscope.duckdb'}"
+
+
+def _format_error(err: ValidationError) -> str:
+    parts = []
+    for e in err.errors():
+        key = ".".join(str(p) for p in e["loc"]) or "(root)"
+        msg = e["msg"]
+        if e["type"] == "extra_forbidden":
+            msg = "unknown key"
+        parts.append(f"{key}: {msg}")
+    return "; ".join(parts)
+
+
+def config_from_dict(data: dict[str, Any] | None, source: str = "config") -> Config:
+    try:
+        return Config.model_validate(data or {})
+    except ValidationError as e:
+        raise ConfigError(f"{source}: {_format_error(e)}") from None
+
+
+def load_config(path: str | os.PathLike[str] | None = None, **overrides: Any) -> Config:
+    """Load the configuration.
+
+    Looks at `path`, else $GROUPSCOPE_CONFIG, else ./groupscope.yaml when present, else the defaults.
+    Keyword overrides (e.g. database_url=...) are applied last, validated like the file.
+    """
+    data: dict[str, Any] = {}
+    source = "defaults"
+    candidate = path or os.environ.get("GROUPSCOPE_CONFIG")
+    if candidate is None and Path("groupscope.yaml").exists():
+        candidate = "groupscope.yaml"
+    if candidate is not None:
+        p = Path(candidate)
+        if not p.exists():
+            raise ConfigError(f"config file {p} does not exist")
+        try:
+            loaded = yaml.safe_load(p.read_text(encoding="utf-8"))
+        except yaml.YAMLError as e:
+            raise ConfigError(f"{p}: not valid YAML: {e}") from None
+        if loaded is not None and not isinstance(loaded, dict):
+            raise ConfigError(f"{p}: the top level must be a mapping of keys")
+        data = loaded or {}
+        source = str(p)
+    for k, v in overrides.items():
+        if v is not None:
+            data[k] = v
+    return config_from_dict(data, source)
+
+
+def _yaml_value(v: Any) -> str:
+    if isinstance(v, tuple):
+        v = list(v)
+    return yaml.safe_dump(v, default_flow_style=True, allow_unicode=True).strip().removesuffix("...").strip()
+
+
+def _describe(model: type[BaseModel], indent: int) -> list[str]:
+    lines: list[str] = []
+    pad = "  " * indent
+    for name, f in model.model_fields.items():
+        ann = f.annotation
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            lines.append(f"{pad}# {f.description}" if f.description else f"{pad}# section {name}")
+            lines.append(f"{pad}{name}:")
+            lines += _describe(ann, indent + 1)
+            continue
+        default = f.get_default(call_default_factory=True)
+        lines.append(f"{pad}# {f.description}")
+        lines.append(f"{pad}{name}: {_yaml_value(default)}")
+    return lines
+
+
+def defaults_yaml() -> str:
+    """Every key with its default value and description, as a YAML document."""
+    head = [
+        "# groupscope configuration: every key, its default and its meaning.",
+        "# Generated by `groupscope config`; a real config file only needs the keys it changes.",
+        "",
+    ]
+    return "\n".join(head + _describe(Config, 0)) + "\n"
