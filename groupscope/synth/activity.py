@@ -8,8 +8,8 @@ the caller is a home subscriber that day and a MTC/SMS_MT record on the callee's
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 import calendar
+from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa

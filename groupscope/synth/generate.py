@@ -25,7 +25,6 @@ from groupscope.synth.world import (
     INDUSTRIES,
     NEVER,
     PLANS,
-    World,
     build_world,
 )
 

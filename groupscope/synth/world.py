@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import calendar
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 import numpy as np
 
@@ -144,7 +144,6 @@ def build_world(p: SynthParams) -> World:
     days = [d for m in p.months for d in month_days(m)]
     month_of_day = np.concatenate([np.full(len(month_days(m)), i) for i, m in enumerate(p.months)])
     month_end = [int(np.flatnonzero(month_of_day == i)[-1]) for i in range(len(p.months))]
-    n_days = len(days)
     start = days[0]
 
     n_home = p.subscribers
@@ -224,7 +223,6 @@ def build_world(p: SynthParams) -> World:
             office_site[members[pos : pos + s]] = site_first[c] + di % n_sites_c[c]
             pos += s
         next_dept += len(sizes)
-    n_sites = int(n_sites_c.sum())
     site_region = np.repeat(comp_region, n_sites_c)
 
     # cells: residential cells and business-district cells per region

@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from groupscope.cli import main
+from groupscope.config import ConfigError, config_from_dict, defaults_yaml, load_config
+from groupscope.docs import GENERATED
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_defaults_load_without_a_file(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("GROUPSCOPE_CONFIG", raising=False)
+    cfg = load_config()
+    assert cfg.home_carrier == "CMCC"
+    assert cfg.analytics.potential_member_share == 0.10
+    assert cfg.resolved_database_url().startswith("duckdb:///")
+
+
+def test_unknown_key_is_named():
+    with pytest.raises(ConfigError, match=r"analytics\.fake_treshold: unknown key"):
+        config_from_dict({"analytics": {"fake_treshold": 0.4}})
+
+
+def test_wrong_type_is_named():
+    with pytest.raises(ConfigError, match=r"analytics\.fake_threshold"):
+        config_from_dict({"analytics": {"fake_threshold": "high"}})
+    with pytest.raises(ConfigError, match=r"analytics\.potential_member_share"):
+        config_from_dict({"analytics": {"potential_member_share": 1.5}})
+    with pytest.raises(ConfigError, match=r"sources\.encodings.*unknown contract table"):
+        config_from_dict({"sources": {"encodings": {"bills": "gbk"}}})
+    with pytest.raises(ConfigError, match=r"timezone"):
+        config_from_dict({"timezone": "Mars/Olympus"})
+
+
+def test_file_and_overrides(tmp_path):
+    p = tmp_path / "c.yaml"
+    p.write_text("home_carrier: CUCC\nsources:\n  encodings:\n    account_managers: gbk\n", encoding="utf-8")
+    cfg = load_config(p, database_url="postgresql://x/y")
+    assert cfg.home_carrier == "CUCC"
+    assert cfg.sources.encoding_of("account_managers") == "gbk"
+    assert cfg.sources.encoding_of("cdr") == "utf-8"
+    assert cfg.resolved_database_url() == "postgresql://x/y"
+    p.write_text("- a list\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="mapping"):
+        load_config(p)
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_config(tmp_path / "missing.yaml")
+
+
+def test_every_default_is_documented_and_the_example_reloads(tmp_path):
+    text = defaults_yaml()
+    p = tmp_path / "all.yaml"
+    p.write_text(text, encoding="utf-8")
+    assert load_config(p) == config_from_dict({})
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        if line.strip() and not line.lstrip().startswith("#"):
+            assert lines[i - 1].lstrip().startswith("#"), f"undocumented key: {line}"
+
+
+@pytest.mark.parametrize("rel", sorted(GENERATED))
+def test_generated_docs_are_in_sync(rel):
+    assert (ROOT / rel).read_text(encoding="utf-8") == GENERATED[rel](), f"run `python -m groupscope.docs` ({rel})"
+
+
+def test_cli_config_check(tmp_path, capsys):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("analytics:\n  nope: 1\n", encoding="utf-8")
+    assert main(["config", "--check", str(bad)]) == 2
+    assert "analytics.nope: unknown key" in capsys.readouterr().err
