@@ -7,9 +7,15 @@ import sys
 
 from groupscope.config import ConfigError, defaults_yaml
 
+PERIOD_RE = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
 
-class StopRun(RuntimeError):
-    """The run must stop; the message is the one-line reason printed on stderr."""
+
+def _period(text: str) -> str:
+    import re
+
+    if not re.match(PERIOD_RE, text):
+        raise argparse.ArgumentTypeError(f"period must be YYYY-MM, got {text!r}")
+    return text
 
 
 def _floats2(text: str) -> tuple[float, float]:
@@ -39,6 +45,19 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--gbk-sources", help="comma-separated tables written in GBK")
     g.add_argument("--cdr-format", default="mixed", choices=["mixed", "csv", "csv.gz", "parquet"])
 
+    r = sub.add_parser("run", help="the whole monthly pipeline for one period")
+    r.add_argument("--landing", required=True, help="LANDING folder")
+    r.add_argument("--period", required=True, type=_period, help="YYYY-MM")
+    r.add_argument("--config", help="YAML config file (default: $GROUPSCOPE_CONFIG or ./groupscope.yaml)")
+    r.add_argument("--work-dir", help="override work_dir from the config")
+
+    e = sub.add_parser("export", help="write one of the downloadable lists")
+    e.add_argument("list", choices=["quarantine"])
+    e.add_argument("--period", required=True, type=_period)
+    e.add_argument("--out", required=True, help="CSV file to write")
+    e.add_argument("--config")
+    e.add_argument("--work-dir")
+
     c = sub.add_parser("config", help="print every configuration key with its default and meaning")
     c.add_argument("--check", help="validate this config file and exit")
     return ap
@@ -46,11 +65,29 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    from pipelines.run import StopRun
+
     try:
         if args.command == "generate":
             from groupscope.synth.generate import main_generate
 
             return main_generate(args)
+        if args.command == "run":
+            from groupscope.config import load_config
+            from pipelines.run import ingest_period
+
+            cfg = load_config(args.config, work_dir=args.work_dir)
+            summary = ingest_period(cfg, args.landing, args.period)
+            print(summary.text())
+            return 0
+        if args.command == "export":
+            from groupscope.config import load_config
+            from pipelines.export import export_list
+
+            cfg = load_config(args.config, work_dir=args.work_dir)
+            n = export_list(cfg, args.list, args.period, args.out)
+            print(f"wrote {n} rows to {args.out}")
+            return 0
         if args.command == "config":
             if args.check:
                 from groupscope.config import load_config

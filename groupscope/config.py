@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -87,6 +87,44 @@ class AnalyticsConfig(_Section):
         return v
 
 
+Severity = Literal["blocking", "warning"]
+
+
+class ValidationConfig(_Section):
+    severity: dict[str, Severity] = Field(
+        default_factory=lambda: {
+            "files_readable": "blocking",
+            "days_complete": "blocking",
+            "quarantine_share": "blocking",
+            "row_count_band": "warning",
+            "referential_integrity": "warning",
+            "extra_columns": "warning",
+            "duplicate_delivery": "warning",
+            "great_expectations": "blocking",
+        },
+        description="table-level expectations: blocking stops the run, warning is reported",
+    )
+    max_quarantine_share: float = Field(
+        default=0.05, ge=0, le=1, description="a table with a larger share of its rows quarantined fails quarantine_share"
+    )
+    row_count_band: float = Field(
+        default=0.5, ge=0, description="accepted rows may differ by this fraction from the mean of earlier periods"
+    )
+    row_count_history: int = Field(default=3, ge=1, description="earlier periods compared in row_count_band")
+    gx_sample_rows: int = Field(
+        default=200_000, ge=1000, description="rows of a large table that Great Expectations validates (a fixed sample)"
+    )
+
+    @field_validator("severity")
+    @classmethod
+    def _known(cls, v: dict[str, str]) -> dict[str, str]:
+        known = set(ValidationConfig.model_fields["severity"].default_factory())
+        unknown = sorted(set(v) - known)
+        if unknown:
+            raise ValueError(f"unknown expectation(s): {', '.join(unknown)} (known: {', '.join(sorted(known))})")
+        return {**ValidationConfig.model_fields["severity"].default_factory(), **v}
+
+
 class Config(_Section):
     home_carrier: str = Field(default="CMCC", description="carrier code of the operator running groupscope")
     timezone: str = Field(default="Asia/Shanghai", description="time zone of CDR start_time values")
@@ -99,6 +137,7 @@ class Config(_Section):
         description="SQLAlchemy URL of the reporting database; empty: embedded DuckDB file in work_dir",
     )
     sources: SourcesConfig = Field(default_factory=SourcesConfig)
+    validation: ValidationConfig = Field(default_factory=ValidationConfig)
     analytics: AnalyticsConfig = Field(default_factory=AnalyticsConfig)
 
     @field_validator("timezone")

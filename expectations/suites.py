@@ -1,0 +1,194 @@
+"""Great Expectations suites, one per contract table, built from groupscope/contract.py.
+
+Each expectation carries `meta`:
+  level:    "row"   - a failing row is quarantined with `reason` (first failing expectation wins)
+            "dedupe"- rows repeating an earlier row's key are quarantined with `reason`
+            "table" - a property of the whole table; its severity (blocking / warning) comes from config
+  reason:   the short text written to the quarantine
+  column:   the offending column ('' for the row as a whole)
+
+The same expectation objects are used twice: compiled to SQL predicates (`row_rules`) so that the
+engine quarantines failing rows at scale, and run by Great Expectations itself over the staged data
+(pipelines/validate.py), which also builds the Data Docs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import great_expectations as gx
+import great_expectations.expectations as gxe
+
+from groupscope.contract import INPUT_TABLES, Column, Table
+
+TYPE_REASONS = {
+    "msisdn": "{col} not an 11-digit mobile number",
+    "digits": "{col} not digits",
+    "date": "{col} not a valid date",
+    "datetime": "{col} not a valid datetime",
+    "month": "{col} not YYYY-MM",
+    "money": "{col} not a decimal amount",
+    "int": "{col} not an integer",
+}
+
+# Derived columns: computed from a row's own values (SQL over the raw text columns), validated like
+# any other column. Kept here so the rule and its meaning live in one place.
+BILL_GAP_SQL = (
+    "round(TRY_CAST(total_due AS DECIMAL(18,2)) - (TRY_CAST(voice_fee AS DECIMAL(18,2)) + "
+    "TRY_CAST(data_fee AS DECIMAL(18,2)) + TRY_CAST(sms_fee AS DECIMAL(18,2)) + "
+    "TRY_CAST(vas_fee AS DECIMAL(18,2)) - TRY_CAST(discount AS DECIMAL(18,2))), 2)"
+)
+DERIVED: dict[str, dict[str, str]] = {"billing": {"reconciliation_gap": BILL_GAP_SQL}}
+
+OTHER_PARTY_REGEX = r"^\+?[0-9]{3,20}$"
+
+
+def _meta(level: str, reason: str, column: str) -> dict:
+    return {"level": level, "reason": reason, "column": column}
+
+
+def _column_expectations(c: Column) -> list:
+    out: list = []
+    if c.required:
+        out.append(gxe.ExpectColumnValuesToNotBeNull(column=c.name, meta=_meta("row", f"{c.name} is empty", c.name)))
+    if c.pattern:
+        reason = TYPE_REASONS[c.type].format(col=c.name)
+        out.append(gxe.ExpectColumnValuesToMatchRegex(column=c.name, regex=c.pattern, meta=_meta("row", reason, c.name)))
+    if c.type in ("date", "datetime", "money", "int"):
+        # the pattern admits 2026-02-30 or 25:61:00; a value must also convert to its type
+        fmt = {"date": "%Y-%m-%d", "datetime": "%Y-%m-%d %H:%M:%S"}.get(c.type)
+        reason = TYPE_REASONS[c.type].format(col=c.name)
+        if fmt:
+            out.append(
+                gxe.ExpectColumnValuesToMatchStrftimeFormat(
+                    column=c.name, strftime_format=fmt, meta=_meta("row", reason, c.name)
+                )
+            )
+    if c.allowed:
+        out.append(
+            gxe.ExpectColumnValuesToBeInSet(
+                column=c.name, value_set=list(c.allowed), meta=_meta("row", f"{c.name} not allowed", c.name)
+            )
+        )
+    if c.min_value is not None:
+        out.append(
+            gxe.ExpectColumnValuesToBeBetween(
+                column=c.name, min_value=c.min_value, meta=_meta("row", f"{c.name} < {c.min_value:g}", c.name)
+            )
+        )
+    return out
+
+
+def build_suite(table: Table) -> gx.ExpectationSuite:
+    exps: list = []
+    exps.append(
+        gxe.ExpectTableColumnsToMatchSet(
+            column_set=table.column_names, exact_match=False, meta=_meta("table", "missing contract column", "")
+        )
+    )
+    for c in table.columns:
+        exps += _column_expectations(c)
+    if table.name == "cdr":
+        exps.append(
+            gxe.ExpectColumnValuesToMatchRegex(
+                column="other_party", regex=OTHER_PARTY_REGEX, meta=_meta("row", "other_party not a number", "other_party")
+            )
+        )
+    if table.name == "billing":
+        exps.append(
+            gxe.ExpectColumnValuesToBeBetween(
+                column="reconciliation_gap",
+                min_value=0,
+                max_value=0,
+                meta=_meta("row", "total_due != voice_fee+data_fee+sms_fee+vas_fee-discount", "total_due"),
+            )
+        )
+    if table.key:
+        reason = f"duplicate {', '.join(table.key)}"
+        if len(table.key) == 1:
+            e = gxe.ExpectColumnValuesToBeUnique(column=table.key[0], meta=_meta("dedupe", reason, table.key[0]))
+        else:
+            e = gxe.ExpectCompoundColumnsToBeUnique(column_list=list(table.key), meta=_meta("dedupe", reason, table.key[0]))
+        exps.append(e)
+    # an ExpectationSuite built from a list needs no data context; validate.py adds it to one
+    return gx.ExpectationSuite(name=f"groupscope.{table.name}", expectations=exps)
+
+
+SUITES: dict[str, gx.ExpectationSuite] = {}
+
+
+def suite_for(table: str) -> gx.ExpectationSuite:
+    if table not in SUITES:
+        SUITES[table] = build_suite(INPUT_TABLES[table])
+    return SUITES[table]
+
+
+# ---- compilation of row-level expectations to SQL --------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RowRule:
+    column: str
+    reason: str
+    fails_sql: str  # true when the row fails (evaluated over text columns)
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _lit(v: str) -> str:
+    return "'" + str(v).replace("'", "''") + "'"
+
+
+def _value_sql(table: str, column: str) -> str:
+    derived = DERIVED.get(table, {})
+    return f"({derived[column]})" if column in derived else _q(column)
+
+
+def compile_expectation(table: str, e) -> RowRule | None:
+    """SQL that is true for a row failing expectation `e`; None for non-row expectations.
+
+    Nulls and empty strings count as missing: only ExpectColumnValuesToNotBeNull fails on them,
+    as in Great Expectations, where the other column expectations ignore missing values.
+    """
+    meta = e.meta or {}
+    if meta.get("level") != "row":
+        return None
+    col = e.column
+    v = _value_sql(table, col)
+    present = f"({v} IS NOT NULL AND CAST({v} AS VARCHAR) <> '')"
+    kind = e.expectation_type
+    if kind == "expect_column_values_to_not_be_null":
+        cond = f"NOT {present}"
+    elif kind == "expect_column_values_to_match_regex":
+        cond = f"{present} AND NOT regexp_matches(CAST({v} AS VARCHAR), {_lit(e.regex)})"
+    elif kind == "expect_column_values_to_match_strftime_format":
+        cond = f"{present} AND try_strptime(CAST({v} AS VARCHAR), {_lit(e.strftime_format)}) IS NULL"
+    elif kind == "expect_column_values_to_be_in_set":
+        cond = f"{present} AND CAST({v} AS VARCHAR) NOT IN ({', '.join(_lit(x) for x in e.value_set)})"
+    elif kind == "expect_column_values_to_be_between":
+        num = f"TRY_CAST({v} AS DOUBLE)"
+        parts = []
+        if e.min_value is not None:
+            parts.append(f"{num} < {float(e.min_value)!r}")
+        if e.max_value is not None:
+            parts.append(f"{num} > {float(e.max_value)!r}")
+        cond = f"{present} AND ({' OR '.join(parts)})"
+    else:  # pragma: no cover - a new expectation type must be compiled before use
+        raise NotImplementedError(f"row-level {kind} has no SQL compilation")
+    return RowRule(meta.get("column", col), meta["reason"], cond)
+
+
+def row_rules(table: str) -> list[RowRule]:
+    """The row-level rules of a table's suite, in suite order (the first failing one is the reason)."""
+    rules = [compile_expectation(table, e) for e in suite_for(table).expectations]
+    return [r for r in rules if r is not None]
+
+
+def dedupe_key(table: str) -> tuple[list[str], str] | None:
+    for e in suite_for(table).expectations:
+        if (e.meta or {}).get("level") == "dedupe":
+            cols = [e.column] if hasattr(e, "column") and getattr(e, "column", None) else list(e.column_list)
+            return cols, e.meta["reason"]
+    return None

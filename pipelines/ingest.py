@@ -1,0 +1,476 @@
+"""Extract and row-level validation: landing files -> typed staged Parquet + quarantine, nothing lost.
+
+For every source file: rows read = rows accepted + rows quarantined. A row is quarantined with the
+first failing row-level expectation of its table's suite (expectations/suites.py, compiled to SQL),
+or because the CSV reader could not parse it (broken quoting, bytes that are not valid in the
+file's encoding). An unreadable file (truncated gzip, corrupt Parquet) is reported by name.
+
+Staged layout under WORK/staged/<table>/<partition>/ (partition: reference, month=YYYY-MM or
+dt=YYYY-MM-DD): one Parquet file per source file plus `_manifest.json` with content checksums, so
+an unchanged file is not read again, the same file delivered twice adds nothing, and a corrected
+re-delivery replaces what came from the old one.
+"""
+
+from __future__ import annotations
+
+import calendar
+import codecs
+import csv
+import gzip
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from expectations.suites import DERIVED, dedupe_key, row_rules
+from groupscope.contract import INPUT_TABLES, Table, file_format
+
+QUARANTINE_SCHEMA = pa.schema(
+    [
+        ("source", pa.string()),
+        ("file", pa.string()),
+        ("row_number", pa.int64()),
+        ("column", pa.string()),
+        ("reason", pa.string()),
+        ("raw", pa.string()),
+    ]
+)
+MANIFEST = "_manifest.json"
+
+
+class MissingPartition(RuntimeError):
+    pass
+
+
+class SchemaError(RuntimeError):
+    pass
+
+
+@dataclass
+class FileResult:
+    table: str
+    file: str  # relative to LANDING
+    partition: str
+    sha256: str
+    status: str  # ok | unreadable | duplicate_delivery
+    rows_read: int = 0
+    accepted: int = 0
+    quarantined: int = 0
+    staged: str = ""  # staged Parquet file name in the partition folder
+    error: str = ""
+    extra_columns: list[str] = field(default_factory=list)
+
+    def balanced(self) -> bool:
+        return self.status != "ok" or self.rows_read == self.accepted + self.quarantined
+
+
+def artifact_name(source_name: str, sha: str) -> str:
+    """Name of the staged and of the quarantine Parquet file made from one source file."""
+    return f"{source_name.split('.')[0]}-{sha[:12]}.parquet"
+
+
+def sha256_of(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def partition_keys(table: Table, period: str) -> list[str]:
+    """Partitions of a table that a period reads: `reference`, `month=YYYY-MM` or its `dt=...` days."""
+    if table.partitioning == "reference":
+        return ["reference"]
+    if table.partitioning == "month":
+        return [f"month={period}"]
+    y, m = (int(x) for x in period.split("-"))
+    return [f"dt={period}-{d:02d}" for d in range(1, calendar.monthrange(y, m)[1] + 1)]
+
+
+def landing_dir(table: Table, key: str) -> str:
+    """Folder of a partition relative to LANDING."""
+    return "reference" if key == "reference" else f"{table.name}/{key}"
+
+
+def source_files(landing: Path, table: Table, key: str) -> list[Path]:
+    folder = landing / landing_dir(table, key)
+    if not folder.is_dir():
+        return []
+    files = sorted(p for p in folder.iterdir() if p.is_file() and file_format(p.name))
+    if table.partitioning == "reference":
+        files = [p for p in files if p.name.split(".")[0] == table.name]
+    return files
+
+
+# ---- reading ------------------------------------------------------------------------------------
+
+
+def _sql_str(s: str) -> str:
+    return "'" + s.replace("'", "''") + "'"
+
+
+def _csv_to_utf8(path: Path, encoding: str, tmpdir: Path) -> tuple[Path, dict[int, str]]:
+    """Transcode a non-UTF-8 CSV line by line; lines that do not decode are returned as rejects."""
+    opener = gzip.open if path.name.endswith(".gz") else open
+    bad: dict[int, str] = {}
+    out = tmpdir / "transcoded.csv"
+    decoder = codecs.getincrementaldecoder(encoding)
+    with opener(path, "rb") as src, open(out, "w", encoding="utf-8", newline="") as dst:
+        for i, line in enumerate(src):
+            try:
+                text = decoder().decode(line, final=True)
+            except UnicodeDecodeError:
+                bad[i] = line.decode(encoding, errors="backslashreplace").rstrip("\r\n")
+                # keep line numbering: a stand-in line that the CSV reader rejects, dropped later
+                text = "\x00\n"
+            dst.write(text)
+    return out, bad
+
+
+def _first_line(path: Path) -> bytes | None:
+    opener = gzip.open if path.name.endswith(".gz") else open
+    try:
+        with opener(path, "rb") as fh:
+            line = fh.readline()
+    except (OSError, EOFError) as e:
+        raise OSError(f"cannot read: {e}") from None
+    return line.rstrip(b"\r\n") if line else None
+
+
+def _raw_lines(path: Path, encoding: str) -> list[bytes]:
+    data = path.read_bytes()
+    if path.name.endswith(".gz"):
+        data = gzip.decompress(data)
+    return data.split(b"\n")
+
+
+def read_csv_text(
+    con: duckdb.DuckDBPyConnection, path: Path, table: Table, encoding: str
+) -> tuple[pa.Table, list[tuple[int, str, str, str]], list[str]]:
+    """All columns as text plus __row (1-based data row), the rejected rows, and extra column names.
+
+    Rejects are (row_number, column, reason, raw).
+    """
+    with tempfile.TemporaryDirectory() as td:
+        src = path
+        pre_bad: dict[int, str] = {}
+        if codecs.lookup(encoding).name != "utf-8":
+            src, pre_bad = _csv_to_utf8(path, encoding, Path(td))
+        first = _first_line(src)
+        if first is None:
+            return pa.table({c: pa.array([], pa.string()) for c in [*table.column_names, "__row"]}), [], []
+        try:
+            header = next(csv.reader([first.decode("utf-8-sig")]))
+        except UnicodeDecodeError:
+            raise OSError("header row is not valid text in the configured encoding") from None
+        missing = [c for c in table.column_names if c not in header]
+        if missing:
+            raise SchemaError(f"missing contract column(s): {', '.join(missing)}")
+        extra = [c for c in header if c not in table.column_names]
+        cols = "{" + ", ".join(f"{_sql_str(c)}: 'VARCHAR'" for c in header) + "}"
+        rej = f"rej_{abs(hash(str(path))) % 10**9}"
+        sql = (
+            f"SELECT * FROM read_csv({_sql_str(str(src))}, header=true, auto_detect=false, columns={cols}, "
+            f"delim=',', quote='\"', escape='\"', strict_mode=true, store_rejects=true, "
+            f"rejects_table='{rej}_t', rejects_scan='{rej}_s', null_padding=false, max_line_size=10000000)"
+        )
+        try:
+            data = con.execute(sql).to_arrow_table()
+            rejects = con.execute(
+                f"SELECT line, column_name, error_type, csv_line FROM {rej}_t ORDER BY line"
+            ).fetchall()
+            con.execute(f"DROP TABLE IF EXISTS {rej}_t; DROP TABLE IF EXISTS {rej}_s")
+        except duckdb.Error as e:
+            raise OSError(_short(e)) from None
+    out: dict[int, tuple[int, str, str, str]] = {}
+    lines: list[bytes] | None = None
+    for line, column, etype, csv_line in rejects:
+        row = int(line) - 1
+        if row in pre_bad:  # the stand-in line of a row that did not decode
+            continue
+        if etype == "INVALID ENCODING" or csv_line is None:
+            if lines is None:
+                lines = _raw_lines(path, encoding)
+            raw = lines[row].decode("utf-8", errors="backslashreplace").rstrip("\r")
+            out[row] = (row, "", f"not valid {_label(encoding)}", raw)
+        else:
+            out[row] = (row, "", "unparseable line", csv_line)
+    for i, raw in pre_bad.items():
+        out[i] = (i, "", f"not valid {_label(encoding)}", raw)
+    rejected = sorted(out)
+    n_total = data.num_rows + len(rejected)
+    # accepted rows keep file order: their row numbers are 1..n_total without the rejected ones
+    import numpy as np
+
+    keep = np.ones(n_total + 1, bool)
+    keep[0] = False
+    keep[rejected] = False
+    rows = np.flatnonzero(keep)
+    data = data.select(table.column_names + extra).append_column("__row", pa.array(rows, pa.int64()))
+    return data, [out[r] for r in rejected], extra
+
+
+def read_parquet_text(con: duckdb.DuckDBPyConnection, path: Path, table: Table) -> tuple[str, list[str]]:
+    """A SQL relation over a Parquet file: contract columns as text plus __row; and extra columns."""
+    try:
+        names = pq.read_schema(path).names
+    except Exception as e:  # pyarrow raises several types for a damaged file
+        raise OSError(f"corrupt parquet: {e}") from None
+    missing = [c for c in table.column_names if c not in names]
+    if missing:
+        raise SchemaError(f"missing contract column(s): {', '.join(missing)}")
+    extra = [c for c in names if c not in table.column_names]
+    cols = []
+    for c in table.columns:
+        q = f'"{c.name}"'
+        if c.type == "datetime":
+            cols.append(f"strftime(TRY_CAST({q} AS TIMESTAMP), '%Y-%m-%d %H:%M:%S') AS {q}")
+        else:
+            cols.append(f"CAST({q} AS VARCHAR) AS {q}")
+    rel = f"SELECT {', '.join(cols)}, file_row_number + 1 AS __row FROM read_parquet({_sql_str(str(path))}, file_row_number=true)"  # noqa: E501
+    return rel, extra
+
+
+def _label(encoding: str) -> str:
+    return codecs.lookup(encoding).name.upper()
+
+
+def _short(e: Exception) -> str:
+    return str(e).strip().splitlines()[0][:300]
+
+
+# ---- validation and staging -------------------------------------------------------------------------
+
+
+def _reason_sql(table: str) -> tuple[str, str]:
+    rules = row_rules(table)
+    reason = "CASE " + " ".join(f"WHEN {r.fails_sql} THEN {_sql_str(r.reason)}" for r in rules) + " END"
+    column = "CASE " + " ".join(f"WHEN {r.fails_sql} THEN {_sql_str(r.column)}" for r in rules) + " END"
+    return reason, column
+
+
+def _raw_sql(table: Table) -> str:
+    parts = []
+    for c in table.column_names:
+        q = f'"{c}"'
+        parts.append(
+            f"CASE WHEN {q} IS NULL THEN '' WHEN regexp_matches({q}, '[,\"\\n]') "
+            f"THEN '\"' || replace({q}, '\"', '\"\"') || '\"' ELSE {q} END"
+        )
+    return " || ',' || ".join(parts)
+
+
+def _typed_sql(table: Table) -> str:
+    out = []
+    for c in table.columns:
+        q = f'"{c.name}"'
+        v = f"NULLIF({q}, '')"
+        if c.type == "date":
+            e = f"CAST(strptime({v}, '%Y-%m-%d') AS DATE)"
+        elif c.type == "datetime":
+            e = f"strptime({v}, '%Y-%m-%d %H:%M:%S')"
+        elif c.type == "money":
+            e = f"CAST({v} AS DECIMAL(14,2))"
+        elif c.type == "int":
+            e = f"CAST({v} AS BIGINT)"
+        else:
+            e = v
+        out.append(f"{e} AS {q}")
+    return ", ".join(out)
+
+
+def stage_file(
+    con: duckdb.DuckDBPyConnection,
+    landing: Path,
+    path: Path,
+    table: Table,
+    part: str,
+    out_dir: Path,
+    encoding: str,
+    sha: str,
+) -> tuple[FileResult, pa.Table]:
+    rel = path.relative_to(landing).as_posix()
+    res = FileResult(table.name, rel, part, sha, "ok")
+    fmt = file_format(path.name)
+    rejects: list[tuple[int, str, str, str]] = []
+    try:
+        if fmt == "parquet":
+            rel_sql, extra = read_parquet_text(con, path, table)
+            con.execute(f"CREATE OR REPLACE TEMP TABLE __raw AS {rel_sql}")
+        else:
+            data, rejects, extra = read_csv_text(con, path, table, encoding)
+            con.register("__raw_arrow", data)
+            con.execute("CREATE OR REPLACE TEMP TABLE __raw AS SELECT * FROM __raw_arrow")
+            con.unregister("__raw_arrow")
+    except OSError as e:
+        res.status, res.error = "unreadable", str(e)
+        return res, _quarantine_rows([])
+    except duckdb.Error as e:
+        res.status, res.error = "unreadable", _short(e)
+        return res, _quarantine_rows([])
+    res.extra_columns = extra
+    derived = DERIVED.get(table.name, {})
+    derived_sql = "".join(f", {expr} AS \"{name}\"" for name, expr in derived.items())
+    reason, column = _reason_sql(table.name)
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE __checked AS SELECT *{derived_sql}, {reason} AS __reason, "
+        f"{column} AS __column, {_raw_sql(table)} AS __raw_text FROM __raw"
+    )
+    staged_name = artifact_name(path.name, sha)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tmp = out_dir / f".{staged_name}.tmp"
+    con.execute(
+        f"COPY (SELECT {_typed_sql(table)}, {_sql_str(rel)} AS __file, __row FROM __checked "
+        f"WHERE __reason IS NULL ORDER BY __row) TO {_sql_str(str(tmp))} (FORMAT parquet, COMPRESSION zstd)"
+    )
+    os.replace(tmp, out_dir / staged_name)
+    q = con.execute(
+        f"SELECT __row, __column, __reason, __raw_text FROM __checked WHERE __reason IS NOT NULL ORDER BY __row"
+    ).fetchall()
+    accepted = con.execute("SELECT count(*) FROM __checked WHERE __reason IS NULL").fetchone()[0]
+    qrows = [(table.name, rel, r, c, why, raw) for (r, c, why, raw) in rejects]
+    qrows += [(table.name, rel, int(r), c, why, raw) for (r, c, why, raw) in q]
+    res.accepted = int(accepted)
+    res.quarantined = len(qrows)
+    res.rows_read = res.accepted + res.quarantined
+    res.staged = staged_name
+    return res, _quarantine_rows(qrows)
+
+
+def _quarantine_rows(rows: list[tuple]) -> pa.Table:
+    cols = list(zip(*rows)) if rows else [[] for _ in QUARANTINE_SCHEMA.names]
+    return pa.table([pa.array(list(c), t) for c, t in zip(cols, QUARANTINE_SCHEMA.types)], schema=QUARANTINE_SCHEMA)
+
+
+@dataclass
+class PartitionResult:
+    table: str
+    partition: str
+    files: list[FileResult]
+
+    @property
+    def staged_paths(self) -> list[str]:
+        return [f.staged for f in self.files if f.status == "ok"]
+
+
+def _load_manifest(folder: Path) -> dict:
+    p = folder / MANIFEST
+    return json.loads(p.read_text()) if p.exists() else {"files": {}}
+
+
+def ingest_partition(
+    con: duckdb.DuckDBPyConnection,
+    landing: Path,
+    work: Path,
+    table: Table,
+    part: str,
+    encoding: str,
+) -> PartitionResult:
+    """Stage one partition of one table; reuse staged files whose source checksum is unchanged."""
+    staged_dir = work / "staged" / table.name / part
+    quar_dir = work / "quarantine" / table.name / part
+    manifest = _load_manifest(staged_dir)
+    old = manifest["files"]
+    new: dict[str, dict] = {}
+    seen_sha: dict[str, str] = {}
+    results: list[FileResult] = []
+    for path in source_files(landing, table, part):
+        rel = path.relative_to(landing).as_posix()
+        sha = sha256_of(path)
+        if sha in seen_sha:
+            res = FileResult(table.name, rel, part, sha, "duplicate_delivery", error=f"same content as {seen_sha[sha]}")
+            res.rows_read = 0
+            results.append(res)
+            new[rel] = asdict(res)
+            continue
+        seen_sha[sha] = rel
+        prev = old.get(rel)
+        if prev and prev["sha256"] == sha and (not prev["staged"] or (staged_dir / prev["staged"]).exists()):
+            res = FileResult(**prev)
+        else:
+            res, qt = stage_file(con, landing, path, table, part, staged_dir, encoding, sha)
+            quar_dir.mkdir(parents=True, exist_ok=True)
+            pq.write_table(qt, quar_dir / artifact_name(path.name, sha))
+        results.append(res)
+        new[rel] = asdict(res)
+    # files no longer delivered (or re-delivered with new content): drop what came from them
+    keep_staged = {r["staged"] for r in new.values() if r["staged"]}
+    if staged_dir.exists():
+        for f in staged_dir.glob("*.parquet"):
+            if f.name not in keep_staged:
+                f.unlink()
+    keep_q = {artifact_name(Path(r["file"]).name, r["sha256"]) for r in new.values()}
+    if quar_dir.exists():
+        for f in quar_dir.glob("*.parquet"):
+            if f.name not in keep_q:
+                f.unlink()
+    staged_dir.mkdir(parents=True, exist_ok=True)
+    tmp = staged_dir / f".{MANIFEST}.tmp"
+    tmp.write_text(json.dumps({"files": new}, indent=1, ensure_ascii=False))
+    os.replace(tmp, staged_dir / MANIFEST)
+    return PartitionResult(table.name, part, results)
+
+
+def dedupe_period(con: duckdb.DuckDBPyConnection, work: Path, table: Table, parts: list[PartitionResult]) -> int:
+    """Quarantine rows whose key repeats an earlier row (file order, then row order) in the period."""
+    dk = dedupe_key(table.name)
+    files = [work / "staged" / table.name / p.partition / f for p in parts for f in p.staged_paths]
+    files = [f for f in files if f.exists()]
+    if not dk or not files:
+        return 0
+    key, reason = dk
+    keys = ", ".join(f'"{k}"' for k in key)
+    lst = "[" + ", ".join(_sql_str(str(f)) for f in files) + "]"
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE __dups AS SELECT * FROM (SELECT *, filename AS __staged, "
+        f"row_number() OVER (PARTITION BY {keys} ORDER BY __file, __row) AS __n "
+        f"FROM read_parquet({lst}, filename=true)) WHERE __n > 1"
+    )
+    n = con.execute("SELECT count(*) FROM __dups").fetchone()[0]
+    if not n:
+        return 0
+    raw_cols = " || ',' || ".join(f"coalesce(CAST(\"{c}\" AS VARCHAR), '')" for c in table.column_names)
+    by_staged = con.execute("SELECT DISTINCT __staged FROM __dups").fetchall()
+    for (staged,) in by_staged:
+        sp = Path(staged)
+        part = sp.parent.name
+        manifest = _load_manifest(sp.parent)
+        entry = next(v for v in manifest["files"].values() if v["staged"] == sp.name)
+        q = con.execute(
+            f"SELECT {_sql_str(table.name)}, __file, __row, {_sql_str(key[0])}, {_sql_str(reason)}, {raw_cols} "
+            f"FROM __dups WHERE __staged = {_sql_str(staged)} ORDER BY __row"
+        ).fetchall()
+        qdir = work / "quarantine" / table.name / part
+        qfile = qdir / sp.name  # same name as the staged file
+        existing = pq.read_table(qfile) if qfile.exists() else _quarantine_rows([])
+        pq.write_table(pa.concat_tables([existing, _quarantine_rows([tuple(r) for r in q])]).sort_by("row_number"), qfile)
+        tmp = sp.parent / f".{sp.name}.tmp"
+        con.execute(
+            f"COPY (SELECT * FROM read_parquet({_sql_str(staged)}) WHERE (__file, __row) NOT IN "
+            f"(SELECT (__file, __row) FROM __dups WHERE __staged = {_sql_str(staged)}) ORDER BY __row) "
+            f"TO {_sql_str(str(tmp))} (FORMAT parquet, COMPRESSION zstd)"
+        )
+        os.replace(tmp, sp)
+        entry["accepted"] -= len(q)
+        entry["quarantined"] += len(q)
+        (sp.parent / MANIFEST).write_text(json.dumps(manifest, indent=1, ensure_ascii=False))
+        for p in parts:
+            for f in p.files:
+                if f.staged == sp.name and f.partition == part:
+                    f.accepted, f.quarantined = entry["accepted"], entry["quarantined"]
+    return int(n)
+
+
+def ingest_table(
+    con: duckdb.DuckDBPyConnection, landing: Path, work: Path, table_name: str, period: str, encoding: str
+) -> list[PartitionResult]:
+    table = INPUT_TABLES[table_name]
+    parts = [ingest_partition(con, landing, work, table, part, encoding) for part in partition_keys(table, period)]
+    dedupe_period(con, work, table, parts)
+    return parts

@@ -1,0 +1,114 @@
+"""The monthly pipeline for one period, callable alike from the CLI and from DAG tasks.
+
+Every stage takes paths and a period and returns paths and counts; nothing passes data frames.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from groupscope.config import Config
+from groupscope.contract import DAILY_TABLES, INPUT_TABLES, MONTHLY_TABLES, REFERENCE_TABLES
+from pipelines.ingest import PartitionResult, ingest_table, landing_dir, partition_keys, source_files
+from pipelines.validate import CheckResult, run_great_expectations, table_checks, write_results
+
+
+class StopRun(RuntimeError):
+    """The run must stop; str(e) is the one-line reason."""
+
+
+@dataclass
+class IngestSummary:
+    period: str
+    run_id: str
+    work: str
+    files: list[dict] = field(default_factory=list)
+    accepted: dict[str, int] = field(default_factory=dict)
+    quarantined: dict[str, int] = field(default_factory=dict)
+    read: dict[str, int] = field(default_factory=dict)
+    checks: list[dict] = field(default_factory=list)
+    data_docs: str = ""
+    seconds: float = 0.0
+
+    def text(self) -> str:
+        lines = [f"period {self.period}: ingest and validation ({self.seconds:.1f} s)"]
+        lines.append(f"  {'table':<18}{'read':>12}{'accepted':>12}{'quarantined':>13}")
+        for t in self.read:
+            lines.append(f"  {t:<18}{self.read[t]:>12,}{self.accepted[t]:>12,}{self.quarantined[t]:>13,}")
+        bad = [c for c in self.checks if not c["success"]]
+        for c in bad:
+            lines.append(f"  [{c['severity']}] {c['table']}: {c['expectation']}: {c['observed']}")
+        if self.data_docs:
+            lines.append(f"  Data Docs: {self.data_docs}")
+        return "\n".join(lines)
+
+
+def tables_for_run() -> list[str]:
+    return [t.name for t in REFERENCE_TABLES + MONTHLY_TABLES + DAILY_TABLES]
+
+
+def check_partitions(landing: Path, period: str) -> None:
+    """Required tables must have their partition; a missing one stops the run before any work."""
+    if not landing.is_dir():
+        raise StopRun(f"landing folder {landing} does not exist")
+    for t in REFERENCE_TABLES + MONTHLY_TABLES:
+        if t.optional:
+            continue
+        keys = partition_keys(t, period)
+        if not any(source_files(landing, t, k) for k in keys):
+            where = landing_dir(t, keys[0]) if t.partitioning != "reference" else f"reference/{t.name}.*"
+            raise StopRun(f"missing partition: {where}")
+    cdr = INPUT_TABLES["cdr"]
+    if not any((landing / landing_dir(cdr, k)).is_dir() for k in partition_keys(cdr, period)):
+        raise StopRun(f"missing partition: cdr/dt={period}-*")
+
+
+def ingest_period(cfg: Config, landing: Path, period: str, run_id: str | None = None) -> IngestSummary:
+    """Stage and validate every table of a period. Raises StopRun on a blocking failure."""
+    t0 = time.perf_counter()
+    landing = Path(landing).resolve()
+    work = cfg.work_path
+    work.mkdir(parents=True, exist_ok=True)
+    run_id = run_id or uuid.uuid4().hex[:12]
+    check_partitions(landing, period)
+    con = duckdb.connect()
+    staged: dict[str, list[PartitionResult]] = {}
+    summary = IngestSummary(period, run_id, str(work))
+    schema_errors: list[CheckResult] = []
+    from pipelines.ingest import SchemaError
+
+    for name in tables_for_run():
+        try:
+            staged[name] = ingest_table(con, landing, work, name, period, cfg.sources.encoding_of(name))
+        except SchemaError as e:
+            schema_errors.append(CheckResult(name, "columns_present", "blocking", False, str(e)))
+            continue
+    for name, parts in staged.items():
+        files = [f for p in parts for f in p.files]
+        summary.files += [asdict(f) for f in files]
+        summary.read[name] = sum(f.rows_read for f in files)
+        summary.accepted[name] = sum(f.accepted for f in files)
+        summary.quarantined[name] = sum(f.quarantined for f in files)
+    checks = schema_errors + table_checks(con, cfg, work, period, staged)
+    gx_checks, docs = run_great_expectations(con, cfg, work, period, staged)
+    checks += gx_checks
+    summary.data_docs = str(docs) if docs else ""
+    summary.checks = [asdict(c) for c in checks]
+    summary.seconds = time.perf_counter() - t0
+    write_results(work, period, run_id, checks)
+    d = work / "runs" / f"period={period}"
+    blocking = [c for c in checks if not c.success and c.severity == "blocking"]
+    (d / "summary.json").write_text(
+        json.dumps(asdict(summary) | {"status": "failed" if blocking else "ok"}, indent=1, ensure_ascii=False)
+    )
+    if blocking:
+        first = blocking[0]
+        more = f" (+{len(blocking) - 1} more blocking)" if len(blocking) > 1 else ""
+        raise StopRun(first.line() + more)
+    return summary
