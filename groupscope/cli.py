@@ -74,11 +74,10 @@ def main(argv: list[str] | None = None) -> int:
             return main_generate(args)
         if args.command == "run":
             from groupscope.config import load_config
-            from pipelines.run import ingest_period
+            from pipelines.run import run_period
 
             cfg = load_config(args.config, work_dir=args.work_dir)
-            summary = ingest_period(cfg, args.landing, args.period)
-            print(summary.text())
+            print(run_period(cfg, args.landing, args.period))
             return 0
         if args.command == "export":
             from groupscope.config import load_config

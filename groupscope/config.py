@@ -112,7 +112,7 @@ class ValidationConfig(_Section):
     )
     row_count_history: int = Field(default=3, ge=1, description="earlier periods compared in row_count_band")
     gx_sample_rows: int = Field(
-        default=200_000, ge=1000, description="rows of a large table that Great Expectations validates (a fixed sample)"
+        default=50_000, ge=1000, description="rows of a large table that Great Expectations validates (a fixed sample)"
     )
 
     @field_validator("severity")

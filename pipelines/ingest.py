@@ -25,6 +25,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -143,7 +144,7 @@ def _first_line(path: Path) -> bytes | None:
     return line.rstrip(b"\r\n") if line else None
 
 
-def _raw_lines(path: Path, encoding: str) -> list[bytes]:
+def _raw_lines(path: Path) -> list[bytes]:
     data = path.read_bytes()
     if path.name.endswith(".gz"):
         data = gzip.decompress(data)
@@ -190,13 +191,13 @@ def read_csv_text(
             raise OSError(_short(e)) from None
     out: dict[int, tuple[int, str, str, str]] = {}
     lines: list[bytes] | None = None
-    for line, column, etype, csv_line in rejects:
+    for line, _column, etype, csv_line in rejects:
         row = int(line) - 1
         if row in pre_bad:  # the stand-in line of a row that did not decode
             continue
         if etype == "INVALID ENCODING" or csv_line is None:
             if lines is None:
-                lines = _raw_lines(path, encoding)
+                lines = _raw_lines(path)
             raw = lines[row].decode("utf-8", errors="backslashreplace").rstrip("\r")
             out[row] = (row, "", f"not valid {_label(encoding)}", raw)
         else:
@@ -206,8 +207,6 @@ def read_csv_text(
     rejected = sorted(out)
     n_total = data.num_rows + len(rejected)
     # accepted rows keep file order: their row numbers are 1..n_total without the rejected ones
-    import numpy as np
-
     keep = np.ones(n_total + 1, bool)
     keep[0] = False
     keep[rejected] = False
@@ -331,7 +330,7 @@ def stage_file(
     )
     os.replace(tmp, out_dir / staged_name)
     q = con.execute(
-        f"SELECT __row, __column, __reason, __raw_text FROM __checked WHERE __reason IS NOT NULL ORDER BY __row"
+        "SELECT __row, __column, __reason, __raw_text FROM __checked WHERE __reason IS NOT NULL ORDER BY __row"
     ).fetchall()
     accepted = con.execute("SELECT count(*) FROM __checked WHERE __reason IS NULL").fetchone()[0]
     qrows = [(table.name, rel, r, c, why, raw) for (r, c, why, raw) in rejects]
@@ -391,7 +390,8 @@ def ingest_partition(
             continue
         seen_sha[sha] = rel
         prev = old.get(rel)
-        if prev and prev["sha256"] == sha and (not prev["staged"] or (staged_dir / prev["staged"]).exists()):
+        reusable = prev and prev["sha256"] == sha and prev["status"] != "duplicate_delivery"
+        if reusable and (not prev["staged"] or (staged_dir / prev["staged"]).exists()):
             res = FileResult(**prev)
         else:
             res, qt = stage_file(con, landing, path, table, part, staged_dir, encoding, sha)

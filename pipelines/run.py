@@ -112,3 +112,22 @@ def ingest_period(cfg: Config, landing: Path, period: str, run_id: str | None = 
         more = f" (+{len(blocking) - 1} more blocking)" if len(blocking) > 1 else ""
         raise StopRun(first.line() + more)
     return summary
+
+
+def run_period(cfg: Config, landing: Path | str, period: str) -> str:
+    """The whole monthly pipeline as far as it is built; returns a printable report."""
+    from pipelines.transform import build_calls
+
+    summary = ingest_period(cfg, Path(landing), period)
+    t0 = time.perf_counter()
+    calls = build_calls(cfg, period)
+    con = duckdb.connect()
+    n_calls, n_pairs = con.execute(
+        f"SELECT count(*), count(*) FILTER (WHERE caller_on_net AND callee_on_net) FROM read_parquet('{calls}')"
+    ).fetchone()
+    lines = [
+        summary.text(),
+        f"period {period}: {n_calls:,} calls and SMS after collapsing on-net MOC/MTC pairs "
+        f"({n_pairs:,} on-net) in {time.perf_counter() - t0:.1f} s -> {calls}",
+    ]
+    return "\n".join(lines)

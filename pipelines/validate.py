@@ -198,7 +198,10 @@ def run_great_expectations(
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
     import great_expectations as gx
 
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
     ctx = gx.get_context(mode="file", project_root_dir=str(work))
+    ctx.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
     ds = ctx.data_sources.add_or_update_pandas("groupscope_staged")
     out: list[CheckResult] = []
     for name, parts in staged.items():

@@ -1,0 +1,74 @@
+"""CDR records -> one row per call or SMS of the month (the MOC/MTC pair of an on-net call counted once)."""
+
+from __future__ import annotations
+
+from transforms.numbers import national_number_sql, number_lookup_sql, port_periods_sql
+from transforms.sql import lit
+
+PAIR_TOLERANCE_S = 5
+
+
+def normalised_cdr_sql(cdr: str, ranges: str, ported: str, home_carrier: str) -> str:
+    """Every CDR record with the other party as a national number, its type, carrier and on-net flag.
+
+    The carrier of a number is the one of its latest port on or before the record's day, otherwise
+    the carrier of its longest matching prefix.
+    """
+    nat = national_number_sql("other_party")
+    return f"""
+WITH rec AS (
+    SELECT record_id, record_type, served_msisdn, other_party, {nat} AS other_number,
+           start_time, duration_s, cell_id,
+           record_type IN ('SMS_MO', 'SMS_MT') AS is_sms,
+           record_type IN ('MOC', 'SMS_MO') AS is_mo
+    FROM {cdr}
+),
+lookup AS ({number_lookup_sql("(SELECT other_number AS number FROM rec)", ranges)}),
+ports AS ({port_periods_sql(ported)})
+SELECT r.record_id, r.record_type, r.served_msisdn, r.other_party, r.other_number,
+       l.number_type AS other_type,
+       coalesce(p.carrier, l.range_carrier) AS other_carrier,
+       coalesce(coalesce(p.carrier, l.range_carrier) = {lit(home_carrier)}, false) AND l.number_type = 'mobile' AS other_on_net,
+       r.start_time, r.duration_s, r.cell_id, r.is_sms, r.is_mo
+FROM rec AS r
+LEFT JOIN lookup AS l ON l.number = r.other_number
+LEFT JOIN ports AS p ON p.msisdn = r.other_number
+    AND CAST(r.start_time AS DATE) >= p.ported_at
+    AND (p.ported_until IS NULL OR CAST(r.start_time AS DATE) < p.ported_until)
+"""
+
+
+def calls_sql(norm: str) -> str:
+    """One row per call or SMS: caller, callee, their types, carriers, cells.
+
+    An on-net call is seen twice (MO on the caller's side, MT on the callee's). The MO record is
+    kept and the MT record that pairs with it (same two numbers, kind and duration, start within
+    {PAIR_TOLERANCE_S} s) is dropped; an MT record whose MO twin is missing is kept.
+    Service numbers stay in (their type says so); graph transforms leave them out.
+    """
+    tol = PAIR_TOLERANCE_S
+    return f"""
+WITH mo AS (SELECT * FROM {norm} WHERE is_mo),
+mt AS (SELECT * FROM {norm} WHERE NOT is_mo),
+pair AS (
+    SELECT mo.record_id AS mo_id, mt.record_id AS mt_id, mt.cell_id AS mt_cell
+    FROM mo JOIN mt
+      ON mt.served_msisdn = mo.other_number AND mt.other_number = mo.served_msisdn
+     AND mt.is_sms = mo.is_sms AND mt.duration_s = mo.duration_s
+     AND mt.start_time BETWEEN mo.start_time - INTERVAL {tol} SECOND AND mo.start_time + INTERVAL {tol} SECOND
+    WHERE mo.other_on_net
+),
+mo_cell AS (SELECT mo_id, min(mt_cell) AS callee_cell FROM pair GROUP BY mo_id)
+SELECT mo.record_id AS call_id, mo.served_msisdn AS caller, 'mobile' AS caller_type, true AS caller_on_net,
+       mo.other_number AS callee, mo.other_type AS callee_type, mo.other_on_net AS callee_on_net,
+       mo.other_carrier AS other_carrier,
+       mo.start_time, mo.duration_s, mo.is_sms, mo.cell_id AS caller_cell, c.callee_cell
+FROM mo LEFT JOIN mo_cell AS c ON c.mo_id = mo.record_id
+UNION ALL
+SELECT mt.record_id AS call_id, mt.other_number AS caller, mt.other_type AS caller_type, mt.other_on_net AS caller_on_net,
+       mt.served_msisdn AS callee, 'mobile' AS callee_type, true AS callee_on_net,
+       mt.other_carrier AS other_carrier,
+       mt.start_time, mt.duration_s, mt.is_sms, NULL AS caller_cell, mt.cell_id AS callee_cell
+FROM mt
+WHERE mt.record_id NOT IN (SELECT mt_id FROM pair)
+"""

@@ -1,0 +1,26 @@
+"""Heavy transforms are written once as SQL in DuckDB's dialect and run on DuckDB or, transpiled by
+sqlglot, on Spark SQL. A transform is a pure function from input relation names to a SQL query.
+"""
+
+from __future__ import annotations
+
+import sqlglot
+
+ENGINES = {"duckdb": "duckdb", "spark": "spark"}
+
+
+def render(sql: str, engine: str = "duckdb") -> str:
+    """The query in the dialect of `engine`."""
+    if engine == "duckdb":
+        return sql
+    if engine not in ENGINES:
+        raise ValueError(f"unknown engine {engine!r}; known: {', '.join(ENGINES)}")
+    out = sqlglot.transpile(sql, read="duckdb", write=ENGINES[engine], pretty=True)
+    if len(out) != 1:
+        raise ValueError("a transform must be a single query")
+    return out[0]
+
+
+def lit(s: str) -> str:
+    """A SQL string literal."""
+    return "'" + s.replace("'", "''") + "'"
