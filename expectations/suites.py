@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import great_expectations as gx
 import great_expectations.expectations as gxe
 
-from groupscope.contract import INPUT_TABLES, Column, Table
+from groupscope.contract import INPUT_TABLES, TYPE_PATTERNS, Column, Table
 
 TYPE_REASONS = {
     "msisdn": "{col} not an 11-digit mobile number",
@@ -41,6 +41,12 @@ BILL_GAP_SQL = (
 DERIVED: dict[str, dict[str, str]] = {"billing": {"reconciliation_gap": BILL_GAP_SQL}}
 
 OTHER_PARTY_REGEX = r"^\+?[0-9]{3,20}$"
+
+# strftime formats of the contract, as (exact shape, SQL type whose cast checks the calendar)
+STRFTIME_SQL = {
+    "%Y-%m-%d": (TYPE_PATTERNS["date"], "DATE"),
+    "%Y-%m-%d %H:%M:%S": (TYPE_PATTERNS["datetime"], "TIMESTAMP"),
+}
 
 
 def _meta(level: str, reason: str, column: str) -> dict:
@@ -164,7 +170,9 @@ def compile_expectation(table: str, e) -> RowRule | None:
     elif kind == "expect_column_values_to_match_regex":
         cond = f"{present} AND NOT regexp_matches(CAST({v} AS VARCHAR), {_lit(e.regex)})"
     elif kind == "expect_column_values_to_match_strftime_format":
-        cond = f"{present} AND try_strptime(CAST({v} AS VARCHAR), {_lit(e.strftime_format)}) IS NULL"
+        shape, sql_type = STRFTIME_SQL[e.strftime_format]
+        text = f"CAST({v} AS VARCHAR)"
+        cond = f"{present} AND (NOT regexp_matches({text}, {_lit(shape)}) OR TRY_CAST({text} AS {sql_type}) IS NULL)"
     elif kind == "expect_column_values_to_be_in_set":
         cond = f"{present} AND CAST({v} AS VARCHAR) NOT IN ({', '.join(_lit(x) for x in e.value_set)})"
     elif kind == "expect_column_values_to_be_between":

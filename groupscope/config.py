@@ -226,7 +226,11 @@ def _describe(model: type[BaseModel], indent: int) -> list[str]:
             continue
         default = f.get_default(call_default_factory=True)
         lines.append(f"{pad}# {f.description}")
-        lines.append(f"{pad}{name}: {_yaml_value(default)}")
+        if isinstance(default, dict) and default:
+            lines.append(f"{pad}{name}:")
+            lines += [f"{pad}  {k}: {_yaml_value(v)}" for k, v in default.items()]
+        else:
+            lines.append(f"{pad}{name}: {_yaml_value(default)}")
     return lines
 
 

@@ -21,6 +21,8 @@ import hashlib
 import json
 import os
 import tempfile
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -29,7 +31,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from expectations.suites import DERIVED, dedupe_key, row_rules
+from expectations.suites import dedupe_key, row_rules
 from groupscope.contract import INPUT_TABLES, Table, file_format
 
 QUARANTINE_SCHEMA = pa.schema(
@@ -247,11 +249,10 @@ def _short(e: Exception) -> str:
 # ---- validation and staging -------------------------------------------------------------------------
 
 
-def _reason_sql(table: str) -> tuple[str, str]:
+def _rule_index_sql(table: str) -> str:
+    """SQL: the 1-based index of the first row rule a row fails, NULL when it passes them all."""
     rules = row_rules(table)
-    reason = "CASE " + " ".join(f"WHEN {r.fails_sql} THEN {_sql_str(r.reason)}" for r in rules) + " END"
-    column = "CASE " + " ".join(f"WHEN {r.fails_sql} THEN {_sql_str(r.column)}" for r in rules) + " END"
-    return reason, column
+    return "CASE " + " ".join(f"WHEN {r.fails_sql} THEN {i}" for i, r in enumerate(rules, 1)) + " END"
 
 
 def _raw_sql(table: Table) -> str:
@@ -270,10 +271,10 @@ def _typed_sql(table: Table) -> str:
     for c in table.columns:
         q = f'"{c.name}"'
         v = f"NULLIF({q}, '')"
-        if c.type == "date":
-            e = f"CAST(strptime({v}, '%Y-%m-%d') AS DATE)"
+        if c.type == "date":  # accepted rows passed the format rule: a plain cast reads them exactly
+            e = f"CAST({v} AS DATE)"
         elif c.type == "datetime":
-            e = f"strptime({v}, '%Y-%m-%d %H:%M:%S')"
+            e = f"CAST({v} AS TIMESTAMP)"
         elif c.type == "money":
             e = f"CAST({v} AS DECIMAL(14,2))"
         elif c.type == "int":
@@ -293,15 +294,16 @@ def stage_file(
     out_dir: Path,
     encoding: str,
     sha: str,
+    rel: str | None = None,
 ) -> tuple[FileResult, pa.Table]:
-    rel = path.relative_to(landing).as_posix()
+    rel = rel or path.relative_to(landing).as_posix()
     res = FileResult(table.name, rel, part, sha, "ok")
     fmt = file_format(path.name)
     rejects: list[tuple[int, str, str, str]] = []
     try:
         if fmt == "parquet":
             rel_sql, extra = read_parquet_text(con, path, table)
-            con.execute(f"CREATE OR REPLACE TEMP TABLE __raw AS {rel_sql}")
+            con.execute(f"CREATE OR REPLACE TEMP VIEW __raw AS {rel_sql}")
         else:
             data, rejects, extra = read_csv_text(con, path, table, encoding)
             con.register("__raw_arrow", data)
@@ -314,25 +316,23 @@ def stage_file(
         res.status, res.error = "unreadable", _short(e)
         return res, _quarantine_rows([])
     res.extra_columns = extra
-    derived = DERIVED.get(table.name, {})
-    derived_sql = "".join(f", {expr} AS \"{name}\"" for name, expr in derived.items())
-    reason, column = _reason_sql(table.name)
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE __checked AS SELECT *{derived_sql}, {reason} AS __reason, "
-        f"{column} AS __column, {_raw_sql(table)} AS __raw_text FROM __raw"
-    )
+    con.execute(f"CREATE OR REPLACE TEMP TABLE __checked AS SELECT *, {_rule_index_sql(table.name)} AS __rule FROM __raw")
+    con.execute("DROP VIEW __raw" if fmt == "parquet" else "DROP TABLE __raw")
     staged_name = artifact_name(path.name, sha)
     out_dir.mkdir(parents=True, exist_ok=True)
     tmp = out_dir / f".{staged_name}.tmp"
+    # insertion order is kept: staged rows stay in file order without a sort
     con.execute(
         f"COPY (SELECT {_typed_sql(table)}, {_sql_str(rel)} AS __file, __row FROM __checked "
-        f"WHERE __reason IS NULL ORDER BY __row) TO {_sql_str(str(tmp))} (FORMAT parquet, COMPRESSION zstd)"
-    )
-    os.replace(tmp, out_dir / staged_name)
-    q = con.execute(
-        "SELECT __row, __column, __reason, __raw_text FROM __checked WHERE __reason IS NOT NULL ORDER BY __row"
+        f"WHERE __rule IS NULL) TO {_sql_str(str(tmp))} (FORMAT parquet, COMPRESSION snappy)"
     ).fetchall()
-    accepted = con.execute("SELECT count(*) FROM __checked WHERE __reason IS NULL").fetchone()[0]
+    os.replace(tmp, out_dir / staged_name)
+    rules = row_rules(table.name)
+    failed = con.execute(
+        f"SELECT __row, __rule, {_raw_sql(table)} FROM __checked WHERE __rule IS NOT NULL ORDER BY __row"
+    ).fetchall()
+    q = [(r, rules[k - 1].column, rules[k - 1].reason, raw) for r, k, raw in failed]
+    accepted = con.execute("SELECT count(*) FROM __checked WHERE __rule IS NULL").fetchone()[0]
     qrows = [(table.name, rel, r, c, why, raw) for (r, c, why, raw) in rejects]
     qrows += [(table.name, rel, int(r), c, why, raw) for (r, c, why, raw) in q]
     res.accepted = int(accepted)
@@ -370,8 +370,12 @@ def ingest_partition(
     table: Table,
     part: str,
     encoding: str,
+    sql_source=None,
 ) -> PartitionResult:
-    """Stage one partition of one table; reuse staged files whose source checksum is unchanged."""
+    """Stage one partition of one table; reuse staged files whose source checksum is unchanged.
+
+    With `sql_source` (config SqlSource) the partition is extracted from that SQL table instead.
+    """
     staged_dir = work / "staged" / table.name / part
     quar_dir = work / "quarantine" / table.name / part
     manifest = _load_manifest(staged_dir)
@@ -379,8 +383,14 @@ def ingest_partition(
     new: dict[str, dict] = {}
     seen_sha: dict[str, str] = {}
     results: list[FileResult] = []
-    for path in source_files(landing, table, part):
-        rel = path.relative_to(landing).as_posix()
+    sources = source_files(landing, table, part)
+    if sql_source is not None:
+        from pipelines.extract import extract_sql_table
+
+        dest = work / "extract" / table.name / part / f"{table.name}.csv"
+        sources = [extract_sql_table(sql_source, table, part.split("=", 1)[1], dest)]
+    for path in sources:
+        rel = sql_source.table if sql_source is not None else path.relative_to(landing).as_posix()
         sha = sha256_of(path)
         if sha in seen_sha:
             res = FileResult(table.name, rel, part, sha, "duplicate_delivery", error=f"same content as {seen_sha[sha]}")
@@ -394,7 +404,7 @@ def ingest_partition(
         if reusable and (not prev["staged"] or (staged_dir / prev["staged"]).exists()):
             res = FileResult(**prev)
         else:
-            res, qt = stage_file(con, landing, path, table, part, staged_dir, encoding, sha)
+            res, qt = stage_file(con, landing, path, table, part, staged_dir, encoding, sha, rel)
             quar_dir.mkdir(parents=True, exist_ok=True)
             pq.write_table(qt, quar_dir / artifact_name(path.name, sha))
         results.append(res)
@@ -427,10 +437,15 @@ def dedupe_period(con: duckdb.DuckDBPyConnection, work: Path, table: Table, part
     key, reason = dk
     keys = ", ".join(f'"{k}"' for k in key)
     lst = "[" + ", ".join(_sql_str(str(f)) for f in files) + "]"
+    # keys seen more than once (a hash aggregate), then ranks only among the rows with those keys
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE __dupkeys AS SELECT {keys} FROM read_parquet({lst}) "
+        f"GROUP BY {keys} HAVING count(*) > 1"
+    )
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE __dups AS SELECT * FROM (SELECT *, filename AS __staged, "
         f"row_number() OVER (PARTITION BY {keys} ORDER BY __file, __row) AS __n "
-        f"FROM read_parquet({lst}, filename=true)) WHERE __n > 1"
+        f"FROM read_parquet({lst}, filename=true) SEMI JOIN __dupkeys USING ({keys})) WHERE __n > 1"
     )
     n = con.execute("SELECT count(*) FROM __dups").fetchone()[0]
     if not n:
@@ -468,9 +483,32 @@ def dedupe_period(con: duckdb.DuckDBPyConnection, work: Path, table: Table, part
 
 
 def ingest_table(
-    con: duckdb.DuckDBPyConnection, landing: Path, work: Path, table_name: str, period: str, encoding: str
+    con: duckdb.DuckDBPyConnection,
+    landing: Path,
+    work: Path,
+    table_name: str,
+    period: str,
+    encoding: str,
+    sql_source=None,
 ) -> list[PartitionResult]:
     table = INPUT_TABLES[table_name]
-    parts = [ingest_partition(con, landing, work, table, part, encoding) for part in partition_keys(table, period)]
+    if sql_source is not None and table.partitioning != "month":
+        raise ValueError(f"{table_name}: only monthly tables can come from a SQL source")
+    keys = partition_keys(table, period)
+    workers = min(len(keys), os.cpu_count() or 1)
+    if workers <= 1:
+        parts = [ingest_partition(con, landing, work, table, k, encoding, sql_source) for k in keys]
+    else:
+        # one small file is one Parquet row group, which DuckDB scans on one thread: partitions are
+        # staged side by side instead, each worker on its own cursor (own temp tables)
+        local = threading.local()
+
+        def one(key: str) -> PartitionResult:
+            if not hasattr(local, "cur"):
+                local.cur = con.cursor()
+            return ingest_partition(local.cur, landing, work, table, key, encoding, sql_source)
+
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            parts = list(pool.map(one, keys))
     dedupe_period(con, work, table, parts)
     return parts

@@ -53,12 +53,12 @@ def tables_for_run() -> list[str]:
     return [t.name for t in REFERENCE_TABLES + MONTHLY_TABLES + DAILY_TABLES]
 
 
-def check_partitions(landing: Path, period: str) -> None:
+def check_partitions(landing: Path, period: str, sql_tables: set[str] = frozenset()) -> None:
     """Required tables must have their partition; a missing one stops the run before any work."""
     if not landing.is_dir():
         raise StopRun(f"landing folder {landing} does not exist")
     for t in REFERENCE_TABLES + MONTHLY_TABLES:
-        if t.optional:
+        if t.optional or t.name in sql_tables:
             continue
         keys = partition_keys(t, period)
         if not any(source_files(landing, t, k) for k in keys):
@@ -76,19 +76,24 @@ def ingest_period(cfg: Config, landing: Path, period: str, run_id: str | None = 
     work = cfg.work_path
     work.mkdir(parents=True, exist_ok=True)
     run_id = run_id or uuid.uuid4().hex[:12]
-    check_partitions(landing, period)
+    check_partitions(landing, period, set(cfg.sources.sql))
     con = duckdb.connect()
     staged: dict[str, list[PartitionResult]] = {}
     summary = IngestSummary(period, run_id, str(work))
     schema_errors: list[CheckResult] = []
+    from pipelines.extract import SourceError
     from pipelines.ingest import SchemaError
 
     for name in tables_for_run():
         try:
-            staged[name] = ingest_table(con, landing, work, name, period, cfg.sources.encoding_of(name))
+            staged[name] = ingest_table(
+                con, landing, work, name, period, cfg.sources.encoding_of(name), cfg.sources.sql.get(name)
+            )
         except SchemaError as e:
             schema_errors.append(CheckResult(name, "columns_present", "blocking", False, str(e)))
             continue
+        except SourceError as e:
+            raise StopRun(str(e)) from None
     for name, parts in staged.items():
         files = [f for p in parts for f in p.files]
         summary.files += [asdict(f) for f in files]

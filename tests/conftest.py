@@ -31,3 +31,37 @@ def faulty_operator(tmp_path_factory) -> tuple[Path, Path]:
 
 def in_ci() -> bool:
     return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+PG_URL = os.environ.get("GROUPSCOPE_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> str:
+    """The real PostgreSQL of this machine. Skips locally when absent; under CI=true it must be there."""
+    import sqlalchemy as sa
+
+    try:
+        with sa.create_engine(PG_URL).connect() as c:
+            c.execute(sa.text("SELECT 1"))
+    except Exception as e:  # noqa: BLE001 - any failure to connect
+        if in_ci():
+            pytest.fail(f"PostgreSQL required under CI=true but unreachable at {PG_URL}: {e}")
+        pytest.skip(f"PostgreSQL unreachable at {PG_URL}")
+    return PG_URL
+
+
+@pytest.fixture()
+def pg_schema(pg_url):
+    """A fresh schema in the test database, dropped afterwards."""
+    import uuid
+
+    import sqlalchemy as sa
+
+    name = f"gs_{uuid.uuid4().hex[:10]}"
+    eng = sa.create_engine(pg_url)
+    with eng.begin() as c:
+        c.execute(sa.text(f"CREATE SCHEMA {name}"))
+    yield name
+    with eng.begin() as c:
+        c.execute(sa.text(f"DROP SCHEMA {name} CASCADE"))

@@ -57,9 +57,17 @@ def test_every_default_is_documented_and_the_example_reloads(tmp_path):
     p.write_text(text, encoding="utf-8")
     assert load_config(p) == config_from_dict({})
     lines = text.splitlines()
+
+    def indent(x: str) -> int:
+        return len(x) - len(x.lstrip())
+
     for i, line in enumerate(lines):
-        if line.strip() and not line.lstrip().startswith("#"):
-            assert lines[i - 1].lstrip().startswith("#"), f"undocumented key: {line}"
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        if lines[i - 1].lstrip().startswith("#"):
+            continue  # documented key
+        parent = next(p for p in reversed(lines[:i]) if p.strip() and indent(p) < indent(line))
+        assert parent.rstrip().endswith(":"), f"undocumented key: {line}"  # an entry of a default mapping
 
 
 @pytest.mark.parametrize("rel", sorted(GENERATED))
