@@ -51,6 +51,12 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--config", help="YAML config file (default: $GROUPSCOPE_CONFIG or ./groupscope.yaml)")
     r.add_argument("--work-dir", help="override work_dir from the config")
 
+    v = sub.add_parser("evaluate", help="compare a period's results with a generator's ground truth")
+    v.add_argument("--truth", required=True, help="ground-truth folder written by generate")
+    v.add_argument("--period", required=True, type=_period)
+    v.add_argument("--config")
+    v.add_argument("--work-dir")
+
     e = sub.add_parser("export", help="write one of the downloadable lists")
     e.add_argument("list", choices=["quarantine"])
     e.add_argument("--period", required=True, type=_period)
@@ -78,6 +84,13 @@ def main(argv: list[str] | None = None) -> int:
 
             cfg = load_config(args.config, work_dir=args.work_dir)
             print(run_period(cfg, args.landing, args.period))
+            return 0
+        if args.command == "evaluate":
+            from groupscope.config import load_config
+            from pipelines.evaluate import evaluate, report
+
+            cfg = load_config(args.config, work_dir=args.work_dir)
+            print(report(evaluate(cfg, args.truth, args.period)))
             return 0
         if args.command == "export":
             from groupscope.config import load_config

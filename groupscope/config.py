@@ -73,8 +73,12 @@ class AnalyticsConfig(_Section):
         description="a non-member in contact with more than this share of a group's members is listed",
     )
     employee_score_threshold: float = Field(
-        default=0.5, ge=0, le=1, description="potential-member score at or above which likely_employee is true"
+        default=0.65, ge=0, le=1, description="potential-member score at or above which likely_employee is true"
     )
+    min_surveys_per_industry: int = Field(
+        default=8, ge=1, description="surveys an industry needs for its own correction coefficient (else global)"
+    )
+    survey_months: int = Field(default=12, ge=1, description="months of surveys used to calibrate the correction")
     working_hours: tuple[int, int] = Field(
         default=(9, 18), description="local hours [start, end) counted as working time on weekdays"
     )

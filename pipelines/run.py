@@ -121,6 +121,7 @@ def ingest_period(cfg: Config, landing: Path, period: str, run_id: str | None = 
 
 def run_period(cfg: Config, landing: Path | str, period: str) -> str:
     """The whole monthly pipeline as far as it is built; returns a printable report."""
+    from pipelines.analytics import build_group_analytics
     from pipelines.transform import build_calls
 
     summary = ingest_period(cfg, Path(landing), period)
@@ -133,6 +134,31 @@ def run_period(cfg: Config, landing: Path | str, period: str) -> str:
     lines = [
         summary.text(),
         f"period {period}: {n_calls:,} calls and SMS after collapsing on-net MOC/MTC pairs "
-        f"({n_pairs:,} on-net) in {time.perf_counter() - t0:.1f} s -> {calls}",
+        f"({n_pairs:,} on-net) in {time.perf_counter() - t0:.1f} s",
     ]
+    t0 = time.perf_counter()
+    out = build_group_analytics(cfg, period, con)
+    lines.append(group_report(con, out, cfg) + f"\n  (group analytics in {time.perf_counter() - t0:.1f} s)")
     return "\n".join(lines)
+
+
+def group_report(con: duckdb.DuckDBPyConnection, out: dict, cfg: Config) -> str:
+    g = f"read_parquet('{out['group_summary']}')"
+    n, listed, suspects, onnet, offnet, share = con.execute(
+        f"SELECT count(*), sum(listed_members), sum(suspect_members), sum(est_onnet_unregistered), "
+        f"sum(est_offnet_employees), (sum(real_members) + sum(est_onnet_unregistered)) / "
+        f"(sum(real_members) + sum(est_onnet_unregistered) + sum(est_offnet_employees)) FROM {g}"
+    ).fetchone()
+    p = f"read_parquet('{out['potential_members']}')"
+    likely, key_offnet = con.execute(
+        f"SELECT count(*) FILTER (WHERE likely_employee), count(*) FILTER (WHERE NOT on_net) FROM {p}"
+    ).fetchone()
+    cal = con.execute(f"SELECT scope, surveys, coefficient FROM read_parquet('{out['market_calibration']}') ORDER BY scope <> 'global', scope").fetchall()
+    coef = ", ".join(f"{s} {c:.2f} (n={k})" for s, k, c in cal[:4])
+    return (
+        f"groups: {n:,} active, {listed:,} registered members, {suspects:,} suspected fake "
+        f"(purity {(listed - suspects) / max(listed, 1):.1%})\n"
+        f"potential members: {likely:,} likely employees listed; {key_offnet:,} key competitor users (off-net)\n"
+        f"estimated employees: {onnet:,} on-net unregistered, {offnet:,.0f} off-net; market share {share:.1%}\n"
+        f"correction coefficient: {coef}"
+    )

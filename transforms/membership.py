@@ -1,0 +1,115 @@
+"""Contact coupling (联系耦合度) and calling fingerprint (呼叫指纹) of every registered member.
+
+Inputs are relation names: `members(group_id, msisdn)` (registered at period end, active groups),
+`adj` (transforms.graph.adjacency_sql), `presence` (graph.presence_sql), `profile(number,
+time_bin, n)` (profile_sql) and `activity` (graph.activity_sql). Every feature of a member compares
+it with the *other* members of its group, so a member never explains itself.
+"""
+
+from __future__ import annotations
+
+N_BINS = 5
+
+
+def profile_sql(events: str) -> str:
+    """Per number and time-of-week bin: events on either side."""
+    return f"""
+SELECT number, time_bin, count(*) AS n FROM (
+    SELECT a AS number, time_bin FROM {events}
+    UNION ALL
+    SELECT b AS number, time_bin FROM {events}
+) AS t GROUP BY number, time_bin
+"""
+
+
+def member_features_sql(members: str, adj: str, presence: str, profile: str, activity: str) -> str:
+    return f"""
+WITH m AS (SELECT DISTINCT group_id, msisdn FROM {members}),
+gsize AS (SELECT group_id, count(*) AS listed FROM m GROUP BY group_id),
+madj AS (
+    SELECT m.group_id, m.msisdn, a.y, a.events, a.work_share, a.active_days, a.reciprocal,
+           m2.msisdn IS NOT NULL AS y_member
+    FROM m JOIN {adj} AS a ON a.x = m.msisdn
+    LEFT JOIN m AS m2 ON m2.group_id = m.group_id AND m2.msisdn = a.y
+),
+base AS (
+    SELECT group_id, msisdn,
+           count(*) AS contacts,
+           count(*) FILTER (WHERE y_member) AS members_contacted,
+           sum(events) AS events,
+           coalesce(sum(events) FILTER (WHERE y_member), 0) AS events_in,
+           coalesce(sum(events * work_share) FILTER (WHERE y_member), 0) AS work_events_in,
+           coalesce(sum(events * work_share), 0) AS work_events,
+           count(*) FILTER (WHERE y_member AND reciprocal) AS reciprocal_members,
+           coalesce(max(events) FILTER (WHERE y_member), 0) AS top_member_events
+    FROM madj GROUP BY group_id, msisdn
+),
+hop AS (
+    SELECT d1.group_id, d1.msisdn, count(DISTINCT d2.y) AS reach2
+    FROM madj AS d1 JOIN madj AS d2 ON d2.group_id = d1.group_id AND d2.msisdn = d1.y
+    WHERE d1.y_member AND d2.y_member AND d2.y <> d1.msisdn
+    GROUP BY d1.group_id, d1.msisdn
+),
+outside AS (
+    SELECT group_id, y, count(DISTINCT msisdn) AS k FROM madj WHERE NOT y_member GROUP BY group_id, y
+),
+shared AS (
+    SELECT d.group_id, d.msisdn,
+           sum(CASE WHEN o.k >= 2 THEN d.events ELSE 0 END) * 1.0 / sum(d.events) AS shared_outside_share
+    FROM madj AS d JOIN outside AS o ON o.group_id = d.group_id AND o.y = d.y
+    WHERE NOT d.y_member GROUP BY d.group_id, d.msisdn
+),
+wp AS (
+    SELECT m.group_id, m.msisdn, p.cell, p.records
+    FROM m JOIN {presence} AS p ON p.number = m.msisdn WHERE p.time_bin = 0
+),
+cellpop AS (SELECT group_id, cell, count(DISTINCT msisdn) AS here FROM wp GROUP BY group_id, cell),
+present AS (SELECT group_id, count(DISTINCT msisdn) AS n FROM wp GROUP BY group_id),
+cells AS (
+    -- co-location: over m's working-time records, the mean share of the other present members
+    -- seen in the same cell in working time (an office holds many colleagues, a home one or two)
+    SELECT w.group_id, w.msisdn, sum(w.records) AS work_records,
+           sum(w.records * (c.here - 1) * 1.0 / greatest(pr.n - 1, 1)) / sum(w.records) AS colocation
+    FROM wp AS w JOIN cellpop AS c ON c.group_id = w.group_id AND c.cell = w.cell
+    JOIN present AS pr ON pr.group_id = w.group_id
+    GROUP BY w.group_id, w.msisdn
+),
+prof AS (
+    SELECT m.group_id, m.msisdn, p.time_bin, p.n FROM m JOIN {profile} AS p ON p.number = m.msisdn
+),
+gprof AS (SELECT group_id, time_bin, sum(n) AS n FROM prof GROUP BY group_id, time_bin),
+cos AS (
+    SELECT p.group_id, p.msisdn,
+           sum(p.n * (g.n - p.n)) / (sqrt(sum(p.n * p.n)) * nullif(sqrt(sum((g.n - p.n) * (g.n - p.n))), 0)) AS time_similarity,
+           sum(CASE WHEN p.time_bin = 0 THEN p.n ELSE 0 END) * 1.0 / sum(p.n) AS own_work_share
+    FROM prof AS p JOIN gprof AS g ON g.group_id = p.group_id AND g.time_bin = p.time_bin
+    GROUP BY p.group_id, p.msisdn
+)
+SELECT m.group_id, m.msisdn, g.listed,
+       coalesce(ac.events, 0) AS own_events,
+       coalesce(ac.service_events, 0) AS service_events,
+       coalesce(ac.active_days, 0) AS active_days,
+       coalesce(b.contacts, 0) AS contacts,
+       coalesce(b.members_contacted, 0) AS members_contacted,
+       coalesce(b.events, 0) AS graph_events,
+       coalesce(b.events_in, 0) AS events_in,
+       CASE WHEN b.events > 0 THEN b.events_in * 1.0 / b.events ELSE 0 END AS in_volume_share,
+       CASE WHEN b.events_in > 0 THEN b.work_events_in / b.events_in ELSE 0 END AS in_work_share,
+       CASE WHEN b.events_in > 0 THEN b.top_member_events * 1.0 / b.events_in ELSE 0 END AS top_member_share,
+       coalesce(b.reciprocal_members, 0) AS reciprocal_members,
+       coalesce(h.reach2, 0) AS reach2,
+       CASE WHEN g.listed > 1 THEN coalesce(h.reach2, 0) * 1.0 / (g.listed - 1) ELSE 0 END AS reach2_share,
+       coalesce(s.shared_outside_share, 0) AS shared_outside_share,
+       coalesce(c.work_records, 0) AS work_records,
+       coalesce(c.colocation, 0) AS colocation,
+       coalesce(t.time_similarity, 0) AS time_similarity,
+       coalesce(t.own_work_share, 0) AS own_work_share
+FROM m
+JOIN gsize AS g ON g.group_id = m.group_id
+LEFT JOIN {activity} AS ac ON ac.number = m.msisdn
+LEFT JOIN base AS b ON b.group_id = m.group_id AND b.msisdn = m.msisdn
+LEFT JOIN hop AS h ON h.group_id = m.group_id AND h.msisdn = m.msisdn
+LEFT JOIN shared AS s ON s.group_id = m.group_id AND s.msisdn = m.msisdn
+LEFT JOIN cells AS c ON c.group_id = m.group_id AND c.msisdn = m.msisdn
+LEFT JOIN cos AS t ON t.group_id = m.group_id AND t.msisdn = m.msisdn
+"""

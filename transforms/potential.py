@@ -1,0 +1,76 @@
+"""Potential members (潜在成员) and key competitor users (重点异网用户): mobile numbers that are not
+registered members of a group but are in contact with it, with the features of an employee score.
+"""
+
+from __future__ import annotations
+
+from transforms.sql import lit
+
+
+def candidate_features_sql(members: str, adj: str, presence: str, numbers: str) -> str:
+    """One row per (group, non-member mobile number) in contact with at least one member.
+
+    `numbers(number, number_type, carrier, on_net)` describes every graph node.
+    """
+    return f"""
+WITH m AS (SELECT DISTINCT group_id, msisdn FROM {members}),
+gsize AS (SELECT group_id, count(*) AS listed FROM m GROUP BY group_id),
+touch AS (
+    SELECT m.group_id, a.y AS msisdn, m.msisdn AS member, a.events, a.work_share, a.active_days, a.reciprocal
+    FROM m JOIN {adj} AS a ON a.x = m.msisdn
+    LEFT JOIN m AS m2 ON m2.group_id = m.group_id AND m2.msisdn = a.y
+    WHERE m2.msisdn IS NULL
+),
+cand AS (
+    SELECT group_id, msisdn,
+           count(DISTINCT member) AS members_contacted,
+           sum(events) AS events_with_group,
+           sum(events * work_share) / sum(events) AS work_share,
+           sum(CASE WHEN reciprocal THEN 1 ELSE 0 END) * 1.0 / count(*) AS reciprocal_share,
+           max(active_days) AS max_active_days,
+           max(events) * 1.0 / sum(events) AS top_member_share
+    FROM touch GROUP BY group_id, msisdn
+),
+total AS (SELECT x AS msisdn, sum(events) AS events, count(*) AS contacts FROM {adj} GROUP BY x),
+-- co-location of on-net candidates with the group's members in working time
+wp AS (SELECT m.group_id, p.cell, count(DISTINCT m.msisdn) AS here FROM m JOIN {presence} AS p ON p.number = m.msisdn
+       WHERE p.time_bin = 0 GROUP BY m.group_id, p.cell),
+present AS (SELECT m.group_id, count(DISTINCT m.msisdn) AS n FROM m JOIN {presence} AS p ON p.number = m.msisdn
+            WHERE p.time_bin = 0 GROUP BY m.group_id),
+cwork AS (SELECT number AS msisdn, cell, records FROM {presence} WHERE time_bin = 0),
+coloc AS (
+    SELECT c.group_id, c.msisdn, sum(w.records) AS work_records,
+           sum(w.records * coalesce(p.here, 0) * 1.0 / greatest(pr.n, 1)) / sum(w.records) AS colocation
+    FROM cand AS c JOIN cwork AS w ON w.msisdn = c.msisdn
+    LEFT JOIN wp AS p ON p.group_id = c.group_id AND p.cell = w.cell
+    JOIN present AS pr ON pr.group_id = c.group_id
+    GROUP BY c.group_id, c.msisdn
+)
+SELECT c.group_id, c.msisdn, n.carrier, n.on_net, g.listed,
+       c.members_contacted, c.members_contacted * 1.0 / g.listed AS member_share,
+       c.events_with_group, t.events AS total_events, t.contacts AS total_contacts,
+       c.events_with_group * 1.0 / t.events AS focus,
+       c.work_share, c.reciprocal_share, c.max_active_days, c.top_member_share,
+       coalesce(l.work_records, 0) AS work_records, l.colocation
+FROM cand AS c
+JOIN gsize AS g ON g.group_id = c.group_id
+JOIN total AS t ON t.msisdn = c.msisdn
+JOIN {numbers} AS n ON n.number = c.msisdn
+LEFT JOIN coloc AS l ON l.group_id = c.group_id AND l.msisdn = c.msisdn
+WHERE n.number_type = 'mobile'
+"""
+
+
+def numbers_sql(calls: str, home_carrier: str) -> str:
+    """Every mobile or fixed number seen in the calls with its carrier and on-net flag."""
+    return f"""
+SELECT number, max(number_type) AS number_type, max(carrier) AS carrier, bool_or(on_net) AS on_net FROM (
+    SELECT caller AS number, caller_type AS number_type,
+           CASE WHEN caller_on_net THEN {lit(home_carrier)} ELSE other_carrier END AS carrier, caller_on_net AS on_net
+    FROM {calls} WHERE caller_type IN ('mobile', 'fixed')
+    UNION ALL
+    SELECT callee AS number, callee_type AS number_type,
+           CASE WHEN callee_on_net THEN {lit(home_carrier)} ELSE other_carrier END AS carrier, callee_on_net AS on_net
+    FROM {calls} WHERE callee_type IN ('mobile', 'fixed')
+) AS t GROUP BY number
+"""
