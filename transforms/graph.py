@@ -46,7 +46,8 @@ SELECT least(a, b) AS u, greatest(a, b) AS v,
        sum(duration_s) AS duration_s,
        count(DISTINCT day) AS active_days,
        count(*) FILTER (WHERE a < b) > 0 AND count(*) FILTER (WHERE a > b) > 0 AS reciprocal,
-       avg(CASE WHEN is_work THEN 1.0 ELSE 0.0 END) AS work_share
+       count(*) FILTER (WHERE is_work) AS work_events,
+       count(*) FILTER (WHERE is_work) * 1.0 / count(*) AS work_share
 FROM {events}
 GROUP BY least(a, b), greatest(a, b)
 """
@@ -55,9 +56,9 @@ GROUP BY least(a, b), greatest(a, b)
 def adjacency_sql(graph: str) -> str:
     """Both directions of every edge: (x, y) for x's view of its contact y."""
     return f"""
-SELECT u AS x, v AS y, calls, sms, events, duration_s, active_days, reciprocal, work_share FROM {graph}
+SELECT u AS x, v AS y, calls, sms, events, work_events, duration_s, active_days, reciprocal, work_share FROM {graph}
 UNION ALL
-SELECT v AS x, u AS y, calls, sms, events, duration_s, active_days, reciprocal, work_share FROM {graph}
+SELECT v AS x, u AS y, calls, sms, events, work_events, duration_s, active_days, reciprocal, work_share FROM {graph}
 """
 
 

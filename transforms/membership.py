@@ -27,7 +27,7 @@ def member_features_sql(members: str, adj: str, presence: str, profile: str, act
 WITH m AS (SELECT DISTINCT group_id, msisdn FROM {members}),
 gsize AS (SELECT group_id, count(*) AS listed FROM m GROUP BY group_id),
 madj AS (
-    SELECT m.group_id, m.msisdn, a.y, a.events, a.work_share, a.active_days, a.reciprocal,
+    SELECT m.group_id, m.msisdn, a.y, a.events, a.work_events, a.active_days, a.reciprocal,
            m2.msisdn IS NOT NULL AS y_member
     FROM m JOIN {adj} AS a ON a.x = m.msisdn
     LEFT JOIN m AS m2 ON m2.group_id = m.group_id AND m2.msisdn = a.y
@@ -38,8 +38,8 @@ base AS (
            count(*) FILTER (WHERE y_member) AS members_contacted,
            sum(events) AS events,
            coalesce(sum(events) FILTER (WHERE y_member), 0) AS events_in,
-           coalesce(sum(events * work_share) FILTER (WHERE y_member), 0) AS work_events_in,
-           coalesce(sum(events * work_share), 0) AS work_events,
+           coalesce(sum(work_events) FILTER (WHERE y_member), 0) AS work_events_in,
+           coalesce(sum(work_events), 0) AS work_events,
            count(*) FILTER (WHERE y_member AND reciprocal) AS reciprocal_members,
            coalesce(max(events) FILTER (WHERE y_member), 0) AS top_member_events
     FROM madj GROUP BY group_id, msisdn
@@ -69,7 +69,7 @@ cells AS (
     -- co-location: over m's working-time records, the mean share of the other present members
     -- seen in the same cell in working time (an office holds many colleagues, a home one or two)
     SELECT w.group_id, w.msisdn, sum(w.records) AS work_records,
-           sum(w.records * (c.here - 1) * 1.0 / greatest(pr.n - 1, 1)) / sum(w.records) AS colocation
+           sum(w.records * (c.here - 1)) * 1.0 / (sum(w.records) * greatest(max(pr.n) - 1, 1)) AS colocation
     FROM wp AS w JOIN cellpop AS c ON c.group_id = w.group_id AND c.cell = w.cell
     JOIN present AS pr ON pr.group_id = w.group_id
     GROUP BY w.group_id, w.msisdn
@@ -94,7 +94,7 @@ SELECT m.group_id, m.msisdn, g.listed,
        coalesce(b.events, 0) AS graph_events,
        coalesce(b.events_in, 0) AS events_in,
        CASE WHEN b.events > 0 THEN b.events_in * 1.0 / b.events ELSE 0 END AS in_volume_share,
-       CASE WHEN b.events_in > 0 THEN b.work_events_in / b.events_in ELSE 0 END AS in_work_share,
+       CASE WHEN b.events_in > 0 THEN b.work_events_in * 1.0 / b.events_in ELSE 0 END AS in_work_share,
        CASE WHEN b.events_in > 0 THEN b.top_member_events * 1.0 / b.events_in ELSE 0 END AS top_member_share,
        coalesce(b.reciprocal_members, 0) AS reciprocal_members,
        coalesce(h.reach2, 0) AS reach2,

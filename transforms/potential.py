@@ -16,7 +16,7 @@ def candidate_features_sql(members: str, adj: str, presence: str, numbers: str) 
 WITH m AS (SELECT DISTINCT group_id, msisdn FROM {members}),
 gsize AS (SELECT group_id, count(*) AS listed FROM m GROUP BY group_id),
 touch AS (
-    SELECT m.group_id, a.y AS msisdn, m.msisdn AS member, a.events, a.work_share, a.active_days, a.reciprocal
+    SELECT m.group_id, a.y AS msisdn, m.msisdn AS member, a.events, a.work_events, a.active_days, a.reciprocal
     FROM m JOIN {adj} AS a ON a.x = m.msisdn
     LEFT JOIN m AS m2 ON m2.group_id = m.group_id AND m2.msisdn = a.y
     WHERE m2.msisdn IS NULL
@@ -25,7 +25,7 @@ cand AS (
     SELECT group_id, msisdn,
            count(DISTINCT member) AS members_contacted,
            sum(events) AS events_with_group,
-           sum(events * work_share) / sum(events) AS work_share,
+           sum(work_events) * 1.0 / sum(events) AS work_share,
            sum(CASE WHEN reciprocal THEN 1 ELSE 0 END) * 1.0 / count(*) AS reciprocal_share,
            max(active_days) AS max_active_days,
            max(events) * 1.0 / sum(events) AS top_member_share
@@ -40,7 +40,7 @@ present AS (SELECT m.group_id, count(DISTINCT m.msisdn) AS n FROM m JOIN {presen
 cwork AS (SELECT number AS msisdn, cell, records FROM {presence} WHERE time_bin = 0),
 coloc AS (
     SELECT c.group_id, c.msisdn, sum(w.records) AS work_records,
-           sum(w.records * coalesce(p.here, 0) * 1.0 / greatest(pr.n, 1)) / sum(w.records) AS colocation
+           sum(w.records * coalesce(p.here, 0)) * 1.0 / (sum(w.records) * greatest(max(pr.n), 1)) AS colocation
     FROM cand AS c JOIN cwork AS w ON w.msisdn = c.msisdn
     LEFT JOIN wp AS p ON p.group_id = c.group_id AND p.cell = w.cell
     JOIN present AS pr ON pr.group_id = c.group_id

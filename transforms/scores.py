@@ -75,7 +75,7 @@ SELECT group_id, msisdn, listed, fake_score,
                  || {_pct("ref_own_work")} || ')' END,
             CASE WHEN r_time < 0.7 THEN 'calling-time profile unlike the group''s' END,
             CASE WHEN fake_score < 0.3 THEN 'calls like a colleague: ' || CAST(members_contacted AS VARCHAR)
-                 || ' members, ' || {_pct("in_work_share")} || ' in working hours' END
+                 || ' member contacts, ' || {_pct("in_work_share")} || ' of them in working hours' END
        ) END AS reasons
 FROM s
 """
