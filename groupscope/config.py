@@ -79,6 +79,22 @@ class AnalyticsConfig(_Section):
         default=8, ge=1, description="surveys an industry needs for its own correction coefficient (else global)"
     )
     survey_months: int = Field(default=12, ge=1, description="months of surveys used to calibrate the correction")
+    prospect_min_size: int = Field(default=5, ge=3, description="smallest calling community listed as a prospect group")
+    prospect_min_work_share: float = Field(
+        default=0.5, ge=0, le=1, description="a tie counts for prospects when this share of its calls is in working hours"
+    )
+    prospect_min_events: int = Field(default=2, ge=1, description="a tie counts for prospects with at least this many calls/SMS")
+    prospect_max_group_overlap: float = Field(
+        default=0.5, ge=0, le=1, description="communities with more likely employees of registered groups are not prospects"
+    )
+    prospect_resolution: float = Field(
+        default=3.0, gt=0, description="Leiden resolution of the prospect communities (higher: smaller communities)"
+    )
+    prospect_max_group_attachment: float = Field(
+        default=0.2,
+        ge=0,
+        description="communities whose calls with one registered group's members exceed this share of their internal calls are that group's staff, not prospects",
+    )
     working_hours: tuple[int, int] = Field(
         default=(9, 18), description="local hours [start, end) counted as working time on weekdays"
     )

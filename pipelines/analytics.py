@@ -14,6 +14,7 @@ import duckdb
 
 from groupscope.config import Config
 from pipelines.transform import _write, derived_path, staged_glob
+from transforms.communities import leiden_communities, prospect_edges_sql, prospect_members_sql, prospects_sql
 from transforms.graph import activity_sql, adjacency_sql, call_graph_sql, events_sql, presence_sql
 from transforms.market import calibration_sql, group_counts_sql, market_share_sql
 from transforms.membership import member_features_sql, profile_sql
@@ -21,7 +22,15 @@ from transforms.potential import candidate_features_sql, numbers_sql
 from transforms.scores import employee_scores_sql, fake_scores_sql, group_reference_sql
 from transforms.sql import lit
 
-OUTPUTS = ("call_graph", "member_scores", "potential_members", "group_summary", "market_calibration")
+OUTPUTS = (
+    "call_graph",
+    "member_scores",
+    "potential_members",
+    "group_summary",
+    "market_calibration",
+    "prospect_groups",
+    "prospect_members",
+)
 
 
 def period_end(period: str) -> date:
@@ -104,4 +113,44 @@ def build_group_analytics(cfg: Config, period: str, con: duckdb.DuckDBPyConnecti
             con, f"SELECT {lit(period)} AS period, * FROM calibration", derived_path(work, "market_calibration", period)
         ),
     }
+    # prospect groups: Leiden communities of work-like ties outside the registered groups
+    edges = con.execute(
+        prospect_edges_sql("graph", "members", "numbers", a.prospect_min_work_share, a.prospect_min_events)
+    ).to_arrow_table()
+    con.register("assign_arrow", leiden_communities(edges, a.prospect_resolution))
+    con.execute("CREATE OR REPLACE TEMP TABLE assign AS SELECT * FROM assign_arrow")
+    con.unregister("assign_arrow")
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE prospects AS "
+        + prospects_sql(
+            "assign", "numbers", "employee", "graph", "adj", "members", a.prospect_min_size,
+            a.prospect_max_group_overlap, a.employee_score_threshold, a.prospect_max_group_attachment,
+        )
+    )
+    out["prospect_groups"] = _write(
+        con, f"SELECT {lit(period)} AS period, * FROM prospects", derived_path(work, "prospect_groups", period)
+    )
+    out["prospect_members"] = _write(
+        con, prospect_members_sql("assign", "numbers", "prospects"), derived_path(work, "prospect_members", period)
+    )
+    # prospect groups: Leiden communities of work-like ties outside the registered groups
+    edges = con.execute(
+        prospect_edges_sql("graph", "members", "numbers", a.prospect_min_work_share, a.prospect_min_events)
+    ).to_arrow_table()
+    con.register("assign_arrow", leiden_communities(edges, a.prospect_resolution))
+    con.execute("CREATE OR REPLACE TEMP TABLE assign AS SELECT * FROM assign_arrow")
+    con.unregister("assign_arrow")
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE prospects AS "
+        + prospects_sql(
+            "assign", "numbers", "employee", "graph", "adj", "members", a.prospect_min_size,
+            a.prospect_max_group_overlap, a.employee_score_threshold, a.prospect_max_group_attachment,
+        )
+    )
+    out["prospect_groups"] = _write(
+        con, f"SELECT {lit(period)} AS period, * FROM prospects", derived_path(work, "prospect_groups", period)
+    )
+    out["prospect_members"] = _write(
+        con, prospect_members_sql("assign", "numbers", "prospects"), derived_path(work, "prospect_members", period)
+    )
     return out

@@ -55,6 +55,21 @@ def evaluate(cfg: Config, truth: Path, period: str) -> dict[str, float]:
         "avg(abs(g.purity - t.registered_real / t.listed_members)) * 100 "
         "FROM group_summary AS g JOIN t_groups AS t USING (group_id) WHERE t.true_headcount >= 20"
     ).fetchone()
+    # prospect groups: the company most of a community's numbers work for, if any
+    pm = derived_path(work, "prospect_members", period)
+    if pm.exists():
+        con.execute(f"CREATE VIEW t_employees AS SELECT * FROM read_csv({lit(str(t / 'employees.csv'))}, header=true)")
+        n, purity, unregistered = con.execute(
+            f"""WITH j AS (SELECT p.prospect_id, e.company_id, e.group_id, count(*) AS n
+                FROM read_parquet({lit(str(pm))}) AS p LEFT JOIN t_employees AS e USING (msisdn) GROUP BY ALL),
+            best AS (SELECT prospect_id, arg_max(company_id, n) AS company_id, arg_max(group_id, n) AS group_id,
+                            max(n) FILTER (WHERE company_id IS NOT NULL) AS n, sum(n) AS size FROM j GROUP BY prospect_id)
+            SELECT count(*), avg(coalesce(n, 0) * 1.0 / size),
+                   count(*) FILTER (WHERE company_id IS NOT NULL AND group_id IS NULL) FROM best"""
+        ).fetchone()
+        out["prospects"] = n
+        out["prospect_purity"] = purity or 0.0
+        out["prospects_unregistered_company"] = unregistered
     out["market_share_mae_pp"] = mae or 0.0
     out["groups_ge_20"] = n_groups
     out["purity_mae_pp"] = purity_err or 0.0
@@ -81,4 +96,9 @@ def report(m: dict[str, float]) -> str:
         (f"market share ({m['groups_ge_20']} groups >= 20 employees)", "MAE, pp", m["market_share_mae_pp"], "<= 5"),
         ("purity", "MAE, pp", m["purity_mae_pp"], ""),
     ]
+    if "prospects" in m:
+        rows += [
+            (f"prospect groups ({m['prospects']} listed)", "mean share of main company", m["prospect_purity"], ""),
+            ("", "main company unregistered (count)", m["prospects_unregistered_company"], ""),
+        ]
     return "\n".join(f"{a:<44}{b:<32}{c:>8.3f}  {d}" for a, b, c, d in rows)
