@@ -21,6 +21,10 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/groupscope generate --out $(DEMO_DIR)/landing --months $(DEMO_MONTHS) --subscribers $(DEMO_SUBS) --seed 7
 	cd $(DEMO_DIR) && ../$(BIN)/groupscope run --landing landing --period $(DEMO_PERIOD)
+	cd $(DEMO_DIR) && ../$(BIN)/groupscope evaluate --truth landing_truth --period $(DEMO_PERIOD)
+	cd $(DEMO_DIR) && ../$(BIN)/groupscope export fake-members --period $(DEMO_PERIOD) --out fake-members.csv
+	cd $(DEMO_DIR) && ../$(BIN)/groupscope export potential-members --period $(DEMO_PERIOD) --out potential-members.csv
+	cd $(DEMO_DIR) && ../$(BIN)/groupscope export group-summary --period $(DEMO_PERIOD) --out group-summary.csv
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

@@ -73,11 +73,14 @@ overlap AS (
 ),
 -- calls between the community and the members of its most-called registered group
 attached AS (
-    SELECT community, max(events) AS events, arg_max(group_id, events) AS group_id FROM (
-        SELECT x.community, m.group_id, sum(ad.events) AS events
-        FROM {assign} AS x JOIN {adj} AS ad ON ad.x = x.number JOIN {members} AS m ON m.msisdn = ad.y
-        GROUP BY x.community, m.group_id) AS t
-    GROUP BY community
+    SELECT community, events, group_id FROM (
+        SELECT community, group_id, events,
+               row_number() OVER (PARTITION BY community ORDER BY events DESC, group_id) AS rk
+        FROM (
+            SELECT x.community, m.group_id, sum(ad.events) AS events
+            FROM {assign} AS x JOIN {adj} AS ad ON ad.x = x.number JOIN {members} AS m ON m.msisdn = ad.y
+            GROUP BY x.community, m.group_id) AS t) AS r
+    WHERE rk = 1
 ),
 mix AS (
     SELECT community, string_agg(carrier || ':' || CAST(n AS VARCHAR), ';' ORDER BY n DESC, carrier) AS carrier_mix

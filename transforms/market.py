@@ -61,7 +61,7 @@ ind AS (
 ),
 coef AS (SELECT * FROM global_coef UNION ALL SELECT * FROM ind),
 fit AS (
-    SELECT k.scope, avg(abs(o.offnet_detected * k.coefficient - o.offnet_implied)) AS mae_employees
+    SELECT k.scope, round(avg(abs(o.offnet_detected * k.coefficient - o.offnet_implied)), 6) AS mae_employees
     FROM coef AS k JOIN obs AS o ON k.scope = 'global' OR k.scope = o.industry
     GROUP BY k.scope
 )

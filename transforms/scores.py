@@ -13,6 +13,8 @@ Q = 0.75
 
 # weights of the real-member evidence
 FAKE_WEIGHTS = {"coupling": 0.25, "work": 0.20, "colocation": 0.25, "time": 0.15, "own_work": 0.15}
+# weight of co-location x working-time activity taken alone (a colleague who calls no registered member)
+OFFICE_EVIDENCE = 0.9
 # weights of the employee evidence (co-location only for on-net numbers seen in working time)
 EMPLOYEE_WEIGHTS = {"work": 0.35, "coupling": 0.25, "focus": 0.15, "colocation": 0.25}
 MIN_WORK_RECORDS = 3
@@ -54,8 +56,11 @@ WITH r AS (
 s AS (
     SELECT *,
            CASE WHEN own_events = 0 THEN 1.0
-                ELSE 1.0 - ({w['coupling']} * r_coupling + {w['work']} * r_work + {w['colocation']} * r_colocation
-                            + {w['time']} * r_time + {w['own_work']} * r_own_work) END AS fake_score
+                ELSE 1.0 - greatest(
+                    {w['coupling']} * r_coupling + {w['work']} * r_work + {w['colocation']} * r_colocation
+                        + {w['time']} * r_time + {w['own_work']} * r_own_work,
+                    -- at work among colleagues is evidence on its own, even without calls to registered members
+                    {OFFICE_EVIDENCE} * r_colocation * r_own_work) END AS fake_score
     FROM r
 )
 SELECT group_id, msisdn, listed, fake_score,
@@ -74,8 +79,10 @@ SELECT group_id, msisdn, listed, fake_score,
             CASE WHEN r_own_work < 0.7 THEN {_pct("own_work_share")} || ' of own calls in working hours (typical '
                  || {_pct("ref_own_work")} || ')' END,
             CASE WHEN r_time < 0.7 THEN 'calling-time profile unlike the group''s' END,
-            CASE WHEN fake_score < 0.3 THEN 'calls like a colleague: ' || CAST(members_contacted AS VARCHAR)
-                 || ' member contacts, ' || {_pct("in_work_share")} || ' of them in working hours' END
+            CASE WHEN fake_score < 0.3 AND members_contacted > 0 THEN 'calls like a colleague: ' || CAST(members_contacted AS VARCHAR)
+                 || ' member contacts, ' || {_pct("in_work_share")} || ' of them in working hours' END,
+            CASE WHEN fake_score < 0.5 AND r_colocation >= 0.7 THEN 'at work in the same cells as ' || {_pct("colocation")}
+                 || ' of colleagues' END
        ) END AS reasons
 FROM s
 """
