@@ -13,7 +13,7 @@ from pathlib import Path
 import duckdb
 
 from groupscope.config import Config
-from pipelines.transform import _write, derived_path, staged_glob
+from pipelines.transform import derived_path, staged_glob, write_parquet
 from transforms.communities import leiden_communities, prospect_edges_sql, prospect_members_sql, prospects_sql
 from transforms.graph import activity_sql, adjacency_sql, call_graph_sql, events_sql, presence_sql
 from transforms.market import calibration_sql, group_counts_sql, market_share_sql
@@ -94,22 +94,22 @@ def build_group_analytics(cfg: Config, period: str, con: duckdb.DuckDBPyConnecti
         con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}")
     share = a.potential_member_share
     out = {
-        "call_graph": _write(con, "SELECT * FROM graph", derived_path(work, "call_graph", period)),
-        "member_scores": _write(
+        "call_graph": write_parquet(con, "SELECT * FROM graph", derived_path(work, "call_graph", period)),
+        "member_scores": write_parquet(
             con,
             f"SELECT *, fake_score >= {a.fake_threshold} AS is_suspect FROM fake ORDER BY group_id, msisdn",
             derived_path(work, "member_scores", period),
         ),
-        "potential_members": _write(
+        "potential_members": write_parquet(
             con,
             f"SELECT *, score >= {a.employee_score_threshold} AS likely_employee FROM employee "
             f"WHERE member_share > {share} OR score >= {a.employee_score_threshold} ORDER BY group_id, score DESC, msisdn",
             derived_path(work, "potential_members", period),
         ),
-        "group_summary": _write(
+        "group_summary": write_parquet(
             con, f"SELECT {lit(period)} AS period, * FROM market ORDER BY group_id", derived_path(work, "group_summary", period)
         ),
-        "market_calibration": _write(
+        "market_calibration": write_parquet(
             con, f"SELECT {lit(period)} AS period, * FROM calibration", derived_path(work, "market_calibration", period)
         ),
     }
@@ -127,30 +127,10 @@ def build_group_analytics(cfg: Config, period: str, con: duckdb.DuckDBPyConnecti
             a.prospect_max_group_overlap, a.employee_score_threshold, a.prospect_max_group_attachment,
         )
     )
-    out["prospect_groups"] = _write(
+    out["prospect_groups"] = write_parquet(
         con, f"SELECT {lit(period)} AS period, * FROM prospects", derived_path(work, "prospect_groups", period)
     )
-    out["prospect_members"] = _write(
-        con, prospect_members_sql("assign", "numbers", "prospects"), derived_path(work, "prospect_members", period)
-    )
-    # prospect groups: Leiden communities of work-like ties outside the registered groups
-    edges = con.execute(
-        prospect_edges_sql("graph", "members", "numbers", a.prospect_min_work_share, a.prospect_min_events)
-    ).to_arrow_table()
-    con.register("assign_arrow", leiden_communities(edges, a.prospect_resolution))
-    con.execute("CREATE OR REPLACE TEMP TABLE assign AS SELECT * FROM assign_arrow")
-    con.unregister("assign_arrow")
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE prospects AS "
-        + prospects_sql(
-            "assign", "numbers", "employee", "graph", "adj", "members", a.prospect_min_size,
-            a.prospect_max_group_overlap, a.employee_score_threshold, a.prospect_max_group_attachment,
-        )
-    )
-    out["prospect_groups"] = _write(
-        con, f"SELECT {lit(period)} AS period, * FROM prospects", derived_path(work, "prospect_groups", period)
-    )
-    out["prospect_members"] = _write(
+    out["prospect_members"] = write_parquet(
         con, prospect_members_sql("assign", "numbers", "prospects"), derived_path(work, "prospect_members", period)
     )
     return out

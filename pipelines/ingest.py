@@ -33,6 +33,7 @@ import pyarrow.parquet as pq
 
 from expectations.suites import dedupe_key, row_rules
 from groupscope.contract import INPUT_TABLES, Table, file_format
+from transforms.sql import lit
 
 QUARANTINE_SCHEMA = pa.schema(
     [
@@ -114,9 +115,6 @@ def source_files(landing: Path, table: Table, key: str) -> list[Path]:
 # ---- reading ------------------------------------------------------------------------------------
 
 
-def _sql_str(s: str) -> str:
-    return "'" + s.replace("'", "''") + "'"
-
 
 def _csv_to_utf8(path: Path, encoding: str, tmpdir: Path) -> tuple[Path, dict[int, str]]:
     """Transcode a non-UTF-8 CSV line by line; lines that do not decode are returned as rejects."""
@@ -176,10 +174,10 @@ def read_csv_text(
         if missing:
             raise SchemaError(f"missing contract column(s): {', '.join(missing)}")
         extra = [c for c in header if c not in table.column_names]
-        cols = "{" + ", ".join(f"{_sql_str(c)}: 'VARCHAR'" for c in header) + "}"
+        cols = "{" + ", ".join(f"{lit(c)}: 'VARCHAR'" for c in header) + "}"
         rej = f"rej_{abs(hash(str(path))) % 10**9}"
         sql = (
-            f"SELECT * FROM read_csv({_sql_str(str(src))}, header=true, auto_detect=false, columns={cols}, "
+            f"SELECT * FROM read_csv({lit(str(src))}, header=true, auto_detect=false, columns={cols}, "
             f"delim=',', quote='\"', escape='\"', strict_mode=true, store_rejects=true, "
             f"rejects_table='{rej}_t', rejects_scan='{rej}_s', null_padding=false, max_line_size=10000000)"
         )
@@ -234,7 +232,7 @@ def read_parquet_text(con: duckdb.DuckDBPyConnection, path: Path, table: Table) 
             cols.append(f"strftime(TRY_CAST({q} AS TIMESTAMP), '%Y-%m-%d %H:%M:%S') AS {q}")
         else:
             cols.append(f"CAST({q} AS VARCHAR) AS {q}")
-    rel = f"SELECT {', '.join(cols)}, file_row_number + 1 AS __row FROM read_parquet({_sql_str(str(path))}, file_row_number=true)"  # noqa: E501
+    rel = f"SELECT {', '.join(cols)}, file_row_number + 1 AS __row FROM read_parquet({lit(str(path))}, file_row_number=true)"  # noqa: E501
     return rel, extra
 
 
@@ -323,8 +321,8 @@ def stage_file(
     tmp = out_dir / f".{staged_name}.tmp"
     # insertion order is kept: staged rows stay in file order without a sort
     con.execute(
-        f"COPY (SELECT {_typed_sql(table)}, {_sql_str(rel)} AS __file, __row FROM __checked "
-        f"WHERE __rule IS NULL) TO {_sql_str(str(tmp))} (FORMAT parquet, COMPRESSION snappy)"
+        f"COPY (SELECT {_typed_sql(table)}, {lit(rel)} AS __file, __row FROM __checked "
+        f"WHERE __rule IS NULL) TO {lit(str(tmp))} (FORMAT parquet, COMPRESSION snappy)"
     ).fetchall()
     os.replace(tmp, out_dir / staged_name)
     rules = row_rules(table.name)
@@ -436,7 +434,7 @@ def dedupe_period(con: duckdb.DuckDBPyConnection, work: Path, table: Table, part
         return 0
     key, reason = dk
     keys = ", ".join(f'"{k}"' for k in key)
-    lst = "[" + ", ".join(_sql_str(str(f)) for f in files) + "]"
+    lst = "[" + ", ".join(lit(str(f)) for f in files) + "]"
     # keys seen more than once (a hash aggregate), then ranks only among the rows with those keys
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE __dupkeys AS SELECT {keys} FROM read_parquet({lst}) "
@@ -458,8 +456,8 @@ def dedupe_period(con: duckdb.DuckDBPyConnection, work: Path, table: Table, part
         manifest = _load_manifest(sp.parent)
         entry = next(v for v in manifest["files"].values() if v["staged"] == sp.name)
         q = con.execute(
-            f"SELECT {_sql_str(table.name)}, __file, __row, {_sql_str(key[0])}, {_sql_str(reason)}, {raw_cols} "
-            f"FROM __dups WHERE __staged = {_sql_str(staged)} ORDER BY __row"
+            f"SELECT {lit(table.name)}, __file, __row, {lit(key[0])}, {lit(reason)}, {raw_cols} "
+            f"FROM __dups WHERE __staged = {lit(staged)} ORDER BY __row"
         ).fetchall()
         qdir = work / "quarantine" / table.name / part
         qfile = qdir / sp.name  # same name as the staged file
@@ -467,9 +465,9 @@ def dedupe_period(con: duckdb.DuckDBPyConnection, work: Path, table: Table, part
         pq.write_table(pa.concat_tables([existing, _quarantine_rows([tuple(r) for r in q])]).sort_by("row_number"), qfile)
         tmp = sp.parent / f".{sp.name}.tmp"
         con.execute(
-            f"COPY (SELECT * FROM read_parquet({_sql_str(staged)}) WHERE (__file, __row) NOT IN "
-            f"(SELECT (__file, __row) FROM __dups WHERE __staged = {_sql_str(staged)}) ORDER BY __row) "
-            f"TO {_sql_str(str(tmp))} (FORMAT parquet, COMPRESSION zstd)"
+            f"COPY (SELECT * FROM read_parquet({lit(staged)}) WHERE (__file, __row) NOT IN "
+            f"(SELECT (__file, __row) FROM __dups WHERE __staged = {lit(staged)}) ORDER BY __row) "
+            f"TO {lit(str(tmp))} (FORMAT parquet, COMPRESSION zstd)"
         )
         os.replace(tmp, sp)
         entry["accepted"] -= len(q)

@@ -28,7 +28,7 @@ def derived_path(work: Path, name: str, period: str) -> Path:
     return work / "derived" / name / f"period={period}" / f"{name}.parquet"
 
 
-def _write(con: duckdb.DuckDBPyConnection, sql: str, out: Path) -> Path:
+def write_parquet(con: duckdb.DuckDBPyConnection, sql: str, out: Path) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp")
     con.execute(f"COPY ({sql}) TO {lit(str(tmp))} (FORMAT parquet, COMPRESSION zstd)")
@@ -44,6 +44,6 @@ def build_calls(cfg: Config, period: str, con: duckdb.DuckDBPyConnection | None 
     con.execute(f"CREATE OR REPLACE TEMP VIEW number_ranges AS SELECT * FROM {staged_glob(work, 'number_ranges', period)}")
     con.execute(f"CREATE OR REPLACE TEMP VIEW ported_numbers AS SELECT * FROM {staged_glob(work, 'ported_numbers', period)}")
     norm = derived_path(work, "cdr_normalised", period)
-    _write(con, normalised_cdr_sql("cdr", "number_ranges", "ported_numbers", cfg.home_carrier), norm)
+    write_parquet(con, normalised_cdr_sql("cdr", "number_ranges", "ported_numbers", cfg.home_carrier), norm)
     con.execute(f"CREATE OR REPLACE TEMP VIEW cdr_normalised AS SELECT * FROM read_parquet({lit(str(norm))})")
-    return _write(con, calls_sql("cdr_normalised"), derived_path(work, "calls", period))
+    return write_parquet(con, calls_sql("cdr_normalised"), derived_path(work, "calls", period))

@@ -20,6 +20,7 @@ from expectations.suites import DERIVED, suite_for
 from groupscope.config import Config
 from groupscope.contract import INPUT_TABLES
 from pipelines.ingest import PartitionResult
+from transforms.sql import lit
 
 
 @dataclass
@@ -34,9 +35,6 @@ class CheckResult:
     def line(self) -> str:
         return f"{self.table}: {self.expectation} failed: {self.observed}"
 
-
-def _sql_str(s: str) -> str:
-    return "'" + s.replace("'", "''") + "'"
 
 
 def staged_files(work: Path, parts: list[PartitionResult]) -> list[Path]:
@@ -53,7 +51,7 @@ def staged_relation(work: Path, parts: list[PartitionResult]) -> str | None:
     files = staged_files(work, parts)
     if not files:
         return None
-    return "read_parquet([" + ", ".join(_sql_str(str(f)) for f in files) + "], union_by_name=true)"
+    return "read_parquet([" + ", ".join(lit(str(f)) for f in files) + "], union_by_name=true)"
 
 
 def table_checks(
