@@ -115,7 +115,10 @@ def build_group_analytics(cfg: Config, period: str, con: duckdb.DuckDBPyConnecti
     }
     # prospect groups: Leiden communities of work-like ties outside the registered groups
     edges = con.execute(
-        prospect_edges_sql("graph", "members", "numbers", a.prospect_min_work_share, a.prospect_min_events)
+        prospect_edges_sql(
+            "graph", "members", "numbers", "employee", a.prospect_min_work_share, a.prospect_min_events,
+            a.employee_score_threshold,
+        )
     ).to_arrow_table()
     con.register("assign_arrow", leiden_communities(edges, a.prospect_resolution))
     con.execute("CREATE OR REPLACE TEMP TABLE assign AS SELECT * FROM assign_arrow")

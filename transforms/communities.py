@@ -13,14 +13,22 @@ import leidenalg
 import pyarrow as pa
 
 
-def prospect_edges_sql(graph: str, members: str, numbers: str, min_work_share: float, min_events: int) -> str:
+def prospect_edges_sql(
+    graph: str, members: str, numbers: str, potential: str, min_work_share: float, min_events: int, employee_threshold: float
+) -> str:
+    """Work-like ties between mobile numbers that belong to no registered group: neither registered
+    members nor likely employees of a group (those are the group's potential members already)."""
     return f"""
+WITH taken AS (
+    SELECT msisdn FROM {members}
+    UNION SELECT msisdn FROM {potential} WHERE score >= {employee_threshold}
+)
 SELECT g.u, g.v, g.events AS weight
 FROM {graph} AS g
 JOIN {numbers} AS nu ON nu.number = g.u AND nu.number_type = 'mobile'
 JOIN {numbers} AS nv ON nv.number = g.v AND nv.number_type = 'mobile'
 WHERE g.work_share >= {min_work_share} AND g.events >= {min_events}
-  AND g.u NOT IN (SELECT msisdn FROM {members}) AND g.v NOT IN (SELECT msisdn FROM {members})
+  AND g.u NOT IN (SELECT msisdn FROM taken) AND g.v NOT IN (SELECT msisdn FROM taken)
 ORDER BY g.u, g.v
 """
 
