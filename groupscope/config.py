@@ -145,6 +145,83 @@ class ValidationConfig(_Section):
         return {**ValidationConfig.model_fields["severity"].default_factory(), **v}
 
 
+class AhpLevel(_Section):
+    names: list[str] = Field(description="the elements compared, in matrix order")
+    matrix: list[list[float]] = Field(description="pairwise comparisons on Saaty's 1-9 scale, a[i][j] = importance of i over j")
+
+    @field_validator("matrix", mode="before")
+    @classmethod
+    def _fractions(cls, v):
+        """Entries may be written as fractions, e.g. 1/3."""
+        from fractions import Fraction
+
+        if isinstance(v, list):
+            return [[float(Fraction(x)) if isinstance(x, str) else x for x in row] if isinstance(row, list) else row for row in v]
+        return v
+
+
+class ValueModel(_Section):
+    criteria: AhpLevel = Field(description="criteria (current, potential) compared pairwise")
+    indicators: dict[str, AhpLevel] = Field(description="per criterion, its indicators compared pairwise")
+
+
+def _default_subscriber_model() -> ValueModel:
+    return ValueModel(
+        criteria=AhpLevel(names=["current", "potential"], matrix=[[1, 2], [0.5, 1]]),
+        indicators={
+            "current": AhpLevel(
+                names=["revenue", "minutes", "active_days", "paid_ratio"],
+                matrix=[[1, 3, 3, 2], [1 / 3, 1, 1, 1 / 2], [1 / 3, 1, 1, 1 / 2], [1 / 2, 2, 2, 1]],
+            ),
+            "potential": AhpLevel(
+                names=["tenure", "social_reach", "onnet_share", "group_centrality"],
+                matrix=[[1, 1 / 2, 1, 1 / 2], [2, 1, 2, 1], [1, 1 / 2, 1, 1 / 2], [2, 1, 2, 1]],
+            ),
+        },
+    )
+
+
+def _default_group_model() -> ValueModel:
+    return ValueModel(
+        criteria=AhpLevel(names=["current", "potential"], matrix=[[1, 1], [1, 1]]),
+        indicators={
+            "current": AhpLevel(
+                names=["real_revenue", "real_members", "purity", "spread"],
+                matrix=[[1, 2, 3, 3], [1 / 2, 1, 2, 2], [1 / 3, 1 / 2, 1, 1], [1 / 3, 1 / 2, 1, 1]],
+            ),
+            "potential": AhpLevel(
+                names=["headroom", "growth", "share_gap"],
+                matrix=[[1, 2, 2], [1 / 2, 1, 1], [1 / 2, 1, 1]],
+            ),
+        },
+    )
+
+
+class ValueConfig(_Section):
+    subscriber: ValueModel = Field(default_factory=_default_subscriber_model, description="subscriber value hierarchy")
+    group: ValueModel = Field(default_factory=_default_group_model, description="group value hierarchy")
+    max_consistency_ratio: float = Field(default=0.10, gt=0, description="AHP matrices with a CR at or above this are refused")
+    pyramid: list[float] = Field(
+        default_factory=lambda: [0.01, 0.04, 0.15, 0.40, 0.40], description="value pyramid shares, top tier first"
+    )
+    pyramid_labels: list[str] = Field(
+        default_factory=lambda: ["T1 top 1%", "T2 next 4%", "T3 next 15%", "T4 next 40%", "T5 last 40%"],
+        description="labels of the pyramid tiers",
+    )
+    grid_quantile: float = Field(
+        default=0.5, gt=0, lt=1, description="current / potential scores at or above this quantile count as high in the 2x2 grid"
+    )
+    margin: float = Field(default=0.35, gt=0, le=1, description="contribution margin on revenue for lifetime value")
+    monthly_discount_rate: float = Field(default=0.008, ge=0, description="discount rate per month for lifetime value")
+
+    @field_validator("pyramid")
+    @classmethod
+    def _shares(cls, v: list[float]) -> list[float]:
+        if abs(sum(v) - 1.0) > 1e-9 or any(x <= 0 for x in v):
+            raise ValueError("pyramid shares must be positive and sum to 1")
+        return v
+
+
 class Config(_Section):
     home_carrier: str = Field(default="CMCC", description="carrier code of the operator running groupscope")
     timezone: str = Field(default="Asia/Shanghai", description="time zone of CDR start_time values")
@@ -159,6 +236,7 @@ class Config(_Section):
     sources: SourcesConfig = Field(default_factory=SourcesConfig)
     validation: ValidationConfig = Field(default_factory=ValidationConfig)
     analytics: AnalyticsConfig = Field(default_factory=AnalyticsConfig)
+    value: ValueConfig = Field(default_factory=ValueConfig)
 
     @field_validator("timezone")
     @classmethod
@@ -231,26 +309,29 @@ def load_config(path: str | os.PathLike[str] | None = None, **overrides: Any) ->
 def _yaml_value(v: Any) -> str:
     if isinstance(v, tuple):
         v = list(v)
-    return yaml.safe_dump(v, default_flow_style=True, allow_unicode=True).strip().removesuffix("...").strip()
+    return yaml.safe_dump(v, default_flow_style=True, allow_unicode=True, width=10**6).strip().removesuffix("...").strip()
 
 
-def _describe(model: type[BaseModel], indent: int) -> list[str]:
+def _describe(obj: BaseModel, indent: int) -> list[str]:
+    """Every field of a (default) config object: its description as a comment, then its value."""
     lines: list[str] = []
     pad = "  " * indent
-    for name, f in model.model_fields.items():
-        ann = f.annotation
-        if isinstance(ann, type) and issubclass(ann, BaseModel):
-            lines.append(f"{pad}# {f.description}" if f.description else f"{pad}# section {name}")
+    for name, f in type(obj).model_fields.items():
+        value = getattr(obj, name)
+        lines.append(f"{pad}# {f.description}" if f.description else f"{pad}# section {name}")
+        if isinstance(value, BaseModel):
             lines.append(f"{pad}{name}:")
-            lines += _describe(ann, indent + 1)
-            continue
-        default = f.get_default(call_default_factory=True)
-        lines.append(f"{pad}# {f.description}")
-        if isinstance(default, dict) and default:
+            lines += _describe(value, indent + 1)
+        elif isinstance(value, dict) and value and all(isinstance(v, BaseModel) for v in value.values()):
             lines.append(f"{pad}{name}:")
-            lines += [f"{pad}  {k}: {_yaml_value(v)}" for k, v in default.items()]
+            for k, v in value.items():
+                lines.append(f"{pad}  {k}:")
+                lines += _describe(v, indent + 2)
+        elif isinstance(value, dict) and value:
+            lines.append(f"{pad}{name}:")
+            lines += [f"{pad}  {k}: {_yaml_value(v)}" for k, v in value.items()]
         else:
-            lines.append(f"{pad}{name}: {_yaml_value(default)}")
+            lines.append(f"{pad}{name}: {_yaml_value(value)}")
     return lines
 
 
@@ -261,4 +342,4 @@ def defaults_yaml() -> str:
         "# Generated by `groupscope config`; a real config file only needs the keys it changes.",
         "",
     ]
-    return "\n".join(head + _describe(Config, 0)) + "\n"
+    return "\n".join(head + _describe(Config(), 0)) + "\n"

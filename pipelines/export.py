@@ -51,12 +51,11 @@ def _query(work: Path, name: str, period: str) -> str:
         )
     if name == "group-summary":
         return (
-            "SELECT group_id, listed_members, suspect_members, real_members, round(purity, 4) AS purity, "
-            "est_onnet_unregistered, round(est_offnet_employees, 1) AS est_offnet_employees, "
-            "round(market_share, 4) AS market_share, "
-            # value scores come from the value stage (issue 5); until it runs they are left empty
-            "CAST(NULL AS DOUBLE) AS value_score, CAST(NULL AS VARCHAR) AS value_tier "
-            f"FROM {_derived(work, 'group_summary', period)} ORDER BY group_id"
+            "SELECT group_id, g.listed_members, g.suspect_members, g.real_members, round(g.purity, 4) AS purity, "
+            "g.est_onnet_unregistered, round(g.est_offnet_employees, 1) AS est_offnet_employees, "
+            "round(g.market_share, 4) AS market_share, round(v.value_score, 2) AS value_score, v.value_tier "
+            f"FROM {_derived(work, 'group_summary', period)} AS g "
+            f"LEFT JOIN {_derived(work, 'group_value', period)} AS v USING (group_id) ORDER BY group_id"
         )
     raise ValueError(f"unknown list {name}")
 

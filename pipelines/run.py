@@ -49,6 +49,17 @@ class IngestSummary:
         return "\n".join(lines)
 
 
+def check_config(cfg: Config) -> None:
+    """Configuration problems that must stop a run before any work (inconsistent AHP judgments)."""
+    from pipelines.value import check_value_config
+    from transforms.value import InconsistentJudgments
+
+    try:
+        check_value_config(cfg)
+    except (InconsistentJudgments, ValueError) as e:
+        raise StopRun(str(e)) from None
+
+
 def tables_for_run() -> list[str]:
     return [t.name for t in REFERENCE_TABLES + MONTHLY_TABLES + DAILY_TABLES]
 
@@ -72,6 +83,7 @@ def check_partitions(landing: Path, period: str, sql_tables: set[str] = frozense
 def ingest_period(cfg: Config, landing: Path, period: str, run_id: str | None = None) -> IngestSummary:
     """Stage and validate every table of a period. Raises StopRun on a blocking failure."""
     t0 = time.perf_counter()
+    check_config(cfg)
     landing = Path(landing).resolve()
     work = cfg.work_path
     work.mkdir(parents=True, exist_ok=True)
@@ -139,6 +151,21 @@ def run_period(cfg: Config, landing: Path | str, period: str) -> str:
     t0 = time.perf_counter()
     out = build_group_analytics(cfg, period, con)
     lines.append(group_report(con, out, cfg) + f"\n  (group analytics in {time.perf_counter() - t0:.1f} s)")
+    from pipelines.value import build_value
+
+    t0 = time.perf_counter()
+    val = build_value(cfg, period, con)
+    tiers = con.execute(
+        f"SELECT value_tier, count(*) FROM read_parquet('{val['group_value']}') GROUP BY 1 ORDER BY 1"
+    ).fetchall()
+    grid = con.execute(
+        f"SELECT value_grid, count(*) FROM read_parquet('{val['group_value']}') GROUP BY 1 ORDER BY 1"
+    ).fetchall()
+    lines.append(
+        "group value tiers: " + ", ".join(f"{t} {n}" for t, n in tiers)
+        + "\ngroup value grid: " + ", ".join(f"{t} {n}" for t, n in grid)
+        + f"\n  (value scores in {time.perf_counter() - t0:.1f} s)"
+    )
     return "\n".join(lines)
 
 

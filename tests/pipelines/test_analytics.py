@@ -131,3 +131,42 @@ def test_analytics_sql_transpiles_to_spark():
     ]
     for q in queries:
         sqlglot.parse_one(render(q, "spark"), read="spark")
+
+
+def test_value_scores_and_tiers_for_every_subscriber_and_group(analysed, tmp_path):
+    root, cfg, report = analysed
+    assert "group value tiers" in report
+    con = duckdb.connect()
+    w = cfg.work_path / "derived"
+    subs = con.execute(
+        f"SELECT count(*) FROM read_parquet('{cfg.work_path}/staged/subscribers/month={PERIOD}/*.parquet') WHERE status <> 'closed'"
+    ).fetchone()[0]
+    labels = cfg.value.pyramid_labels
+    for name, n_expected in (("subscriber_value", subs), ("group_value", None)):
+        rows = con.execute(
+            f"SELECT value_score, value_tier, value_grid, top_indicator FROM read_parquet('{w}/{name}/period={PERIOD}/*.parquet')"
+        ).fetchall()
+        if n_expected is not None:
+            assert len(rows) == n_expected
+        assert all(0 <= r[0] <= 100 and r[1] in labels and r[3] for r in rows)
+        assert {r[2] for r in rows} == {"重要 important", "中等 medium", "大 big", "小 small"}
+        counts = [sum(r[1] == lab for r in rows) for lab in labels]
+        for c, share in zip(counts, cfg.value.pyramid):
+            assert abs(c - share * len(rows)) <= 1.5
+    clv = con.execute(f"SELECT min(clv), max(clv), count(*) FILTER (WHERE clv IS NULL) FROM read_parquet('{w}/subscriber_value/period={PERIOD}/*.parquet')").fetchone()
+    assert clv[0] >= 0 and clv[1] > 0 and clv[2] == 0
+    out = tmp_path / "gs.csv"
+    export_list(cfg, "group-summary", PERIOD, out)
+    assert all(r["value_score"] and r["value_tier"] in labels for r in _read(out))
+
+
+def test_inconsistent_ahp_config_stops_the_run(analysed):
+    from pipelines.run import StopRun
+
+    root, cfg, _ = analysed
+    bad = cfg.model_dump()
+    bad["value"]["subscriber"]["indicators"]["current"]["matrix"] = [
+        [1, 9, "1/9", 1], ["1/9", 1, 9, 1], [9, "1/9", 1, 1], [1, 1, 1, 1]
+    ]
+    with pytest.raises(StopRun, match=r"AHP matrix 'value.subscriber.indicators.current' is inconsistent: CR = \d+\.\d{3}"):
+        run_period(config_from_dict(bad), root / "landing", PERIOD)

@@ -1,0 +1,141 @@
+"""Value stage: subscriber and group value scores, tiers, and contractual lifetime value.
+
+Reads the period's staged tables and derived analytics; writes WORK/derived/{subscriber_value,
+group_value,retention_model}/period=P/. AHP matrices are checked first: an inconsistent one stops
+the run with its name and consistency ratio.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+
+from groupscope.config import Config, ValueModel
+from pipelines.analytics import period_end
+from pipelines.transform import derived_path, staged_glob, write_parquet
+from transforms.graph import adjacency_sql
+from transforms.potential import numbers_sql
+from transforms.sql import lit
+from transforms.value import checked_weights, discounted_residual_lifetime, fit_sbg
+from transforms.value_scores import group_indicators_sql, subscriber_indicators_sql, value_scores_sql
+
+MAX_TENURE_MONTHS = 600
+
+
+def model_weights(name: str, model: ValueModel, max_cr: float) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
+    """AHP weights of a value hierarchy, every matrix checked for consistency."""
+    cw = checked_weights(f"value.{name}.criteria", model.criteria.matrix, max_cr)
+    criteria = dict(zip(model.criteria.names, (float(x) for x in cw)))
+    if set(model.indicators) != set(model.criteria.names):
+        raise ValueError(f"value.{name}: indicators must be given for exactly the criteria {model.criteria.names}")
+    weights = {}
+    for c in model.criteria.names:
+        lvl = model.indicators[c]
+        w = checked_weights(f"value.{name}.indicators.{c}", lvl.matrix, max_cr)
+        if len(lvl.names) != len(w):
+            raise ValueError(f"value.{name}.indicators.{c}: {len(lvl.names)} names for a {len(w)}x{len(w)} matrix")
+        weights[c] = dict(zip(lvl.names, (float(x) for x in w)))
+    return criteria, weights
+
+
+def check_value_config(cfg: Config) -> None:
+    for name in ("subscriber", "group"):
+        model_weights(name, getattr(cfg.value, name), cfg.value.max_consistency_ratio)
+
+
+def _previous_period(period: str) -> str:
+    y, m = (int(x) for x in period.split("-"))
+    return f"{y - 1:04d}-12" if m == 1 else f"{y:04d}-{m - 1:02d}"
+
+
+def retention_model(con: duckdb.DuckDBPyConnection, period: str) -> tuple[float, float, list[float]]:
+    """sBG fitted to a pseudo-cohort built from this period's churn hazard by year of tenure."""
+    start = date.fromisoformat(f"{period}-01")
+    end = period_end(period)
+    rows = con.execute(
+        f"""SELECT least(date_diff('month', activated_at, DATE {lit(start.isoformat())}) // 12, 9) AS tenure_year,
+                   count(*) AS at_risk,
+                   count(*) FILTER (WHERE closed_at BETWEEN DATE {lit(start.isoformat())} AND DATE {lit(end.isoformat())}) AS churned
+            FROM subscribers WHERE activated_at < DATE {lit(start.isoformat())}
+              AND (closed_at IS NULL OR closed_at >= DATE {lit(start.isoformat())})
+            GROUP BY 1 ORDER BY 1"""
+    ).fetchall()
+    hazard = {int(y): c / n for y, n, c in rows if n > 0}
+    overall = sum(c for _, _, c in rows) / max(1, sum(n for _, n, _ in rows))
+    alive = [1000.0]
+    for month in range(1, 61):
+        h = hazard.get(min((month - 1) // 12, 9), overall)
+        alive.append(alive[-1] * (1 - h))
+    if alive[-1] >= alive[0]:  # no churn observed: nothing to fit
+        return float("nan"), float("nan"), alive
+    alpha, beta = fit_sbg(np.round(alive, 6))
+    return alpha, beta, alive
+
+
+def build_value(cfg: Config, period: str, con: duckdb.DuckDBPyConnection | None = None) -> dict[str, Path]:
+    work = cfg.work_path
+    v = cfg.value
+    sub_criteria, sub_weights = model_weights("subscriber", v.subscriber, v.max_consistency_ratio)
+    grp_criteria, grp_weights = model_weights("group", v.group, v.max_consistency_ratio)
+    con = con or duckdb.connect()
+    end = period_end(period).isoformat()
+    con.execute(f"CREATE OR REPLACE TEMP VIEW subscribers AS SELECT * FROM {staged_glob(work, 'subscribers', period)}")
+    con.execute(f"CREATE OR REPLACE TEMP VIEW billing AS SELECT * FROM {staged_glob(work, 'billing', period)}")
+    for name in ("calls", "call_graph", "member_scores", "group_summary"):
+        con.execute(f"CREATE OR REPLACE TEMP VIEW v_{name} AS SELECT * FROM read_parquet({lit(str(derived_path(work, name, period)))})")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE v_adj AS {adjacency_sql('v_call_graph')}")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE v_numbers AS {numbers_sql('v_calls', cfg.home_carrier)}")
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE sub_ind AS "
+        + subscriber_indicators_sql("subscribers", "billing", "v_calls", "v_adj", "v_numbers", "v_member_scores", end)
+    )
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE sub_val AS "
+        + value_scores_sql("sub_ind", "msisdn", sub_criteria, sub_weights, v.pyramid, v.pyramid_labels, v.grid_quantile)
+    )
+    # contractual lifetime value: margin x monthly revenue x discounted residual lifetime (sBG)
+    alpha, beta, alive = retention_model(con, period)
+    tenures = np.arange(0, MAX_TENURE_MONTHS + 1)
+    derl = (
+        np.array([discounted_residual_lifetime(alpha, beta, int(t), v.monthly_discount_rate) for t in tenures])
+        if np.isfinite(alpha)
+        else np.zeros(len(tenures))
+    )
+    con.register("derl_arrow", pa.table({"tenure": tenures, "residual_lifetime": derl}))
+    out = {
+        "subscriber_value": write_parquet(
+            con,
+            f"SELECT {lit(period)} AS period, s.*, d.residual_lifetime, "
+            f"CAST({v.margin!r} AS DOUBLE) * CAST(s.revenue AS DOUBLE) * d.residual_lifetime AS clv "
+            "FROM sub_val AS s LEFT JOIN derl_arrow AS d ON d.tenure = least(greatest(s.tenure, 0), "
+            f"{MAX_TENURE_MONTHS}) ORDER BY s.msisdn",
+            derived_path(work, "subscriber_value", period),
+        ),
+        "retention_model": write_parquet(
+            con,
+            f"SELECT {lit(period)} AS period, CAST({alpha!r} AS DOUBLE) AS alpha, CAST({beta!r} AS DOUBLE) AS beta, "
+            f"CAST({v.margin!r} AS DOUBLE) AS margin, CAST({v.monthly_discount_rate!r} AS DOUBLE) AS monthly_discount_rate",
+            derived_path(work, "retention_model", period),
+        ),
+    }
+    con.unregister("derl_arrow")
+    prev = derived_path(work, "group_value", _previous_period(period))
+    previous = f"read_parquet({lit(str(prev))})" if prev.exists() else None
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE grp_ind AS "
+        + group_indicators_sql("v_group_summary", "v_member_scores", f"read_parquet({lit(str(out['subscriber_value']))})", previous)
+    )
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE grp_val AS "
+        + value_scores_sql("grp_ind", "group_id", grp_criteria, grp_weights, v.pyramid, v.pyramid_labels, v.grid_quantile)
+    )
+    out["group_value"] = write_parquet(
+        con, f"SELECT {lit(period)} AS period, * FROM grp_val ORDER BY group_id", derived_path(work, "group_value", period)
+    )
+    return out
+
+
