@@ -63,15 +63,17 @@ wp AS (
     SELECT m.group_id, m.msisdn, p.cell, p.records
     FROM m JOIN {presence} AS p ON p.number = m.msisdn WHERE p.time_bin = 0
 ),
-cellpop AS (SELECT group_id, cell, count(DISTINCT msisdn) AS here FROM wp GROUP BY group_id, cell),
-present AS (SELECT group_id, count(DISTINCT msisdn) AS n FROM wp GROUP BY group_id),
+cellrec AS (SELECT group_id, cell, sum(records) AS rec FROM wp GROUP BY group_id, cell),
+grouprec AS (SELECT group_id, sum(records) AS total FROM wp GROUP BY group_id),
+ownrec AS (SELECT group_id, msisdn, sum(records) AS own FROM wp GROUP BY group_id, msisdn),
 cells AS (
-    -- co-location: over m's working-time records, the mean share of the other present members
-    -- seen in the same cell in working time (an office holds many colleagues, a home one or two)
-    SELECT w.group_id, w.msisdn, sum(w.records) AS work_records,
-           sum(w.records * (c.here - 1)) * 1.0 / (sum(w.records) * greatest(max(pr.n) - 1, 1)) AS colocation
-    FROM wp AS w JOIN cellpop AS c ON c.group_id = w.group_id AND c.cell = w.cell
-    JOIN present AS pr ON pr.group_id = w.group_id
+    -- co-location: over m's working-time records, the mean share of the other members' working-time
+    -- records made in the same cell (an office holds a large share of them, a home a tiny one)
+    SELECT w.group_id, w.msisdn, max(o.own) AS work_records,
+           sum(w.records * (c.rec - w.records)) * 1.0 / (max(o.own) * greatest(max(t.total) - max(o.own), 1)) AS colocation
+    FROM wp AS w JOIN cellrec AS c ON c.group_id = w.group_id AND c.cell = w.cell
+    JOIN grouprec AS t ON t.group_id = w.group_id
+    JOIN ownrec AS o ON o.group_id = w.group_id AND o.msisdn = w.msisdn
     GROUP BY w.group_id, w.msisdn
 ),
 prof AS (

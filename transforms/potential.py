@@ -33,14 +33,14 @@ cand AS (
 ),
 total AS (SELECT x AS msisdn, sum(events) AS events, count(*) AS contacts FROM {adj} GROUP BY x),
 -- co-location of on-net candidates with the group's members in working time
-wp AS (SELECT m.group_id, p.cell, count(DISTINCT m.msisdn) AS here FROM m JOIN {presence} AS p ON p.number = m.msisdn
+wp AS (SELECT m.group_id, p.cell, sum(p.records) AS rec FROM m JOIN {presence} AS p ON p.number = m.msisdn
        WHERE p.time_bin = 0 GROUP BY m.group_id, p.cell),
-present AS (SELECT m.group_id, count(DISTINCT m.msisdn) AS n FROM m JOIN {presence} AS p ON p.number = m.msisdn
-            WHERE p.time_bin = 0 GROUP BY m.group_id),
+present AS (SELECT group_id, sum(rec) AS total FROM wp GROUP BY group_id),
 cwork AS (SELECT number AS msisdn, cell, records FROM {presence} WHERE time_bin = 0),
 coloc AS (
+    -- share of the group's working-time records made in the cells where the candidate works
     SELECT c.group_id, c.msisdn, sum(w.records) AS work_records,
-           sum(w.records * coalesce(p.here, 0)) * 1.0 / (sum(w.records) * greatest(max(pr.n), 1)) AS colocation
+           sum(w.records * coalesce(p.rec, 0)) * 1.0 / (sum(w.records) * greatest(max(pr.total), 1)) AS colocation
     FROM cand AS c JOIN cwork AS w ON w.msisdn = c.msisdn
     LEFT JOIN wp AS p ON p.group_id = c.group_id AND p.cell = w.cell
     JOIN present AS pr ON pr.group_id = c.group_id
