@@ -233,6 +233,9 @@ class Config(_Section):
         default=None,
         description="SQLAlchemy URL of the reporting database; empty: embedded DuckDB file in work_dir",
     )
+    duckdb_memory_limit: str = Field(
+        default="2GB", description="memory DuckDB may use before it spills to disk under work_dir (e.g. 512MB, 4GB)"
+    )
     sources: SourcesConfig = Field(default_factory=SourcesConfig)
     validation: ValidationConfig = Field(default_factory=ValidationConfig)
     analytics: AnalyticsConfig = Field(default_factory=AnalyticsConfig)
@@ -252,6 +255,14 @@ class Config(_Section):
     @property
     def work_path(self) -> Path:
         return Path(self.work_dir).resolve()
+
+    def duckdb_connect(self):
+        """An in-memory DuckDB connection within the configured memory, spilling to work_dir/tmp."""
+        import duckdb
+
+        spill = self.work_path / "tmp"
+        spill.mkdir(parents=True, exist_ok=True)
+        return duckdb.connect(config={"memory_limit": self.duckdb_memory_limit, "temp_directory": str(spill)})
 
     def resolved_database_url(self) -> str:
         if self.database_url:

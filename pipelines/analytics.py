@@ -59,7 +59,7 @@ def _surveys_relation(work: Path, period: str, months: int) -> str:
 def build_group_analytics(cfg: Config, period: str, con: duckdb.DuckDBPyConnection | None = None) -> dict[str, Path]:
     work = cfg.work_path
     a = cfg.analytics
-    con = con or duckdb.connect()
+    con = con or cfg.duckdb_connect()
     calls = derived_path(work, "calls", period)
     con.execute(f"CREATE OR REPLACE TEMP VIEW calls AS SELECT * FROM read_parquet({lit(str(calls))})")
     con.execute(f"CREATE OR REPLACE TEMP VIEW groups AS SELECT * FROM {staged_glob(work, 'groups', period)}")

@@ -89,7 +89,7 @@ def ingest_period(cfg: Config, landing: Path, period: str, run_id: str | None = 
     work.mkdir(parents=True, exist_ok=True)
     run_id = run_id or uuid.uuid4().hex[:12]
     check_partitions(landing, period, set(cfg.sources.sql))
-    con = duckdb.connect()
+    con = cfg.duckdb_connect()
     staged: dict[str, list[PartitionResult]] = {}
     summary = IngestSummary(period, run_id, str(work))
     schema_errors: list[CheckResult] = []
@@ -138,8 +138,8 @@ def run_period(cfg: Config, landing: Path | str, period: str) -> str:
 
     summary = ingest_period(cfg, Path(landing), period)
     t0 = time.perf_counter()
-    calls = build_calls(cfg, period)
-    con = duckdb.connect()
+    con = cfg.duckdb_connect()
+    calls = build_calls(cfg, period, con)
     n_calls, n_pairs = con.execute(
         f"SELECT count(*), count(*) FILTER (WHERE caller_on_net AND callee_on_net) FROM read_parquet('{calls}')"
     ).fetchone()

@@ -39,7 +39,7 @@ def write_parquet(con: duckdb.DuckDBPyConnection, sql: str, out: Path) -> Path:
 def build_calls(cfg: Config, period: str, con: duckdb.DuckDBPyConnection | None = None) -> Path:
     """Normalise the period's CDRs and collapse on-net MOC/MTC pairs; returns the calls Parquet path."""
     work = cfg.work_path
-    con = con or duckdb.connect()
+    con = con or cfg.duckdb_connect()
     con.execute(f"CREATE OR REPLACE TEMP VIEW cdr AS SELECT * FROM {staged_glob(work, 'cdr', period)}")
     con.execute(f"CREATE OR REPLACE TEMP VIEW number_ranges AS SELECT * FROM {staged_glob(work, 'number_ranges', period)}")
     con.execute(f"CREATE OR REPLACE TEMP VIEW ported_numbers AS SELECT * FROM {staged_glob(work, 'ported_numbers', period)}")

@@ -81,7 +81,7 @@ def build_value(cfg: Config, period: str, con: duckdb.DuckDBPyConnection | None 
     v = cfg.value
     sub_criteria, sub_weights = model_weights("subscriber", v.subscriber, v.max_consistency_ratio)
     grp_criteria, grp_weights = model_weights("group", v.group, v.max_consistency_ratio)
-    con = con or duckdb.connect()
+    con = con or cfg.duckdb_connect()
     end = period_end(period).isoformat()
     con.execute(f"CREATE OR REPLACE TEMP VIEW subscribers AS SELECT * FROM {staged_glob(work, 'subscribers', period)}")
     con.execute(f"CREATE OR REPLACE TEMP VIEW billing AS SELECT * FROM {staged_glob(work, 'billing', period)}")
