@@ -7,6 +7,7 @@ exports all read it; none of them restates a column name, a type or an allowed v
 
 from __future__ import annotations
 
+import calendar
 import re
 from dataclasses import dataclass, field
 from typing import Literal
@@ -117,17 +118,18 @@ class Table:
     def arrow_schema(self) -> pa.Schema:
         return pa.schema([pa.field(c.name, c.arrow_type, nullable=not c.required) for c in self.columns])
 
-    def partition_dir(self, period: str | None = None, day: str | None = None) -> str:
-        """Folder of one partition relative to LANDING, e.g. `billing/month=2026-10`."""
+    def partition_keys(self, period: str) -> list[str]:
+        """Partitions a period reads: `reference`, `month=YYYY-MM`, or every `dt=YYYY-MM-DD` of the month."""
         if self.partitioning == "reference":
-            return "reference"
+            return ["reference"]
         if self.partitioning == "month":
-            if period is None:
-                raise ValueError(f"{self.name} is partitioned by month: a period is needed")
-            return f"{self.name}/month={period}"
-        if day is None:
-            raise ValueError(f"{self.name} is partitioned by day: a day is needed")
-        return f"{self.name}/dt={day}"
+            return [f"month={period}"]
+        y, m = (int(x) for x in period.split("-"))
+        return [f"dt={period}-{d:02d}" for d in range(1, calendar.monthrange(y, m)[1] + 1)]
+
+    def partition_dir(self, key: str) -> str:
+        """Folder of a partition relative to LANDING, e.g. `billing/month=2026-10` or `reference`."""
+        return "reference" if key == "reference" else f"{self.name}/{key}"
 
 
 CARRIER_DESC = "carrier code, e.g. CMCC, CUCC, CTCC, CBN, or an MVNO code"

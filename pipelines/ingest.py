@@ -13,7 +13,6 @@ re-delivery replaces what came from the old one.
 
 from __future__ import annotations
 
-import calendar
 import codecs
 import csv
 import gzip
@@ -87,23 +86,8 @@ def sha256_of(path: Path) -> str:
     return h.hexdigest()
 
 
-def partition_keys(table: Table, period: str) -> list[str]:
-    """Partitions of a table that a period reads: `reference`, `month=YYYY-MM` or its `dt=...` days."""
-    if table.partitioning == "reference":
-        return ["reference"]
-    if table.partitioning == "month":
-        return [f"month={period}"]
-    y, m = (int(x) for x in period.split("-"))
-    return [f"dt={period}-{d:02d}" for d in range(1, calendar.monthrange(y, m)[1] + 1)]
-
-
-def landing_dir(table: Table, key: str) -> str:
-    """Folder of a partition relative to LANDING."""
-    return "reference" if key == "reference" else f"{table.name}/{key}"
-
-
 def source_files(landing: Path, table: Table, key: str) -> list[Path]:
-    folder = landing / landing_dir(table, key)
+    folder = landing / table.partition_dir(key)
     if not folder.is_dir():
         return []
     files = sorted(p for p in folder.iterdir() if p.is_file() and file_format(p.name))
@@ -492,7 +476,7 @@ def ingest_table(
     table = INPUT_TABLES[table_name]
     if sql_source is not None and table.partitioning != "month":
         raise ValueError(f"{table_name}: only monthly tables can come from a SQL source")
-    keys = partition_keys(table, period)
+    keys = table.partition_keys(period)
     workers = min(len(keys), os.cpu_count() or 1)
     if workers <= 1:
         parts = [ingest_partition(con, landing, work, table, k, encoding, sql_source) for k in keys]

@@ -15,7 +15,7 @@ import duckdb
 
 from groupscope.config import Config
 from groupscope.contract import DAILY_TABLES, INPUT_TABLES, MONTHLY_TABLES, REFERENCE_TABLES
-from pipelines.ingest import PartitionResult, ingest_table, landing_dir, partition_keys, source_files
+from pipelines.ingest import PartitionResult, ingest_table, source_files
 from pipelines.validate import CheckResult, run_great_expectations, table_checks, write_results
 
 
@@ -71,12 +71,12 @@ def check_partitions(landing: Path, period: str, sql_tables: set[str] = frozense
     for t in REFERENCE_TABLES + MONTHLY_TABLES:
         if t.optional or t.name in sql_tables:
             continue
-        keys = partition_keys(t, period)
+        keys = t.partition_keys(period)
         if not any(source_files(landing, t, k) for k in keys):
-            where = landing_dir(t, keys[0]) if t.partitioning != "reference" else f"reference/{t.name}.*"
+            where = t.partition_dir(keys[0]) if t.partitioning != "reference" else f"reference/{t.name}.*"
             raise StopRun(f"missing partition: {where}")
     cdr = INPUT_TABLES["cdr"]
-    if not any((landing / landing_dir(cdr, k)).is_dir() for k in partition_keys(cdr, period)):
+    if not any((landing / cdr.partition_dir(k)).is_dir() for k in cdr.partition_keys(period)):
         raise StopRun(f"missing partition: cdr/dt={period}-*")
 
 

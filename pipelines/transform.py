@@ -15,9 +15,8 @@ from transforms.sql import lit
 def staged_glob(work: Path, table: str, period: str) -> str:
     """A read_parquet() over the staged files a period reads for a contract table."""
     from groupscope.contract import INPUT_TABLES
-    from pipelines.ingest import partition_keys
 
-    keys = partition_keys(INPUT_TABLES[table], period)
+    keys = INPUT_TABLES[table].partition_keys(period)
     files = [str(f) for k in keys for f in sorted((work / "staged" / table / k).glob("*.parquet"))]
     if not files:
         raise FileNotFoundError(f"nothing staged for {table} in {period} under {work}")

@@ -66,6 +66,10 @@ class GenerationReport:
         return "\n".join(lines)
 
 
+def _part(table: str, month: str) -> str:
+    return INPUT_TABLES[table].partition_dir(f"month={month}")
+
+
 def default_truth_dir(landing: Path) -> Path:
     return landing.parent / f"{landing.name}_truth"
 
@@ -215,7 +219,7 @@ class Generator:
                     "branch": [f"{nb.REGIONS[r][0]}-{1 + k % 3}" for k, r in enumerate(am_region)],
                 },
             ),
-            f"account_managers/month={month}/managers",
+            f"{_part('account_managers', month)}/managers",
         )
         # groups
         n_g = len(w.group_company)
@@ -250,7 +254,7 @@ class Generator:
                     "status": pa.array(w.group_status.tolist(), pa.string()),
                 },
             ),
-            f"groups/month={month}/groups",
+            f"{_part('groups', month)}/groups",
         )
         # subscribers
         subs = self._subscribers_at(mi)
@@ -274,8 +278,8 @@ class Generator:
             },
         )
         half = sub_tbl.num_rows // 2
-        self._write("subscribers", sub_tbl.slice(0, half), f"subscribers/month={month}/part-0")
-        self._write("subscribers", sub_tbl.slice(half), f"subscribers/month={month}/part-1")
+        self._write("subscribers", sub_tbl.slice(0, half), f"{_part('subscribers', month)}/part-0")
+        self._write("subscribers", sub_tbl.slice(half), f"{_part('subscribers', month)}/part-1")
         # memberships (current members and those who left during the month)
         regs = self._active_regs(mi, at_end=False)
         left = w.reg_left[regs]
@@ -291,7 +295,7 @@ class Generator:
                     "member_role": pa.array(w.reg_role[regs].tolist(), pa.string()),
                 },
             ),
-            f"memberships/month={month}/members",
+            f"{_part('memberships', month)}/members",
         )
         # surveys: account managers count some active groups on site each month
         active_g = np.flatnonzero(w.group_status == "active")
@@ -309,7 +313,7 @@ class Generator:
                         "surveyed_at": _dates(start + rng.integers(s, e + 1, len(surveyed))),
                     },
                 ),
-                f"surveys/month={month}/surveys",
+                f"{_part('surveys', month)}/surveys",
             )
 
     def _employee_counts(self, day: int) -> tuple[np.ndarray, np.ndarray]:
@@ -338,7 +342,7 @@ class Generator:
         futures = []
         for sw in (1, 2):
             part = res.table.filter(pa.array(switch == sw))
-            path = self.landing / f"cdr/dt={d.isoformat()}/msc{sw:02d}"
+            path = self.landing / INPUT_TABLES["cdr"].partition_dir(f"dt={d.isoformat()}") / f"msc{sw:02d}"
             futures.append(pool.submit(write_table, part, path, fmt, self._enc("cdr")))
             self.report.rows["cdr"] = self.report.rows.get("cdr", 0) + part.num_rows
         return futures
@@ -400,8 +404,8 @@ class Generator:
             },
         )
         half = n // 2
-        self._write("billing", table.slice(0, half), f"billing/month={month}/bills-0")
-        self._write("billing", table.slice(half), f"billing/month={month}/bills-1")
+        self._write("billing", table.slice(0, half), f"{_part('billing', month)}/bills-0")
+        self._write("billing", table.slice(half), f"{_part('billing', month)}/bills-1")
 
     # ---- ground truth ---------------------------------------------------------------------------------
     def _truth(self, mi: int, month: str, edge_events: np.ndarray) -> None:
