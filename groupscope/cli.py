@@ -50,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--period", required=True, type=_period, help="YYYY-MM")
     r.add_argument("--config", help="YAML config file (default: $GROUPSCOPE_CONFIG or ./groupscope.yaml)")
     r.add_argument("--work-dir", help="override work_dir from the config")
+    r.add_argument("--db", help="SQLAlchemy URL of the reporting database (default: embedded DuckDB in work_dir)")
 
     v = sub.add_parser("evaluate", help="compare a period's results with a generator's ground truth")
     v.add_argument("--truth", required=True, help="ground-truth folder written by generate")
@@ -58,11 +59,26 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--work-dir")
 
     e = sub.add_parser("export", help="write one of the downloadable lists")
-    e.add_argument("list", choices=["fake-members", "potential-members", "group-summary", "quarantine"])
+    e.add_argument("list", choices=["fake-members", "potential-members", "group-summary", "quarantine", "worklist"])
     e.add_argument("--period", required=True, type=_period)
-    e.add_argument("--out", required=True, help="CSV file to write")
+    e.add_argument(
+        "--out", required=True,
+        help="CSV file to write; for worklist without --account-manager, a folder of one file per account manager",
+    )
+    e.add_argument("--account-manager", help="worklist: only this account manager's groups, into the file --out")
     e.add_argument("--config")
     e.add_argument("--work-dir")
+    e.add_argument("--db", help="SQLAlchemy URL of the reporting database (default: embedded DuckDB in work_dir)")
+
+    d = sub.add_parser("db", help="reporting database: migrate, set up the BI and account-manager roles")
+    d.add_argument("action", choices=["upgrade", "grant", "add-account-manager"],
+                   help="upgrade: apply migrations; grant: create the read-only BI role and the account-manager "
+                   "role with row-level security (PostgreSQL); add-account-manager: let --role act for --account-manager")
+    d.add_argument("--role", help="database role of an account manager (add-account-manager)")
+    d.add_argument("--account-manager", help="account_manager_id (add-account-manager)")
+    d.add_argument("--config")
+    d.add_argument("--work-dir")
+    d.add_argument("--db", help="SQLAlchemy URL of the reporting database (default: embedded DuckDB in work_dir)")
 
     c = sub.add_parser("config", help="print every configuration key with its default and meaning")
     c.add_argument("--check", help="validate this config file and exit")
@@ -71,6 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    from groupscope.reporting.db import ReportingDbError
     from pipelines.run import StopRun
 
     try:
@@ -83,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
             from pipelines.run import run_period
 
             cfg = load_config(args.config, work_dir=args.work_dir)
-            print(run_period(cfg, args.landing, args.period))
+            print(run_period(cfg, args.landing, args.period, args.db))
             return 0
         if args.command == "evaluate":
             from groupscope.config import load_config
@@ -94,11 +111,36 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "export":
             from groupscope.config import load_config
-            from pipelines.export import export_list
+            from pipelines.export import export_list, export_worklists
 
             cfg = load_config(args.config, work_dir=args.work_dir)
-            n = export_list(cfg, args.list, args.period, args.out)
+            if args.list == "worklist" and args.account_manager is None:
+                files = export_worklists(cfg, args.period, args.out, args.db)
+                print(f"wrote {len(files)} worklists ({sum(files.values())} rows) to {args.out}")
+                return 0
+            if args.account_manager is not None and args.list != "worklist":
+                raise ValueError("--account-manager applies to the worklist only")
+            n = export_list(cfg, args.list, args.period, args.out, args.db, args.account_manager)
             print(f"wrote {n} rows to {args.out}")
+            return 0
+        if args.command == "db":
+            from groupscope.config import load_config
+            from groupscope.reporting import db
+
+            cfg = load_config(args.config, work_dir=args.work_dir)
+            eng = db.make_engine(cfg, args.db)
+            db.upgrade(eng, cfg)
+            if args.action == "grant":
+                db.grant_access(eng, cfg)
+                print(f"roles {cfg.reporting.bi_role} (all rows) and {cfg.reporting.am_role} (own groups) "
+                      f"can read schema {cfg.reporting.schema_name}; row-level security on")
+            elif args.action == "add-account-manager":
+                if not args.role or not args.account_manager:
+                    raise ValueError("add-account-manager needs --role and --account-manager")
+                db.add_account_manager_role(eng, cfg, args.role, args.account_manager)
+                print(f"role {args.role} sees the groups of account manager {args.account_manager}")
+            else:
+                print(f"reporting schema at revision {db.current_revision(eng, cfg)}")
             return 0
         if args.command == "config":
             if args.check:
@@ -109,11 +151,25 @@ def main(argv: list[str] | None = None) -> int:
                 return 0
             sys.stdout.write(defaults_yaml())
             return 0
-    except (ConfigError, StopRun, ValueError) as e:
+    except (ConfigError, StopRun, ValueError, ReportingDbError) as e:
         print(f"groupscope {args.command}: {e}", file=sys.stderr)
         return 2
     return 1
 
 
+def entry() -> None:
+    """Console entry point. Ends the process without interpreter teardown: with Great Expectations and
+    the DuckDB SQLAlchemy driver both loaded, DuckDB's bindings print spurious leak reports at teardown
+    (nothing is lost: output is flushed and every database connection is closed by then)."""
+    import logging
+    import os
+
+    rc = main()
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(rc)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()

@@ -222,6 +222,30 @@ class ValueConfig(_Section):
         return v
 
 
+_IDENT = r"^[a-z_][a-z0-9_]{0,40}$"
+
+
+class ReportingConfig(_Section):
+    schema_name: str = Field(
+        default="groupscope", pattern=_IDENT, description="schema of the star schema and views BI reads"
+    )
+    restricted_schema: str = Field(
+        default="groupscope_restricted", pattern=_IDENT, description="schema of clear numbers and quarantined rows"
+    )
+    bi_role: str = Field(
+        default="groupscope_bi", pattern=_IDENT, description="PostgreSQL role that reads every reporting row"
+    )
+    am_role: str = Field(
+        default="groupscope_am", pattern=_IDENT,
+        description="PostgreSQL role of account managers: reads only the rows of the groups they own",
+    )
+    pseudonym_key_env: str = Field(
+        default="GROUPSCOPE_PSEUDONYM_KEY",
+        description="environment variable holding the secret key of number pseudonyms (an embedded database "
+        "without it gets a key file in work_dir/secrets)",
+    )
+
+
 class Config(_Section):
     home_carrier: str = Field(default="CMCC", description="carrier code of the operator running groupscope")
     timezone: str = Field(default="Asia/Shanghai", description="time zone of CDR start_time values")
@@ -231,7 +255,7 @@ class Config(_Section):
     )
     database_url: str | None = Field(
         default=None,
-        description="SQLAlchemy URL of the reporting database; empty: embedded DuckDB file in work_dir",
+        description="SQLAlchemy URL of the reporting database; empty: embedded DuckDB file work_dir/reporting.duckdb",
     )
     duckdb_memory_limit: str = Field(
         default="2GB", description="memory DuckDB may use before it spills to disk under work_dir (e.g. 512MB, 4GB)"
@@ -240,6 +264,7 @@ class Config(_Section):
     validation: ValidationConfig = Field(default_factory=ValidationConfig)
     analytics: AnalyticsConfig = Field(default_factory=AnalyticsConfig)
     value: ValueConfig = Field(default_factory=ValueConfig)
+    reporting: ReportingConfig = Field(default_factory=ReportingConfig)
 
     @field_validator("timezone")
     @classmethod
@@ -267,7 +292,7 @@ class Config(_Section):
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url
-        return f"duckdb:///{self.work_path / 'groupscope.duckdb'}"
+        return f"duckdb:///{self.work_path / 'reporting.duckdb'}"
 
 
 def _format_error(err: ValidationError) -> str:

@@ -398,8 +398,25 @@ QUARANTINE = OutputList(
     "every input row that was not accepted, with why",
 )
 
+WORKLIST = OutputList(
+    "worklist",
+    (
+        OutputColumn("account_manager_id", "account manager who owns the group"),
+        OutputColumn("group_id", ""),
+        OutputColumn("group_name", ""),
+        OutputColumn("action", "verify suspected fake member / register on-net employee / win over competitor user"),
+        OutputColumn("msisdn", "the number to act on"),
+        OutputColumn("carrier", "its carrier (potential members)"),
+        OutputColumn("on_net", "true / false (potential members); empty for registered members"),
+        OutputColumn("score", "fake_score of a suspect, employee score of a potential member"),
+        OutputColumn("members_contacted", "distinct registered members it exchanged calls or SMS with"),
+        OutputColumn("detail", "the reasons behind the score"),
+    ),
+    "groupscope's own list, not in CONTRACT.md: an account manager's suspects and likely employees to act on",
+)
+
 OUTPUT_LISTS: dict[str, OutputList] = {
-    o.name: o for o in (FAKE_MEMBERS, POTENTIAL_MEMBERS, GROUP_SUMMARY, QUARANTINE)
+    o.name: o for o in (FAKE_MEMBERS, POTENTIAL_MEMBERS, GROUP_SUMMARY, QUARANTINE, WORKLIST)
 }
 
 

@@ -6,10 +6,12 @@ from pathlib import Path
 
 from groupscope.config import defaults_yaml
 from groupscope.contract import contract_markdown
+from groupscope.reporting.dictionary import reporting_markdown
 
 GENERATED = {
     "docs/contract.md": contract_markdown,
     "docs/groupscope.example.yaml": defaults_yaml,
+    "docs/reporting.md": reporting_markdown,
 }
 
 

@@ -1,72 +1,157 @@
-"""The downloadable lists of CONTRACT.md section 3, written as UTF-8 CSV with a header row."""
+"""The downloadable lists (CONTRACT.md section 3 and the account-manager worklist), read from the
+reporting database (the embedded default or `--db URL`) and written as UTF-8 CSV with a header row.
+
+Clear telephone numbers come from the restricted schema, joined on the pseudonym; every value reaches
+SQL as a bound parameter.
+"""
 
 from __future__ import annotations
 
+import csv
+import decimal
+from collections.abc import Iterable
 from pathlib import Path
 
-import duckdb
+import sqlalchemy as sa
 
 from groupscope.config import Config
 from groupscope.contract import OUTPUT_LISTS
-from pipelines.transform import derived_path
-from transforms.sql import lit
+from groupscope.reporting import db
+from groupscope.reporting import models as m
+
+# Decimal places of rounded columns in the lists.
+ROUNDING = {
+    "fake_score": 4, "member_share": 4, "score": 4, "purity": 4, "market_share": 4,
+    "est_offnet_employees": 1, "value_score": 2,
+}
+
+# The view (created by the migrations) as a selectable; its own MetaData so no one creates it as a table.
+WORKLIST_VIEW = sa.Table(
+    "v_account_manager_worklist",
+    sa.MetaData(),
+    *(sa.Column(c) for c in (
+        "period", "account_manager_id", "group_id", "group_name", "action", "number_key", "number_masked",
+        "score", "carrier", "on_net", "members_contacted", "detail",
+    )),
+    schema=m.REPORTING,
+)
 
 
-def quarantine_files(work: Path, period: str) -> list[Path]:
-    root = work / "quarantine"
-    pats = [f"*/month={period}/*.parquet", f"*/dt={period}-*/*.parquet", "*/reference/*.parquet"]
-    return sorted({p for pat in pats for p in root.glob(pat)})
-
-
-def _bool(col: str) -> str:
-    return f"CASE WHEN {col} THEN 'true' ELSE 'false' END"
-
-
-def _derived(work: Path, name: str, period: str) -> str:
-    p = derived_path(work, name, period)
-    if not p.exists():
-        raise ValueError(f"no {name} for period {period} under {work}: run the period first")
-    return f"read_parquet({lit(str(p))})"
-
-
-# The SELECT list of each export, column for column as in CONTRACT.md section 3.
-def _query(work: Path, name: str, period: str) -> str:
-    if name == "quarantine":
-        files = quarantine_files(work, period)
-        if not files:
-            raise ValueError(f"no staged run for period {period} under {work}")
-        rel = "read_parquet([" + ", ".join(lit(str(f)) for f in files) + "])"
-        return f'SELECT source, file, row_number, "column", reason, raw FROM {rel} ORDER BY source, file, row_number'
+def _query(name: str, period: str, account_manager: str | None = None) -> sa.Select:
+    ident = m.number_identity
     if name == "fake-members":
+        f = m.fact_member_audit
         return (
-            f"SELECT group_id, msisdn, round(fake_score, 4) AS fake_score, {_bool('is_suspect')} AS is_suspect, reasons "
-            f"FROM {_derived(work, 'member_scores', period)} ORDER BY group_id, fake_score DESC, msisdn"
+            sa.select(f.c.group_id, ident.c.msisdn, f.c.fake_score, f.c.is_suspect, f.c.reasons)
+            .join(ident, ident.c.number_key == f.c.number_key)
+            .where(f.c.period == period)
+            .order_by(f.c.group_id, f.c.fake_score.desc(), ident.c.msisdn)
         )
     if name == "potential-members":
+        f = m.fact_potential_member
         return (
-            f"SELECT group_id, msisdn, carrier, {_bool('on_net')} AS on_net, members_contacted, "
-            f"round(member_share, 4) AS member_share, round(score, 4) AS score, "
-            f"{_bool('likely_employee')} AS likely_employee "
-            f"FROM {_derived(work, 'potential_members', period)} ORDER BY group_id, score DESC, msisdn"
+            sa.select(f.c.group_id, ident.c.msisdn, f.c.carrier, f.c.on_net, f.c.members_contacted,
+                      f.c.member_share, f.c.score, f.c.likely_employee)
+            .join(ident, ident.c.number_key == f.c.number_key)
+            .where(f.c.period == period)
+            .order_by(f.c.group_id, f.c.score.desc(), ident.c.msisdn)
         )
     if name == "group-summary":
+        f = m.fact_group_month
         return (
-            "SELECT group_id, g.listed_members, g.suspect_members, g.real_members, round(g.purity, 4) AS purity, "
-            "g.est_onnet_unregistered, round(g.est_offnet_employees, 1) AS est_offnet_employees, "
-            "round(g.market_share, 4) AS market_share, round(v.value_score, 2) AS value_score, v.value_tier "
-            f"FROM {_derived(work, 'group_summary', period)} AS g "
-            f"LEFT JOIN {_derived(work, 'group_value', period)} AS v USING (group_id) ORDER BY group_id"
+            sa.select(f.c.group_id, f.c.listed_members, f.c.suspect_members, f.c.real_members, f.c.purity,
+                      f.c.est_onnet_unregistered, f.c.est_offnet_employees, f.c.market_share, f.c.value_score,
+                      f.c.value_tier)
+            .where(f.c.period == period)
+            .order_by(f.c.group_id)
         )
+    if name == "quarantine":
+        q = m.quarantine_row
+        return (
+            sa.select(q.c.source, q.c.file, q.c.row_number, q.c.column, q.c.reason, q.c.raw)
+            .where(q.c.period == period)
+            .order_by(q.c.source, q.c.file, q.c.row_number, q.c.column, q.c.reason)
+        )
+    if name == "worklist":
+        w = WORKLIST_VIEW
+        sel = (
+            sa.select(w.c.account_manager_id, w.c.group_id, w.c.group_name, w.c.action, ident.c.msisdn, w.c.carrier,
+                      w.c.on_net, w.c.score, w.c.members_contacted, w.c.detail)
+            .join(ident, ident.c.number_key == w.c.number_key)
+            .where(w.c.period == period)
+            .order_by(w.c.account_manager_id, w.c.group_id, w.c.action, w.c.score.desc(), ident.c.msisdn)
+        )
+        if account_manager is not None:
+            sel = sel.where(w.c.account_manager_id == account_manager)
+        return sel
     raise ValueError(f"unknown list {name}")
 
 
-def export_list(cfg: Config, name: str, period: str, out: str | Path) -> int:
-    sql = _query(cfg.work_path, name, period)
-    con = duckdb.connect()
-    cols = [d[0] for d in con.execute(f"SELECT * FROM ({sql}) LIMIT 0").description]
-    if cols != OUTPUT_LISTS[name].column_names:  # the contract, checked at the point of writing
-        raise AssertionError(f"{name} columns {cols} differ from the contract")
-    out = Path(out)
+def _text(col: str, v: object) -> object:
+    if v is None:
+        return ""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, float | decimal.Decimal) and col in ROUNDING:
+        return round(float(v), ROUNDING[col])
+    return v
+
+
+def _write(rows: Iterable, cols: list[str], out: Path) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
-    con.execute(f"COPY ({sql}) TO {lit(str(out))} (FORMAT csv, HEADER true)").fetchall()
-    return con.execute(f"SELECT count(*) FROM ({sql})").fetchone()[0]
+    n = 0
+    tmp = out.with_name(f".{out.name}.tmp")
+    with open(tmp, "w", encoding="utf-8", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(cols)
+        for row in rows:
+            w.writerow([_text(c, v) for c, v in zip(cols, row)])
+            n += 1
+    tmp.replace(out)
+    return n
+
+
+def _has_period(conn: sa.Connection, name: str, period: str) -> bool:
+    """Whether the period is loaded: its results, or for the quarantine list its ingest."""
+    col = m.fact_source_rows.c.period if name == "quarantine" else m.dim_period.c.period
+    return conn.execute(sa.select(col).where(col == period).limit(1)).first() is not None
+
+
+def export_list(cfg: Config, name: str, period: str, out: str | Path, url: str | None = None,
+                account_manager: str | None = None) -> int:
+    """Write list `name` of `period` to the CSV file `out`; returns the number of data rows."""
+    eng = db.make_engine(cfg, url)
+    sel = _query(name, period, account_manager)
+    cols = [c.name for c in sel.selected_columns]
+    if name in OUTPUT_LISTS and cols != OUTPUT_LISTS[name].column_names:  # the contract, checked when writing
+        raise AssertionError(f"{name} columns {cols} differ from the contract")
+    try:
+        with eng.connect() as conn:
+            if db.current_revision(eng, cfg) is None or not _has_period(conn, name, period):
+                raise ValueError(f"period {period} is not loaded in {eng.url.render_as_string()}: run the period first")
+            result = conn.execution_options(stream_results=True, yield_per=50_000).execute(sel)
+            return _write(result, cols, Path(out))
+    finally:
+        eng.dispose()
+
+
+def export_worklists(cfg: Config, period: str, out_dir: str | Path, url: str | None = None) -> dict[str, int]:
+    """One worklist CSV per account manager owning an active group: OUT_DIR/worklist-<id>.csv."""
+    eng = db.make_engine(cfg, url)
+    f = m.fact_group_month
+    with eng.connect() as conn:
+        ams = conn.execute(
+            sa.select(f.c.account_manager_id).where(f.c.period == period, f.c.account_manager_id.is_not(None))
+            .distinct().order_by(f.c.account_manager_id)
+        ).scalars().all()
+    eng.dispose()
+    if not ams:
+        raise ValueError(f"period {period} has no groups with an account manager loaded: run the period first")
+    out_dir = Path(out_dir)
+    return {
+        am: export_list(cfg, "worklist", period, out_dir / f"worklist-{_safe(am)}.csv", url, am) for am in ams
+    }
+
+
+def _safe(name: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name)

@@ -80,8 +80,11 @@ def check_partitions(landing: Path, period: str, sql_tables: set[str] = frozense
         raise StopRun(f"missing partition: cdr/dt={period}-*")
 
 
-def ingest_period(cfg: Config, landing: Path, period: str, run_id: str | None = None) -> IngestSummary:
-    """Stage and validate every table of a period. Raises StopRun on a blocking failure."""
+def ingest_period(cfg: Config, landing: Path, period: str, run_id: str | None = None,
+                  db_url: str | None = None) -> IngestSummary:
+    """Stage and validate every table of a period and load its data-quality, quarantine and
+    row-accounting tables into the reporting database (also when it stops). Raises StopRun on a
+    blocking failure."""
     t0 = time.perf_counter()
     check_config(cfg)
     landing = Path(landing).resolve()
@@ -124,6 +127,7 @@ def ingest_period(cfg: Config, landing: Path, period: str, run_id: str | None = 
     (d / "summary.json").write_text(
         json.dumps(asdict(summary) | {"status": "failed" if blocking else "ok"}, indent=1, ensure_ascii=False)
     )
+    load_results(cfg, period, db_url, con, run_id, ingest_only=True)
     if blocking:
         first = blocking[0]
         more = f" (+{len(blocking) - 1} more blocking)" if len(blocking) > 1 else ""
@@ -131,12 +135,19 @@ def ingest_period(cfg: Config, landing: Path, period: str, run_id: str | None = 
     return summary
 
 
-def run_period(cfg: Config, landing: Path | str, period: str) -> str:
-    """The whole monthly pipeline as far as it is built; returns a printable report."""
+def run_period(cfg: Config, landing: Path | str, period: str, db_url: str | None = None) -> str:
+    """The whole monthly pipeline; returns a printable report. Results are loaded into the reporting
+    database at `db_url` (default: the configured one, else the embedded DuckDB file)."""
+    from groupscope.reporting.db import database_url, make_engine
     from pipelines.analytics import build_group_analytics
+    from pipelines.load import pseudonym_key
     from pipelines.transform import build_calls
 
-    summary = ingest_period(cfg, Path(landing), period)
+    # Fail before any work when the results could not be loaded (unreachable database, no pseudonym key).
+    url = database_url(cfg, db_url)
+    make_engine(cfg, url).dispose()
+    pseudonym_key(cfg, url)
+    summary = ingest_period(cfg, Path(landing), period, db_url=url)
     t0 = time.perf_counter()
     con = cfg.duckdb_connect()
     calls = build_calls(cfg, period, con)
@@ -166,7 +177,22 @@ def run_period(cfg: Config, landing: Path | str, period: str) -> str:
         + "\ngroup value grid: " + ", ".join(f"{t} {n}" for t, n in grid)
         + f"\n  (value scores in {time.perf_counter() - t0:.1f} s)"
     )
+    lines.append(load_results(cfg, period, url, con, summary.run_id).text())
     return "\n".join(lines)
+
+
+def load_results(cfg: Config, period: str, db_url: str | None = None, con: duckdb.DuckDBPyConnection | None = None,
+                 run_id: str | None = None, ingest_only: bool = False):
+    """Prepare the period's reporting rows and replace the period in the reporting database."""
+    from groupscope.reporting.db import ReportingDbError, database_url
+    from pipelines.load import load_period, prepare_load
+
+    url = database_url(cfg, db_url)
+    try:
+        prepare_load(cfg, period, url, con, ingest_only=ingest_only)
+        return load_period(cfg, period, url, run_id=run_id, ingest_only=ingest_only)
+    except ReportingDbError as e:
+        raise StopRun(str(e)) from None
 
 
 def group_report(con: duckdb.DuckDBPyConnection, out: dict, cfg: Config) -> str:

@@ -1,0 +1,307 @@
+"""The reporting schema as SQLAlchemy 2 models: a star schema that BI tools read, and a restricted schema.
+
+Two symbolic schemas are used here, `reporting` and `restricted`; the configured names
+(`reporting.schema`, `reporting.restricted_schema`) are put in at connection time with SQLAlchemy's
+schema_translate_map, so one model serves every deployment and every test schema.
+
+Telephone numbers are personal data: the `reporting` tables carry only `number_key` (a keyed
+pseudonym, HMAC-SHA-256) and `number_masked` (e.g. 138****1234). The clear number lives only in
+`restricted.number_identity`, which the exports join and the BI role cannot read.
+
+The migrations under groupscope/reporting/migrations build exactly these tables (a test compares
+them); this module is what the loads, the exports and the data dictionary read.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+REPORTING = "reporting"
+RESTRICTED = "restricted"
+
+metadata = sa.MetaData()
+
+PERIOD = "YYYY-MM of the month the row describes"
+NUMBER_KEY = "keyed pseudonym of the telephone number (HMAC-SHA-256, 32 hex digits); join restricted.number_identity for the number"
+
+
+def _period(primary_key: bool = True) -> sa.Column:
+    return sa.Column("period", sa.String(7), primary_key=primary_key, nullable=False, comment=PERIOD)
+
+
+def _number_key(primary_key: bool = True) -> sa.Column:
+    return sa.Column("number_key", sa.String(32), primary_key=primary_key, nullable=False, comment=NUMBER_KEY)
+
+
+def _am(comment: str = "account manager who owns the group; row-level security filters on it") -> sa.Column:
+    return sa.Column("account_manager_id", sa.Text, nullable=True, comment=comment)
+
+
+def _group_id(primary_key: bool = True) -> sa.Column:
+    return sa.Column("group_id", sa.Text, primary_key=primary_key, nullable=False, comment="group customer key")
+
+
+def _table(name: str, comment: str, *cols: sa.Column | sa.Index, schema: str = REPORTING) -> sa.Table:
+    return sa.Table(name, metadata, *cols, schema=schema, comment=comment)
+
+
+# ---------------------------------------------------------------- dimensions
+
+dim_period = _table(
+    "dim_period",
+    "one row per month that has been loaded",
+    _period(),
+    sa.Column("month_start", sa.Date, nullable=False, comment="first day of the month"),
+    sa.Column("year", sa.Integer, nullable=False, comment="calendar year"),
+    sa.Column("quarter", sa.Integer, nullable=False, comment="calendar quarter 1..4"),
+    sa.Column("month", sa.Integer, nullable=False, comment="calendar month 1..12"),
+)
+
+dim_carrier = _table(
+    "dim_carrier",
+    "carriers of the number-range reference",
+    sa.Column("carrier", sa.Text, primary_key=True, comment="carrier code, e.g. CMCC"),
+    sa.Column("is_home", sa.Boolean, nullable=False, comment="true for the carrier running groupscope"),
+    sa.Column("number_types", sa.Text, nullable=False, comment="kinds of number it holds ranges for, e.g. fixed,mobile"),
+    sa.Column("prefixes", sa.Integer, nullable=False, comment="number of prefixes in the reference"),
+)
+
+dim_industry = _table(
+    "dim_industry",
+    "industries of group customers",
+    sa.Column("industry", sa.Text, primary_key=True, comment="industry name as delivered, e.g. manufacturing"),
+)
+
+dim_region = _table(
+    "dim_region",
+    "regions of group customers and account managers",
+    sa.Column("region", sa.Text, primary_key=True, comment="region name as delivered"),
+)
+
+dim_account_manager = _table(
+    "dim_account_manager",
+    "account managers as delivered for the month",
+    _period(),
+    sa.Column("account_manager_id", sa.Text, primary_key=True, comment="account manager key"),
+    sa.Column("name", sa.Text, comment="display name (may be Chinese)"),
+    sa.Column("region", sa.Text, comment="region"),
+    sa.Column("branch", sa.Text, comment="branch office"),
+)
+
+dim_group = _table(
+    "dim_group",
+    "group customers (集团客户) as delivered for the month",
+    _period(),
+    _group_id(),
+    sa.Column("group_name", sa.Text, comment="name as delivered (may contain quotes, commas, Chinese)"),
+    sa.Column("industry", sa.Text, comment="industry"),
+    sa.Column("region", sa.Text, comment="region"),
+    _am(),
+    sa.Column("registered_at", sa.Date, comment="date the group was registered"),
+    sa.Column("status", sa.Text, comment="active / closed"),
+)
+
+dim_number = _table(
+    "dim_number",
+    "telephone numbers, pseudonymised: never the clear number",
+    _number_key(),
+    sa.Column("number_masked", sa.Text, nullable=False, comment="display form with the middle digits hidden, e.g. 138****1234"),
+)
+
+# ---------------------------------------------------------------- facts
+
+fact_member_audit = _table(
+    "fact_member_audit",
+    "every registered member of every active group, with the fake-member score and its reasons",
+    _period(),
+    _group_id(),
+    _number_key(),
+    _am(),
+    sa.Column("fake_score", sa.Float, nullable=False, comment="0..1, higher = more likely not a real member"),
+    sa.Column("is_suspect", sa.Boolean, nullable=False, comment="fake_score at or above analytics.fake_threshold"),
+    sa.Column("members_contacted", sa.BigInteger, comment="distinct other members it exchanged calls or SMS with"),
+    sa.Column("in_work_share", sa.Float, comment="share of its member contacts in working hours"),
+    sa.Column("colocation", sa.Float, comment="share of colleagues seen in the same cells during working hours"),
+    sa.Column("own_events", sa.BigInteger, comment="calls and SMS of the number in the month (0 = dormant)"),
+    sa.Column("reasons", sa.Text, comment="short explanation with the figures behind the score"),
+)
+
+fact_group_month = _table(
+    "fact_group_month",
+    "one row per active group and month: purity, real size, market share, value",
+    _period(),
+    _group_id(),
+    _am(),
+    sa.Column("listed_members", sa.BigInteger, nullable=False, comment="registered members at period end"),
+    sa.Column("suspect_members", sa.BigInteger, nullable=False, comment="members flagged as fake"),
+    sa.Column("real_members", sa.BigInteger, nullable=False, comment="listed_members - suspect_members"),
+    sa.Column("purity", sa.Float, comment="real_members / listed_members (纯度)"),
+    sa.Column("est_onnet_unregistered", sa.BigInteger, comment="home-carrier likely employees not registered"),
+    sa.Column("offnet_detected", sa.BigInteger, comment="off-net likely employees detected in the call graph"),
+    sa.Column("correction_coefficient", sa.Float, comment="survey-calibrated factor applied to offnet_detected"),
+    sa.Column("coefficient_scope", sa.Text, comment="industry the coefficient was fitted on, or global"),
+    sa.Column("est_offnet_employees", sa.Float, comment="offnet_detected x correction_coefficient"),
+    sa.Column("market_share", sa.Float, comment="home carrier's share of the group's estimated employees"),
+    sa.Column("real_revenue", sa.Numeric(16, 2), comment="billed revenue of the real members in the month"),
+    sa.Column("current_score", sa.Float, comment="AHP current-value score 0..100"),
+    sa.Column("potential_score", sa.Float, comment="AHP potential-value score 0..100"),
+    sa.Column("value_score", sa.Float, comment="overall value score 0..100"),
+    sa.Column("value_tier", sa.Text, comment="value pyramid tier label"),
+    sa.Column("value_grid", sa.Text, comment="current x potential 2x2 grid cell"),
+    sa.Column("top_indicator", sa.Text, comment="indicator contributing most to the value score"),
+)
+
+fact_potential_member = _table(
+    "fact_potential_member",
+    "numbers that are not registered members of a group but are in contact with it (潜在成员 / 重点异网用户)",
+    _period(),
+    _group_id(),
+    _number_key(),
+    _am(),
+    sa.Column("carrier", sa.Text, comment="carrier of the number in the month"),
+    sa.Column("on_net", sa.Boolean, nullable=False, comment="home-carrier subscriber"),
+    sa.Column("members_contacted", sa.BigInteger, nullable=False, comment="distinct registered members contacted"),
+    sa.Column("member_share", sa.Float, nullable=False, comment="members_contacted / listed members"),
+    sa.Column("score", sa.Float, nullable=False, comment="0..1 likelihood of being an employee"),
+    sa.Column("likely_employee", sa.Boolean, nullable=False, comment="score at or above the threshold"),
+)
+
+fact_subscriber_value = _table(
+    "fact_subscriber_value",
+    "value score, tier and lifetime value of every home-carrier subscriber",
+    _period(),
+    _number_key(),
+    sa.Column("revenue", sa.Numeric(16, 2), comment="billed amount in the month"),
+    sa.Column("minutes", sa.Float, comment="voice minutes in the month"),
+    sa.Column("sms", sa.BigInteger, comment="SMS in the month"),
+    sa.Column("active_days", sa.BigInteger, comment="days with any call or SMS"),
+    sa.Column("current_score", sa.Float, comment="AHP current-value score 0..100"),
+    sa.Column("potential_score", sa.Float, comment="AHP potential-value score 0..100"),
+    sa.Column("value_score", sa.Float, comment="overall value score 0..100"),
+    sa.Column("value_tier", sa.Text, comment="value pyramid tier label"),
+    sa.Column("value_grid", sa.Text, comment="current x potential 2x2 grid cell"),
+    sa.Column("top_indicator", sa.Text, comment="indicator contributing most to the score"),
+    sa.Column("clv", sa.Float, comment="discounted expected residual lifetime value"),
+)
+
+fact_market_calibration = _table(
+    "fact_market_calibration",
+    "correction coefficients of the month and their fit on the surveyed groups",
+    _period(),
+    sa.Column("scope", sa.Text, primary_key=True, comment="industry, or global"),
+    sa.Column("surveys", sa.BigInteger, nullable=False, comment="surveyed groups it was fitted on"),
+    sa.Column("coefficient", sa.Float, nullable=False, comment="factor applied to detected off-net employees"),
+    sa.Column("mae_employees", sa.Float, comment="mean absolute error of off-net employees on the surveys"),
+)
+
+fact_prospect_group = _table(
+    "fact_prospect_group",
+    "tightly knit calling communities outside the registered groups (prospect groups)",
+    _period(),
+    sa.Column("prospect_id", sa.BigInteger, primary_key=True, comment="community number within the month"),
+    sa.Column("size", sa.BigInteger, nullable=False, comment="numbers in the community"),
+    sa.Column("onnet", sa.BigInteger, nullable=False, comment="home-carrier numbers"),
+    sa.Column("offnet", sa.BigInteger, nullable=False, comment="numbers on other carriers"),
+    sa.Column("carrier_mix", sa.Text, comment="numbers per carrier"),
+    sa.Column("density", sa.Float, comment="share of possible pairs that call each other"),
+    sa.Column("work_share", sa.Float, comment="share of the community's calls in working hours"),
+    sa.Column("nearest_group", sa.Text, comment="registered group it is most tied to"),
+    sa.Column("group_attachment", sa.Float, comment="share of its ties that go to nearest_group"),
+)
+
+fact_prospect_member = _table(
+    "fact_prospect_member",
+    "numbers of each prospect group",
+    _period(),
+    sa.Column("prospect_id", sa.BigInteger, primary_key=True, comment="fact_prospect_group.prospect_id"),
+    _number_key(),
+    sa.Column("carrier", sa.Text, comment="carrier"),
+    sa.Column("on_net", sa.Boolean, nullable=False, comment="home-carrier subscriber"),
+)
+
+fact_data_quality = _table(
+    "fact_data_quality",
+    "result of every validation check of the month's inputs",
+    _period(),
+    sa.Column("check_no", sa.Integer, primary_key=True, autoincrement=False, comment="number of the check within the month"),
+    sa.Column("source", sa.Text, nullable=False, comment="contract table"),
+    sa.Column("expectation", sa.Text, nullable=False, comment="check or Great Expectations expectation"),
+    sa.Column("severity", sa.Text, nullable=False, comment="blocking / warning"),
+    sa.Column("success", sa.Boolean, nullable=False, comment="passed"),
+    sa.Column("observed", sa.Text, comment="what was observed"),
+    sa.Column("detail", sa.Text, comment="further detail, e.g. sample of failing values"),
+)
+
+fact_quarantine_count = _table(
+    "fact_quarantine_count",
+    "quarantined input rows per source file and reason",
+    _period(),
+    sa.Column("source", sa.Text, primary_key=True, comment="contract table"),
+    sa.Column("file", sa.Text, primary_key=True, comment="file relative to LANDING, or SQL table"),
+    sa.Column("reason", sa.Text, primary_key=True, comment="why rows were not accepted"),
+    sa.Column("rows", sa.BigInteger, nullable=False, comment="rows quarantined for this reason"),
+)
+
+fact_source_rows = _table(
+    "fact_source_rows",
+    "row accounting of every source file read for the month: read = accepted + quarantined",
+    _period(),
+    sa.Column("source", sa.Text, primary_key=True, comment="contract table"),
+    sa.Column("file", sa.Text, primary_key=True, comment="file relative to LANDING, or SQL table"),
+    sa.Column("sha256", sa.Text, comment="content hash of the file"),
+    sa.Column("status", sa.Text, comment="ok, or why the file was not read"),
+    sa.Column("rows_read", sa.BigInteger, nullable=False, comment="data rows read"),
+    sa.Column("accepted", sa.BigInteger, nullable=False, comment="rows accepted"),
+    sa.Column("quarantined", sa.BigInteger, nullable=False, comment="rows quarantined"),
+)
+
+fact_pipeline_run = _table(
+    "fact_pipeline_run",
+    "history of loads: one row per run and stage that loaded a month (the only table a re-run adds to)",
+    sa.Column("run_id", sa.String(32), primary_key=True, comment="run identifier"),
+    sa.Column("stage", sa.String(16), primary_key=True, comment="ingest (data quality, quarantine) or results"),
+    _period(primary_key=False),
+    sa.Column("loaded_at", sa.DateTime(timezone=True), nullable=False, comment="when the load committed (UTC)"),
+    sa.Column("rows_loaded", sa.BigInteger, nullable=False, comment="rows written to the month's tables"),
+    sa.Column("code_version", sa.Text, comment="groupscope version"),
+)
+
+am_access = _table(
+    "am_access",
+    "which database role acts for which account manager (row-level security on PostgreSQL)",
+    sa.Column("role_name", sa.Text, primary_key=True, comment="database role of an account manager"),
+    sa.Column("account_manager_id", sa.Text, primary_key=True, comment="account manager it may see"),
+)
+
+# ---------------------------------------------------------------- restricted (never readable by BI)
+
+number_identity = _table(
+    "number_identity",
+    "clear telephone numbers behind the pseudonyms; read only by the exports",
+    _number_key(),
+    sa.Column("msisdn", sa.Text, nullable=False, comment="the telephone number"),
+    schema=RESTRICTED,
+)
+
+quarantine_row = _table(
+    "quarantine_row",
+    "every input row of the month that was not accepted, as it was read (may hold personal data)",
+    _period(primary_key=False),
+    sa.Column("source", sa.Text, nullable=False, comment="contract table"),
+    sa.Column("file", sa.Text, nullable=False, comment="file relative to LANDING, or SQL table"),
+    sa.Column("row_number", sa.BigInteger, comment="1-based data row within the file"),
+    sa.Column("column", sa.Text, comment="offending column; empty when the row as a whole is bad"),
+    sa.Column("reason", sa.Text, nullable=False, comment="why"),
+    sa.Column("raw", sa.Text, comment="the row as read"),
+    sa.Index("ix_quarantine_row_period", "period"),
+    schema=RESTRICTED,
+)
+
+# Tables whose rows belong to one period: a load of that period replaces exactly these rows.
+PERIOD_TABLES = [
+    t for t in metadata.sorted_tables if "period" in t.c and t.name != "fact_pipeline_run"
+]
+# Tables shared across periods: a load adds missing rows and updates changed ones.
+SHARED_TABLES = [dim_carrier, dim_industry, dim_region, dim_number, number_identity]
+# Tables whose rows a group's account manager may see, and the column that says whose they are.
+OWNED_TABLES = [dim_group, fact_member_audit, fact_group_month, fact_potential_member]

@@ -1,0 +1,90 @@
+"""The BI views, versioned: a migration creates the views of one version; a later change of a view is a
+new version here and a new migration that replaces it.
+
+The SQL is plain enough for PostgreSQL and DuckDB alike. On PostgreSQL the views are created with
+`security_invoker`, so row-level security of the underlying tables applies to whoever reads the view.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class View:
+    name: str
+    description: str
+    select: str  # {rs} is the reporting schema
+
+    def create_sql(self, rs: str, dialect: str) -> str:
+        opts = " WITH (security_invoker = true)" if dialect == "postgresql" else ""
+        body = self.select.format(rs=f'"{rs}"')
+        return f'CREATE VIEW "{rs}"."{self.name}"{opts} AS {body}'
+
+    def drop_sql(self, rs: str) -> str:
+        return f'DROP VIEW IF EXISTS "{rs}"."{self.name}"'
+
+
+_GROUP = "LEFT JOIN {rs}.dim_group AS g ON g.period = f.period AND g.group_id = f.group_id"
+
+V1 = [
+    View(
+        "v_group_scorecard",
+        "one row per group and month: who owns it, its real size, purity, market share and value",
+        "SELECT f.period, f.group_id, g.group_name, g.industry, g.region, f.account_manager_id, "
+        "m.name AS account_manager_name, f.listed_members, f.suspect_members, f.real_members, f.purity, "
+        "f.est_onnet_unregistered, f.est_offnet_employees, f.market_share, f.correction_coefficient, "
+        "f.real_revenue, f.value_score, f.value_tier, f.value_grid "
+        "FROM {rs}.fact_group_month AS f " + _GROUP + " "
+        "LEFT JOIN {rs}.dim_account_manager AS m ON m.period = f.period AND m.account_manager_id = f.account_manager_id",
+    ),
+    View(
+        "v_account_manager_worklist",
+        "what each account manager should act on: suspected fake members to verify, likely employees "
+        "and key competitor users to win over (numbers masked)",
+        "SELECT f.period, f.account_manager_id, f.group_id, g.group_name, 'verify suspected fake member' AS action, "
+        "f.number_key, n.number_masked, f.fake_score AS score, CAST(NULL AS TEXT) AS carrier, "
+        "CAST(NULL AS BOOLEAN) AS on_net, f.members_contacted, f.reasons AS detail "
+        "FROM {rs}.fact_member_audit AS f " + _GROUP + " "
+        "LEFT JOIN {rs}.dim_number AS n ON n.number_key = f.number_key WHERE f.is_suspect "
+        "UNION ALL "
+        "SELECT f.period, f.account_manager_id, f.group_id, g.group_name, "
+        "CASE WHEN f.on_net THEN 'register on-net employee' ELSE 'win over competitor user' END AS action, "
+        "f.number_key, n.number_masked, f.score, f.carrier, f.on_net, f.members_contacted, "
+        "'in contact with ' || CAST(f.members_contacted AS TEXT) || ' members' AS detail "
+        "FROM {rs}.fact_potential_member AS f " + _GROUP + " "
+        "LEFT JOIN {rs}.dim_number AS n ON n.number_key = f.number_key WHERE f.likely_employee",
+    ),
+    View(
+        "v_market_share_trend",
+        "market share of every group month over month, with the previous month and the change",
+        "SELECT f.period, f.group_id, g.group_name, g.industry, f.account_manager_id, f.market_share, "
+        "lag(f.market_share) OVER (PARTITION BY f.group_id ORDER BY f.period) AS previous_market_share, "
+        "f.market_share - lag(f.market_share) OVER (PARTITION BY f.group_id ORDER BY f.period) AS change, "
+        "f.real_members, f.est_onnet_unregistered, f.est_offnet_employees "
+        "FROM {rs}.fact_group_month AS f " + _GROUP,
+    ),
+    View(
+        "v_value_pyramid",
+        "count and revenue of groups and subscribers in each value tier per month",
+        "SELECT period, 'group' AS level, value_tier, count(*) AS entities, sum(real_revenue) AS revenue "
+        "FROM {rs}.fact_group_month GROUP BY period, value_tier "
+        "UNION ALL SELECT period, 'subscriber' AS level, value_tier, count(*), sum(revenue) "
+        "FROM {rs}.fact_subscriber_value GROUP BY period, value_tier",
+    ),
+    View(
+        "v_value_grid",
+        "count of groups and subscribers in each cell of the current x potential value grid per month",
+        "SELECT period, 'group' AS level, value_grid, count(*) AS entities FROM {rs}.fact_group_month "
+        "GROUP BY period, value_grid UNION ALL SELECT period, 'subscriber' AS level, value_grid, count(*) "
+        "FROM {rs}.fact_subscriber_value GROUP BY period, value_grid",
+    ),
+    View(
+        "v_source_accounting",
+        "rows read, accepted and quarantined per source table and month (read = accepted + quarantined)",
+        "SELECT period, source, count(*) AS files, sum(rows_read) AS rows_read, sum(accepted) AS accepted, "
+        "sum(quarantined) AS quarantined FROM {rs}.fact_source_rows GROUP BY period, source",
+    ),
+]
+
+CURRENT = V1
