@@ -210,7 +210,7 @@ def load_period(cfg: Config, period: str, url: str | None = None, run_id: str | 
                 result.rows[t.name] = _load_table(conn, t, f, schemas, period)
         conn.execute(
             models.fact_pipeline_run.insert().values(
-                run_id=result.run_id, stage="ingest" if ingest_only else "results", period=period, loaded_at=datetime.now(UTC),
+                run_id=result.run_id, stage="ingest" if ingest_only else "results", period=period, loaded_at=datetime.now(UTC).replace(tzinfo=None),
                 rows_loaded=sum(result.rows.values()), code_version=groupscope.__version__,
             )
         )

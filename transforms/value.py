@@ -114,5 +114,10 @@ def discounted_residual_lifetime(alpha: float, beta: float, tenure: int, discoun
     if tenure < 0 or discount < 0:
         raise ValueError("tenure and discount must be non-negative")
     k = np.arange(1, horizon + 1)
-    s = sbg_survival(alpha, beta, tenure + k) / sbg_survival(alpha, beta, tenure)
+    if alpha + beta > 1e6:
+        # the fit has run to the limit of no heterogeneity: a constant churn rate p (geometric lifetimes),
+        # where betaln loses all precision
+        s = (1.0 - alpha / (alpha + beta)) ** k
+    else:
+        s = np.exp(betaln(alpha, beta + tenure + k) - betaln(alpha, beta + tenure))
     return float(np.sum(s / (1.0 + discount) ** k))

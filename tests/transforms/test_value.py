@@ -84,3 +84,16 @@ def test_sbg_survival_and_residual_lifetime():
     assert discounted_residual_lifetime(a, b, 1, 0.1) < 10
     with pytest.raises(ValueError):
         fit_sbg([1000, 1100, 900])
+
+
+def test_residual_lifetime_at_the_geometric_limit_is_finite():
+    from transforms.value import discounted_residual_lifetime
+
+    # a fit that ran off to alpha, beta -> infinity is a constant churn rate p = alpha / (alpha + beta)
+    alpha, beta = 4.88e14, 1.23e17
+    p = alpha / (alpha + beta)
+    got = discounted_residual_lifetime(alpha, beta, 290, 0.008)
+    expected = sum((1 - p) ** k / 1.008**k for k in range(1, 2001))
+    assert abs(got - expected) < 1e-9 * expected
+    # and it meets the sBG where both apply
+    assert abs(discounted_residual_lifetime(2e5, 5e7, 10, 0.008) - discounted_residual_lifetime(2e6, 5e8, 10, 0.008)) < 0.05

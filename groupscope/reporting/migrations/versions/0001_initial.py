@@ -165,7 +165,7 @@ def upgrade() -> None:
         sa.Column(
             "real_members", sa.BigInteger(), nullable=False, comment="listed_members - suspect_members"
         ),
-        sa.Column("purity", sa.Float(), nullable=True, comment="real_members / listed_members (纯度)"),
+        sa.Column("purity", sa.Double(), nullable=True, comment="real_members / listed_members (纯度)"),
         sa.Column(
             "est_onnet_unregistered",
             sa.BigInteger(),
@@ -180,7 +180,7 @@ def upgrade() -> None:
         ),
         sa.Column(
             "correction_coefficient",
-            sa.Float(),
+            sa.Double(),
             nullable=True,
             comment="survey-calibrated factor applied to offnet_detected",
         ),
@@ -192,13 +192,13 @@ def upgrade() -> None:
         ),
         sa.Column(
             "est_offnet_employees",
-            sa.Float(),
+            sa.Double(),
             nullable=True,
             comment="offnet_detected x correction_coefficient",
         ),
         sa.Column(
             "market_share",
-            sa.Float(),
+            sa.Double(),
             nullable=True,
             comment="home carrier's share of the group's estimated employees",
         ),
@@ -208,9 +208,9 @@ def upgrade() -> None:
             nullable=True,
             comment="billed revenue of the real members in the month",
         ),
-        sa.Column("current_score", sa.Float(), nullable=True, comment="AHP current-value score 0..100"),
-        sa.Column("potential_score", sa.Float(), nullable=True, comment="AHP potential-value score 0..100"),
-        sa.Column("value_score", sa.Float(), nullable=True, comment="overall value score 0..100"),
+        sa.Column("current_score", sa.Double(), nullable=True, comment="AHP current-value score 0..100"),
+        sa.Column("potential_score", sa.Double(), nullable=True, comment="AHP potential-value score 0..100"),
+        sa.Column("value_score", sa.Double(), nullable=True, comment="overall value score 0..100"),
         sa.Column("value_tier", sa.Text(), nullable=True, comment="value pyramid tier label"),
         sa.Column("value_grid", sa.Text(), nullable=True, comment="current x potential 2x2 grid cell"),
         sa.Column(
@@ -231,11 +231,11 @@ def upgrade() -> None:
         sa.Column("scope", sa.Text(), nullable=False, comment="industry, or global"),
         sa.Column("surveys", sa.BigInteger(), nullable=False, comment="surveyed groups it was fitted on"),
         sa.Column(
-            "coefficient", sa.Float(), nullable=False, comment="factor applied to detected off-net employees"
+            "coefficient", sa.Double(), nullable=False, comment="factor applied to detected off-net employees"
         ),
         sa.Column(
             "mae_employees",
-            sa.Float(),
+            sa.Double(),
             nullable=True,
             comment="mean absolute error of off-net employees on the surveys",
         ),
@@ -262,7 +262,7 @@ def upgrade() -> None:
             comment="account manager who owns the group; row-level security filters on it",
         ),
         sa.Column(
-            "fake_score", sa.Float(), nullable=False, comment="0..1, higher = more likely not a real member"
+            "fake_score", sa.Double(), nullable=False, comment="0..1, higher = more likely not a real member"
         ),
         sa.Column(
             "is_suspect",
@@ -278,13 +278,13 @@ def upgrade() -> None:
         ),
         sa.Column(
             "in_work_share",
-            sa.Float(),
+            sa.Double(),
             nullable=True,
             comment="share of its member contacts in working hours",
         ),
         sa.Column(
             "colocation",
-            sa.Float(),
+            sa.Double(),
             nullable=True,
             comment="share of colleagues seen in the same cells during working hours",
         ),
@@ -311,7 +311,7 @@ def upgrade() -> None:
             "period", sa.String(length=7), nullable=False, comment="YYYY-MM of the month the row describes"
         ),
         sa.Column(
-            "loaded_at", sa.DateTime(timezone=True), nullable=False, comment="when the load committed (UTC)"
+            "loaded_at", sa.DateTime(), nullable=False, comment="when the load committed (UTC, without time zone)"
         ),
         sa.Column(
             "rows_loaded", sa.BigInteger(), nullable=False, comment="rows written to the month's tables"
@@ -347,8 +347,8 @@ def upgrade() -> None:
             nullable=False,
             comment="distinct registered members contacted",
         ),
-        sa.Column("member_share", sa.Float(), nullable=False, comment="members_contacted / listed members"),
-        sa.Column("score", sa.Float(), nullable=False, comment="0..1 likelihood of being an employee"),
+        sa.Column("member_share", sa.Double(), nullable=False, comment="members_contacted / listed members"),
+        sa.Column("score", sa.Double(), nullable=False, comment="0..1 likelihood of being an employee"),
         sa.Column("likely_employee", sa.Boolean(), nullable=False, comment="score at or above the threshold"),
         sa.PrimaryKeyConstraint("period", "group_id", "number_key"),
         schema="reporting",
@@ -367,15 +367,15 @@ def upgrade() -> None:
         sa.Column("offnet", sa.BigInteger(), nullable=False, comment="numbers on other carriers"),
         sa.Column("carrier_mix", sa.Text(), nullable=True, comment="numbers per carrier"),
         sa.Column(
-            "density", sa.Float(), nullable=True, comment="share of possible pairs that call each other"
+            "density", sa.Double(), nullable=True, comment="share of possible pairs that call each other"
         ),
         sa.Column(
-            "work_share", sa.Float(), nullable=True, comment="share of the community's calls in working hours"
+            "work_share", sa.Double(), nullable=True, comment="share of the community's calls in working hours"
         ),
         sa.Column("nearest_group", sa.Text(), nullable=True, comment="registered group it is most tied to"),
         sa.Column(
             "group_attachment",
-            sa.Float(),
+            sa.Double(),
             nullable=True,
             comment="share of its ties that go to nearest_group",
         ),
@@ -444,18 +444,18 @@ def upgrade() -> None:
         sa.Column(
             "revenue", sa.Numeric(precision=16, scale=2), nullable=True, comment="billed amount in the month"
         ),
-        sa.Column("minutes", sa.Float(), nullable=True, comment="voice minutes in the month"),
+        sa.Column("minutes", sa.Double(), nullable=True, comment="voice minutes in the month"),
         sa.Column("sms", sa.BigInteger(), nullable=True, comment="SMS in the month"),
         sa.Column("active_days", sa.BigInteger(), nullable=True, comment="days with any call or SMS"),
-        sa.Column("current_score", sa.Float(), nullable=True, comment="AHP current-value score 0..100"),
-        sa.Column("potential_score", sa.Float(), nullable=True, comment="AHP potential-value score 0..100"),
-        sa.Column("value_score", sa.Float(), nullable=True, comment="overall value score 0..100"),
+        sa.Column("current_score", sa.Double(), nullable=True, comment="AHP current-value score 0..100"),
+        sa.Column("potential_score", sa.Double(), nullable=True, comment="AHP potential-value score 0..100"),
+        sa.Column("value_score", sa.Double(), nullable=True, comment="overall value score 0..100"),
         sa.Column("value_tier", sa.Text(), nullable=True, comment="value pyramid tier label"),
         sa.Column("value_grid", sa.Text(), nullable=True, comment="current x potential 2x2 grid cell"),
         sa.Column(
             "top_indicator", sa.Text(), nullable=True, comment="indicator contributing most to the score"
         ),
-        sa.Column("clv", sa.Float(), nullable=True, comment="discounted expected residual lifetime value"),
+        sa.Column("clv", sa.Double(), nullable=True, comment="discounted expected residual lifetime value"),
         sa.PrimaryKeyConstraint("period", "number_key"),
         schema="reporting",
         comment="value score, tier and lifetime value of every home-carrier subscriber",
