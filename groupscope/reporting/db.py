@@ -49,8 +49,11 @@ def make_engine(cfg: Config, url: str | None = None) -> sa.Engine:
         path = sa.make_url(url).database
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
+    # The embedded file is locked while a connection is open: hold it only for a unit of work, so that
+    # other processes (a BI tool, the next stage) can open it in between.
+    pool = {"poolclass": sa.pool.NullPool} if is_embedded(url) else {}
     try:
-        eng = sa.create_engine(url, execution_options={"schema_translate_map": schema_map(cfg)})
+        eng = sa.create_engine(url, execution_options={"schema_translate_map": schema_map(cfg)}, **pool)
     except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ImportError) as e:
         raise ReportingDbError(f"reporting database URL not usable: {e}") from None
     try:

@@ -1,0 +1,64 @@
+"""Shared wiring of the groupscope DAGs: assets, retry policy, settings from the environment and from
+Airflow connections. Cheap to import: no pipeline code is imported at parse time."""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+
+from airflow.sdk import Asset
+
+# Emitted when a day of call records is staged, and when a month's snapshot tables are staged; the event's
+# extra carries the period (and day) so the monthly analytics knows which month to consider.
+CDR_STAGED = Asset(uri="groupscope://staged/cdr", name="groupscope_cdr_staged")
+SNAPSHOTS_STAGED = Asset(uri="groupscope://staged/snapshots", name="groupscope_snapshots_staged")
+REPORTING_LOADED = Asset(uri="groupscope://reporting/month", name="groupscope_reporting_loaded")
+
+# Infrastructure hiccups are retried with backoff; a data problem (StopRun) fails at once (see run_stage).
+DEFAULT_ARGS = {
+    "owner": "groupscope",
+    "retries": 3,
+    "retry_delay": timedelta(minutes=2),
+    "retry_exponential_backoff": True,
+    "max_retry_delay": timedelta(minutes=30),
+}
+
+REPORTING_CONN_ID = "groupscope_reporting"
+
+
+def landing_default() -> str:
+    return os.environ.get("GROUPSCOPE_LANDING", "/opt/groupscope/landing")
+
+
+def work_dir_default() -> str:
+    return os.environ.get("GROUPSCOPE_WORK_DIR", "/opt/groupscope/work")
+
+
+def reporting_url() -> str | None:
+    """The reporting database from the Airflow connection `groupscope_reporting` (for instance
+    AIRFLOW_CONN_GROUPSCOPE_REPORTING=postgresql://user:pass@host:5432/db); without it, the embedded
+    DuckDB file under the work dir."""
+    from airflow.sdk import Connection
+    from airflow.sdk.exceptions import AirflowNotFoundException
+
+    try:
+        conn = Connection.get(REPORTING_CONN_ID)
+    except AirflowNotFoundException:
+        return None
+    uri = conn.get_uri()
+    for prefix in ("postgres://", "postgresql://"):
+        if uri.startswith(prefix):
+            return "postgresql+psycopg://" + uri[len(prefix):]
+    return uri
+
+
+def run_stage(stage: str, fn, *args, **kwargs):
+    """Call a pipeline stage; a data problem fails the task without retries, naming the stage and reason."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from pipelines.run import StopRun
+
+    try:
+        return fn(*args, **kwargs)
+    except StopRun as e:
+        raise AirflowFailException(f"groupscope {stage}: {e}") from None
