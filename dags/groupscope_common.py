@@ -45,11 +45,7 @@ def reporting_url() -> str | None:
         conn = Connection.get(REPORTING_CONN_ID)
     except AirflowNotFoundException:
         return None
-    uri = conn.get_uri()
-    for prefix in ("postgres://", "postgresql://"):
-        if uri.startswith(prefix):
-            return "postgresql+psycopg://" + uri[len(prefix):]
-    return uri
+    return conn.get_uri()  # groupscope.reporting.db.database_url picks the driver
 
 
 def run_stage(stage: str, fn, *args, **kwargs):

@@ -31,7 +31,13 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 def database_url(cfg: Config, url: str | None = None) -> str:
-    return url or cfg.resolved_database_url()
+    """The reporting database URL: `url`, else the configured one, else the embedded DuckDB file.
+    A plain postgresql:// or postgres:// URL gets the psycopg (3) driver that groupscope installs."""
+    url = url or cfg.resolved_database_url()
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
 
 
 def is_embedded(url: str) -> bool:
