@@ -83,7 +83,7 @@ def pg_cfg(loaded, pg_url):
     yield cfg, pg_url
     eng = sa.create_engine(pg_url)
     with eng.begin() as c:
-        for s in (cfg.reporting.schema_name, cfg.reporting.restricted_schema):
+        for s in (cfg.reporting.schema_name, cfg.reporting.restricted_schema, f"{cfg.reporting.schema_name}_other"):
             c.execute(sa.text(f'DROP SCHEMA IF EXISTS "{s}" CASCADE'))
         roles = [r for (r,) in c.execute(sa.text("SELECT rolname FROM pg_roles WHERE rolname LIKE :p"),
                                           {"p": cfg.reporting.schema_name + "%"})]
