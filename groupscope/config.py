@@ -87,6 +87,9 @@ class AnalyticsConfig(_Section):
     prospect_max_group_overlap: float = Field(
         default=0.5, ge=0, le=1, description="communities with more likely employees of registered groups are not prospects"
     )
+    prospect_min_ties: int = Field(
+        default=3, ge=1, description="a number stays in a prospect group with ties to at least this many of its other numbers"
+    )
     prospect_resolution: float = Field(
         default=3.0, gt=0, description="Leiden resolution of the prospect communities (higher: smaller communities)"
     )

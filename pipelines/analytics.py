@@ -14,7 +14,13 @@ import duckdb
 
 from groupscope.config import Config
 from pipelines.transform import derived_path, staged_glob, write_parquet
-from transforms.communities import leiden_communities, prospect_edges_sql, prospect_members_sql, prospects_sql
+from transforms.communities import (
+    community_core_sql,
+    leiden_communities,
+    prospect_edges_sql,
+    prospect_members_sql,
+    prospects_sql,
+)
 from transforms.graph import activity_sql, adjacency_sql, call_graph_sql, events_sql, presence_sql
 from transforms.market import calibration_sql, group_counts_sql, market_share_sql
 from transforms.membership import member_features_sql, profile_sql
@@ -121,7 +127,9 @@ def build_group_analytics(cfg: Config, period: str, con: duckdb.DuckDBPyConnecti
         )
     ).to_arrow_table()
     con.register("assign_arrow", leiden_communities(edges, a.prospect_resolution))
-    con.execute("CREATE OR REPLACE TEMP TABLE assign AS SELECT * FROM assign_arrow")
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE assign AS " + community_core_sql("assign_arrow", "graph", a.prospect_min_ties)
+    )
     con.unregister("assign_arrow")
     con.execute(
         "CREATE OR REPLACE TEMP TABLE prospects AS "

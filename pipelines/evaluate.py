@@ -67,6 +67,19 @@ def evaluate(cfg: Config, truth: Path, period: str) -> dict[str, float]:
             SELECT count(*), avg(coalesce(n, 0) * 1.0 / size),
                    count(*) FILTER (WHERE company_id IS NOT NULL AND group_id IS NULL) FROM best"""
         ).fetchone()
+        # unregistered companies with >= 5 employees, and how many of them are some prospect's main company
+        companies, found = con.execute(
+            f"""WITH big AS (SELECT company_id FROM t_employees WHERE group_id IS NULL GROUP BY company_id
+                             HAVING count(*) >= 5),
+            j AS (SELECT p.prospect_id, e.company_id, count(*) AS n
+                  FROM read_parquet({lit(str(pm))}) AS p JOIN t_employees AS e USING (msisdn) GROUP BY ALL),
+            main AS (SELECT prospect_id, company_id FROM (
+                SELECT *, row_number() OVER (PARTITION BY prospect_id ORDER BY n DESC, company_id) AS rk FROM j) WHERE rk = 1)
+            SELECT (SELECT count(*) FROM big), count(DISTINCT company_id) FILTER (WHERE company_id IN (SELECT company_id FROM big))
+            FROM main"""
+        ).fetchone()
+        out["unregistered_companies_ge5"] = companies
+        out["unregistered_companies_found"] = found
         out["prospects"] = n
         out["prospect_purity"] = purity or 0.0
         out["prospects_unregistered_company"] = unregistered
@@ -100,5 +113,7 @@ def report(m: dict[str, float]) -> str:
         rows += [
             (f"prospect groups ({m['prospects']} listed)", "mean share of main company", m["prospect_purity"], ""),
             ("", "main company unregistered (count)", m["prospects_unregistered_company"], ""),
+            (f"unregistered companies (>= 5 staff: {m['unregistered_companies_ge5']})", "found as a main company",
+             m["unregistered_companies_found"], ""),
         ]
     return "\n".join(f"{a:<44}{b:<32}{c:>8.3f}  {d}" for a, b, c, d in rows)

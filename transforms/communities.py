@@ -55,6 +55,25 @@ def leiden_communities(edges: pa.Table, resolution: float = 1.0, seed: int = 7) 
     return pa.table({"number": pa.array(number, pa.string()), "community": pa.array(community, pa.int64())})
 
 
+def community_core_sql(assign: str, graph: str, min_ties: int) -> str:
+    """The numbers of each community with at least `min_ties` distinct ties to others of the same community.
+    A colleague knows several colleagues; a relative or friend who is pulled into a company's community by
+    a single tie is not one of its staff."""
+    return f"""
+WITH ties AS (
+    SELECT x.number, x.community, y.number AS other
+    FROM {graph} AS g JOIN {assign} AS x ON x.number = g.u JOIN {assign} AS y ON y.number = g.v
+    WHERE x.community = y.community
+    UNION ALL
+    SELECT y.number, y.community, x.number
+    FROM {graph} AS g JOIN {assign} AS x ON x.number = g.u JOIN {assign} AS y ON y.number = g.v
+    WHERE x.community = y.community
+)
+SELECT number, community FROM ties GROUP BY number, community HAVING count(DISTINCT other) >= {min_ties}
+ORDER BY community, number
+"""
+
+
 def prospects_sql(
     assign: str,
     numbers: str,
