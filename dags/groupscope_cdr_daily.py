@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from airflow.sdk import CronDataIntervalTimetable, Param, dag, task
-from groupscope_common import CDR_STAGED, DEFAULT_ARGS, landing_default, run_stage, work_dir_default
+from airflow.sdk import CronDataIntervalTimetable, dag, task
+from groupscope_common import CDR_STAGED, dag_settings, run_stage
 
 
 @dag(
     dag_id="groupscope_cdr_daily",
     schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),  # one run per calendar day, after it
-    start_date=datetime(2026, 1, 1),
-    catchup=False,
     max_active_runs=4,
-    default_args=DEFAULT_ARGS,
-    params={"landing": Param(landing_default(), type="string"), "work_dir": Param(work_dir_default(), type="string")},
-    tags=["groupscope", "ingest"],
-    doc_md=__doc__,
+    **dag_settings(__doc__, ["ingest"]),
 )
 def groupscope_cdr_daily():
     @task(outlets=[CDR_STAGED])

@@ -4,9 +4,9 @@ Airflow connections. Cheap to import: no pipeline code is imported at parse time
 from __future__ import annotations
 
 import os
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from airflow.sdk import Asset
+from airflow.sdk import Asset, Param
 
 # Emitted when a day of call records is staged, and when a month's snapshot tables are staged; the event's
 # extra carries the period (and day) so the monthly analytics knows which month to consider.
@@ -24,6 +24,23 @@ DEFAULT_ARGS = {
 }
 
 REPORTING_CONN_ID = "groupscope_reporting"
+
+
+def dag_settings(doc: str | None, tags: list[str], **params: Param) -> dict:
+    """Keyword arguments every groupscope DAG shares: start, no automatic catch-up (backfills are
+    explicit), retries, the landing and work-dir params (plus `params`), tags and docs."""
+    return {
+        "start_date": datetime(2026, 1, 1),
+        "catchup": False,
+        "default_args": DEFAULT_ARGS,
+        "params": {
+            "landing": Param(landing_default(), type="string", description="LANDING folder"),
+            "work_dir": Param(work_dir_default(), type="string", description="groupscope work_dir"),
+            **params,
+        },
+        "tags": ["groupscope", *tags],
+        "doc_md": doc,
+    }
 
 
 def landing_default() -> str:

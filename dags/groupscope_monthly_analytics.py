@@ -7,36 +7,27 @@ Set `period` (YYYY-MM) in the run's conf to run a given month by hand or in a ba
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from airflow.sdk import Param, dag, task
 from groupscope_common import (
     CDR_STAGED,
-    DEFAULT_ARGS,
     REPORTING_LOADED,
     SNAPSHOTS_STAGED,
-    landing_default,
+    dag_settings,
     reporting_url,
     run_stage,
-    work_dir_default,
 )
 
 
 @dag(
     dag_id="groupscope_monthly_analytics",
     schedule=(CDR_STAGED | SNAPSHOTS_STAGED),
-    start_date=datetime(2026, 1, 1),
-    catchup=False,
     max_active_runs=1,
-    default_args=DEFAULT_ARGS,
-    params={
-        "landing": Param(landing_default(), type="string"),
-        "work_dir": Param(work_dir_default(), type="string"),
-        "period": Param("", type="string", pattern=r"^([0-9]{4}-(0[1-9]|1[0-2]))?$",
-                        description="YYYY-MM; empty: the month of the triggering asset event"),
-    },
-    tags=["groupscope", "analytics"],
-    doc_md=__doc__,
+    **dag_settings(
+        __doc__,
+        ["analytics"],
+        period=Param("", type="string", pattern=r"^([0-9]{4}-(0[1-9]|1[0-2]))?$",
+                     description="YYYY-MM; empty: the month of the triggering asset event"),
+    ),
 )
 def groupscope_monthly_analytics():
     @task

@@ -3,22 +3,15 @@ account managers, surveys, campaign feedback) and the reference tables."""
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from airflow.sdk import CronDataIntervalTimetable, Param, dag, task
-from groupscope_common import DEFAULT_ARGS, SNAPSHOTS_STAGED, landing_default, run_stage, work_dir_default
+from airflow.sdk import CronDataIntervalTimetable, dag, task
+from groupscope_common import SNAPSHOTS_STAGED, dag_settings, run_stage
 
 
 @dag(
     dag_id="groupscope_snapshots_monthly",
     schedule=CronDataIntervalTimetable("0 0 1 * *", timezone="UTC"),  # one run per calendar month, after it
-    start_date=datetime(2026, 1, 1),
-    catchup=False,
     max_active_runs=2,
-    default_args=DEFAULT_ARGS,
-    params={"landing": Param(landing_default(), type="string"), "work_dir": Param(work_dir_default(), type="string")},
-    tags=["groupscope", "ingest"],
-    doc_md=__doc__,
+    **dag_settings(__doc__, ["ingest"]),
 )
 def groupscope_snapshots_monthly():
     @task(outlets=[SNAPSHOTS_STAGED])
