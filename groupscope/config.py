@@ -290,7 +290,9 @@ class Config(_Section):
 
         spill = self.work_path / "tmp"
         spill.mkdir(parents=True, exist_ok=True)
-        return duckdb.connect(config={"memory_limit": self.duckdb_memory_limit, "temp_directory": str(spill)})
+        con = duckdb.connect(config={"memory_limit": self.duckdb_memory_limit, "temp_directory": str(spill)})
+        con.execute("SET enable_progress_bar = false")  # batch job: no progress bars on stderr
+        return con
 
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -141,6 +141,12 @@ class LoadResult:
         )
 
 
+def _scratch() -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")
+    return con
+
+
 def _cols(t: sa.Table) -> str:
     return ", ".join(f'"{c}"' for c in t.c.keys())
 
@@ -157,7 +163,7 @@ def _copy_in(conn: sa.Connection, target: str, t: sa.Table, parquet: Path) -> No
     if conn.dialect.name != "postgresql":
         raise db.ReportingDbError(f"loads support PostgreSQL and the embedded DuckDB, not {conn.dialect.name}")
     with tempfile.NamedTemporaryFile(suffix=".csv") as tmp:
-        duckdb.connect().execute(
+        _scratch().execute(
             f"COPY (SELECT {_cols(t)} FROM read_parquet({lit(str(parquet))})) TO {lit(tmp.name)} (FORMAT csv, HEADER true)"
         ).fetchall()
         cur = conn.connection.driver_connection.cursor()
@@ -184,7 +190,7 @@ def _load_table(conn: sa.Connection, t: sa.Table, parquet: Path, schemas: dict[s
         conn.execute(sa.text(f"DROP TABLE {scratch}"))
     else:
         _copy_in(conn, target, t, parquet)
-    return duckdb.connect().execute(f"SELECT count(*) FROM read_parquet({lit(str(parquet))})").fetchone()[0]
+    return _scratch().execute(f"SELECT count(*) FROM read_parquet({lit(str(parquet))})").fetchone()[0]
 
 
 def load_period(cfg: Config, period: str, url: str | None = None, run_id: str | None = None,
