@@ -1,6 +1,7 @@
 """Monthly group analytics, scheduled on the staging assets: when a day of calls or a month's snapshots
 is staged, check whether that month is complete and, if so, validate it, build the call graph, member
-scores, potential members, market share and value, load the reporting database and write the lists.
+scores, potential members, market share and value, load the reporting database, write the lists and
+the month's report.
 
 Set `period` (YYYY-MM) in the run's conf to run a given month by hand or in a backfill.
 """
@@ -90,6 +91,12 @@ def groupscope_monthly_analytics():
 
         return run_stage("export", stages.export_all, stages.config(params["work_dir"]), period, reporting_url())
 
+    @task
+    def report(period: str, params=None) -> str:
+        from pipelines import stages
+
+        return run_stage("report", stages.write_report, stages.config(params["work_dir"]), period)
+
     period = resolve_period()
     ready = month_complete(period)
     checked = validate(period)
@@ -97,7 +104,7 @@ def groupscope_monthly_analytics():
     groups = group_analytics(period)
     values = value(period)
     loaded = load(period, checked)
-    ready >> checked >> calls >> groups >> values >> loaded >> export(period)
+    ready >> checked >> calls >> groups >> values >> loaded >> [export(period), report(period)]
 
 
 groupscope_monthly_analytics()

@@ -166,17 +166,7 @@ def run_period(cfg: Config, landing: Path | str, period: str, db_url: str | None
 
     t0 = time.perf_counter()
     val = build_value(cfg, period, con)
-    tiers = con.execute(
-        f"SELECT value_tier, count(*) FROM read_parquet('{val['group_value']}') GROUP BY 1 ORDER BY 1"
-    ).fetchall()
-    grid = con.execute(
-        f"SELECT value_grid, count(*) FROM read_parquet('{val['group_value']}') GROUP BY 1 ORDER BY 1"
-    ).fetchall()
-    lines.append(
-        "group value tiers: " + ", ".join(f"{t} {n}" for t, n in tiers)
-        + "\ngroup value grid: " + ", ".join(f"{t} {n}" for t, n in grid)
-        + f"\n  (value scores in {time.perf_counter() - t0:.1f} s)"
-    )
+    lines.append(value_report(con, val) + f"\n  (value scores in {time.perf_counter() - t0:.1f} s)")
     lines.append(load_results(cfg, period, url, con, summary.run_id).text())
     return "\n".join(lines)
 
@@ -193,6 +183,29 @@ def load_results(cfg: Config, period: str, db_url: str | None = None, con: duckd
         return load_period(cfg, period, url, run_id=run_id, ingest_only=ingest_only)
     except ReportingDbError as e:
         raise StopRun(str(e)) from None
+
+
+def value_report(con: duckdb.DuckDBPyConnection, val: dict) -> str:
+    g = f"read_parquet('{val['group_value']}')"
+    tiers = con.execute(f"SELECT value_tier, count(*) FROM {g} GROUP BY 1 ORDER BY 1").fetchall()
+    grid = con.execute(f"SELECT value_grid, count(*) FROM {g} GROUP BY 1 ORDER BY 1").fetchall()
+    return (
+        "group value tiers: " + ", ".join(f"{t} {n}" for t, n in tiers)
+        + "\ngroup value grid: " + ", ".join(f"{t} {n}" for t, n in grid)
+    )
+
+
+def period_report(cfg: Config, period: str) -> str:
+    """The month's summary (groups, purity, potential members, market share, value) from its results."""
+    from pipelines.transform import derived_path
+
+    names = ("group_summary", "potential_members", "market_calibration", "group_value")
+    paths = {n: derived_path(cfg.work_path, n, period) for n in names}
+    missing = [n for n, p in paths.items() if not p.exists()]
+    if missing:
+        raise StopRun(f"no {', '.join(missing)} for period {period}: run the period first")
+    con = cfg.duckdb_connect()
+    return f"groupscope report {period}\n" + group_report(con, paths, cfg) + "\n" + value_report(con, paths)
 
 
 def group_report(con: duckdb.DuckDBPyConnection, out: dict, cfg: Config) -> str:

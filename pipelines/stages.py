@@ -115,3 +115,13 @@ def export_all(cfg: Config, period: str, db_url: str | None) -> dict[str, str]:
     export_worklists(cfg, period, out / "worklists", db_url)
     files["worklists"] = str(out / "worklists")
     return files
+
+
+def write_report(cfg: Config, period: str) -> str:
+    """The month's summary as text at work_dir/reports/period=P/report.txt; returns the path."""
+    from pipelines.run import period_report
+
+    out = cfg.work_path / "reports" / f"period={period}" / "report.txt"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(period_report(cfg, period) + "\n", encoding="utf-8")
+    return str(out)

@@ -133,6 +133,8 @@ def test_dags_run_two_months_end_to_end_into_postgres(two_months, airflow_db, pg
         assert set(per) == {"2026-09", "2026-10"} and min(per.values()) > 10
         assert trend > 10  # the month-over-month trend reads both months
         assert (two_months / "work" / "exports" / "period=2026-10" / "worklists").is_dir()
+        report = (two_months / "work" / "reports" / "period=2026-10" / "report.txt").read_text(encoding="utf-8")
+        assert "market share" in report and "group value tiers" in report
         # re-running a month changes nothing
         before = _snapshot(eng, schema)
         dr = analytics.test(run_conf=conf | {"period": "2026-09"})
