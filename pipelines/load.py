@@ -172,7 +172,7 @@ def _copy_in(conn: sa.Connection, target: str, t: sa.Table, parquet: Path) -> No
                 cp.write(chunk)
 
 
-def _load_table(conn: sa.Connection, t: sa.Table, parquet: Path, schemas: dict[str, str], period: str) -> int:
+def _load_table(conn: sa.Connection, t: sa.Table, parquet: Path, schemas: dict[str, str]) -> int:
     target = _name(t, schemas)
     if t in models.SHARED_TABLES:
         # Shared rows: copy into a scratch table, then insert the new and update the changed ones.
@@ -213,7 +213,7 @@ def load_period(cfg: Config, period: str, url: str | None = None, run_id: str | 
         for t in tables:
             f = folder / f"{t.name}.parquet"
             if f.exists() and (t in models.PERIOD_TABLES or t in models.SHARED_TABLES):
-                result.rows[t.name] = _load_table(conn, t, f, schemas, period)
+                result.rows[t.name] = _load_table(conn, t, f, schemas)
         conn.execute(
             models.fact_pipeline_run.insert().values(
                 run_id=result.run_id, stage="ingest" if ingest_only else "results", period=period, loaded_at=datetime.now(UTC).replace(tzinfo=None),

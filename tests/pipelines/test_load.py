@@ -263,7 +263,6 @@ def test_bi_role_reads_reporting_only_and_account_managers_see_their_groups(load
         total = c.execute(sa.text(f"SELECT count(*) FROM {rs}.fact_member_audit")).scalar()
         own = c.execute(sa.text(f"SELECT count(*) FROM {rs}.fact_member_audit WHERE account_manager_id = :a"),
                         {"a": ams[0]}).scalar()
-        c.execute(sa.text(f"CREATE TABLE {rs}_r.other_secret (x int)"))
         c.execute(sa.text(f'CREATE SCHEMA "{rs}_other"'))
         c.execute(sa.text(f'CREATE TABLE "{rs}_other".t (x int)'))
     am_role = f"{rs}_am_alice"
