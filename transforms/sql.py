@@ -24,3 +24,9 @@ def render(sql: str, engine: str = "duckdb") -> str:
 def lit(s: str) -> str:
     """A SQL string literal."""
     return "'" + s.replace("'", "''") + "'"
+
+
+def num(x: float) -> str:
+    """A SQL floating-point literal. A bare `0.5000000000000001` is a DECIMAL in DuckDB and Spark, and a
+    product of such literals can overflow DECIMAL(38); a DOUBLE cannot."""
+    return f"CAST({float(x)!r} AS DOUBLE)"

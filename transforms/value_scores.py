@@ -7,7 +7,7 @@ criteria. Every indicator's contribution is kept, and the largest one is named, 
 
 from __future__ import annotations
 
-from transforms.sql import lit
+from transforms.sql import lit, num
 
 
 def subscriber_indicators_sql(subscribers: str, billing: str, calls: str, adj: str, numbers: str, features: str, period_end: str) -> str:
@@ -87,16 +87,16 @@ def value_scores_sql(
         f"percent_rank() OVER (ORDER BY {ind}) AS r_{ind}" for ws in weights.values() for ind in ws
     )
     crit = {
-        c: " + ".join(f"{w!r} * r_{ind}" for ind, w in ws.items()) for c, ws in weights.items()
+        c: " + ".join(f"{num(w)} * r_{ind}" for ind, w in ws.items()) for c, ws in weights.items()
     }
     contrib = [
-        (ind, f"{criteria[c]!r} * {w!r} * r_{ind}") for c, ws in weights.items() for ind, w in ws.items()
+        (ind, f"{num(criteria[c])} * {num(w)} * r_{ind}") for c, ws in weights.items() for ind, w in ws.items()
     ]
     contrib_cols = ", ".join(f"100 * {e} AS c_{ind}" for ind, e in contrib)
     top = "CASE " + " ".join(
         f"WHEN {e} >= greatest({', '.join(x for _, x in contrib)}) THEN {lit(ind)}" for ind, e in contrib
     ) + " END"
-    value = " + ".join(f"{criteria[c]!r} * ({crit[c]})" for c in weights)
+    value = " + ".join(f"{num(criteria[c])} * ({crit[c]})" for c in weights)
     bounds, acc = [], 0.0
     for share in pyramid[:-1]:
         acc += share

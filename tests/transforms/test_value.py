@@ -97,3 +97,24 @@ def test_residual_lifetime_at_the_geometric_limit_is_finite():
     assert abs(got - expected) < 1e-9 * expected
     # and it meets the sBG where both apply
     assert abs(discounted_residual_lifetime(2e5, 5e7, 10, 0.008) - discounted_residual_lifetime(2e6, 5e8, 10, 0.008)) < 0.05
+
+
+def test_value_scores_take_weights_with_long_decimal_expansions():
+    """AHP weights such as 0.5000000000000001 went into the SQL as DECIMAL literals, whose product
+    overflowed DECIMAL(18) in DuckDB on one machine's eigenvector; they must be doubles."""
+    import duckdb
+
+    from transforms.value_scores import value_scores_sql
+
+    con = duckdb.connect()
+    con.execute("CREATE TABLE ind AS SELECT i AS k, i * 1.5 AS a, 10 - i AS b FROM range(10) AS t(i)")
+    sql = value_scores_sql(
+        "ind", "k", {"current": 0.5, "potential": 0.5},
+        {"current": {"a": 1.0}, "potential": {"b": 0.5000000000000001, "a": 0.49999999999999994}},
+        [0.01, 0.04, 0.15, 0.40, 0.40], ["t1", "t2", "t3", "t4", "t5"], 0.5,
+    )
+    table = con.execute(f"SELECT * FROM ({sql}) ORDER BY k").to_arrow_table()  # every contribution column too
+    rows = list(zip(table["k"].to_pylist(), table["value_score"].to_pylist()))
+    assert len(rows) == 10
+    # a rises with k and b falls: the score is 100 x (0.75 r_a + 0.25 r_b) with r_b = 1 - r_a
+    assert all(abs(v - 100 * (0.75 * k / 9 + 0.25 * (1 - k / 9))) < 1e-9 for k, v in rows)
