@@ -41,8 +41,11 @@ def main() -> None:
     months = ("2026-09", "2026-10")
     print(f"Quality sweep: {a.subscribers:,} subscribers, months {', '.join(months)}, period evaluated {months[-1]}.")
     print(f"Command: `python benchmarks/sweep_quality.py --subscribers {a.subscribers}`\n")
-    print("| setting | seed | fake P | fake R | potential P | potential R | 10 % rule P | 10 % rule R | share MAE pp | purity MAE pp |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print(
+        "| setting | seed | fake P | fake R | potential P | potential R | 10 % rule P | 10 % rule R | share MAE pp "
+        "| purity MAE pp | prospects | prospect P | prospect R (visible) | prospects per company |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for label, seed, kw in SETTINGS:
         root = Path(a.dir) / f"seed{seed}"
         shutil.rmtree(root, ignore_errors=True)
@@ -56,7 +59,9 @@ def main() -> None:
             f"| {label} | {seed} | {m['fake_precision']:.3f} | {m['fake_recall']:.3f} | "
             f"{m['potential_score_precision']:.3f} | {m['potential_score_recall']:.3f} | "
             f"{m['potential_rule10_precision']:.3f} | {m['potential_rule10_recall']:.3f} | "
-            f"{m['market_share_mae_pp']:.2f} | {m['purity_mae_pp']:.2f} |",
+            f"{m['market_share_mae_pp']:.2f} | {m['purity_mae_pp']:.2f} | {m['prospects']} | "
+            f"{m['prospect_precision']:.3f} | {m['prospect_recall']:.3f} ({m['prospect_companies_visible']}) | "
+            f"{m['prospects_per_company']:.2f} |",
             flush=True,
         )
         print(f"({label}: {time.perf_counter() - t:.0f} s)", file=sys.stderr)

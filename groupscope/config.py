@@ -79,24 +79,32 @@ class AnalyticsConfig(_Section):
         default=8, ge=1, description="surveys an industry needs for its own correction coefficient (else global)"
     )
     survey_months: int = Field(default=12, ge=1, description="months of surveys used to calibrate the correction")
-    prospect_min_size: int = Field(default=5, ge=3, description="smallest calling community listed as a prospect group")
+    prospect_min_size: int = Field(default=5, ge=3, description="smallest prospect group listed (numbers)")
     prospect_min_work_share: float = Field(
         default=0.5, ge=0, le=1, description="a tie counts for prospects when this share of its calls is in working hours"
     )
-    prospect_min_events: int = Field(default=2, ge=1, description="a tie counts for prospects with at least this many calls/SMS")
-    prospect_max_group_overlap: float = Field(
-        default=0.5, ge=0, le=1, description="communities with more likely employees of registered groups are not prospects"
+    prospect_min_events: int = Field(default=1, ge=1, description="a tie counts for prospects with at least this many calls/SMS")
+    prospect_team_density: float = Field(
+        default=0.1,
+        gt=0,
+        lt=1,
+        description="Leiden (Constant Potts Model) resolution: a team is a set of numbers of which more than this share of pairs call each other; independent of the operator's size",
     )
     prospect_min_ties: int = Field(
-        default=3, ge=1, description="a number stays in a prospect group with ties to at least this many of its other numbers"
-    )
-    prospect_resolution: float = Field(
-        default=3.0, gt=0, description="Leiden resolution of the prospect communities (higher: smaller communities)"
+        default=2, ge=1, description="a number stays in its team with ties to at least this many other numbers of the team"
     )
     prospect_max_group_attachment: float = Field(
-        default=0.2,
+        default=0.5,
         ge=0,
-        description="communities whose calls with one registered group's members exceed this share of their internal calls are that group's staff, not prospects",
+        description="teams whose working-time calls with one registered group's members exceed this share of their own working-time calls are that group's staff, not prospects",
+    )
+    prospect_link_ties: int = Field(
+        default=3, ge=1, description="two teams with at least this many work-like ties between them are departments of one prospect"
+    )
+    prospect_link_numbers: int = Field(
+        default=2,
+        ge=1,
+        description="those ties must involve at least this many distinct numbers of each team (so one outside contact never joins two teams)",
     )
     working_hours: tuple[int, int] = Field(
         default=(9, 18), description="local hours [start, end) counted as working time on weekdays"

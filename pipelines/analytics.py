@@ -12,14 +12,20 @@ from pathlib import Path
 
 import duckdb
 
-from groupscope.config import Config
+from groupscope.config import AnalyticsConfig, Config
 from pipelines.transform import derived_path, staged_glob, write_parquet
 from transforms.communities import (
-    community_core_sql,
-    leiden_communities,
+    leiden_teams,
+    merge_teams,
+    node_edges_sql,
+    prospect_assignment_sql,
     prospect_edges_sql,
     prospect_members_sql,
     prospects_sql,
+    team_core_sql,
+    team_links_sql,
+    team_nodes_sql,
+    team_stats_sql,
 )
 from transforms.graph import activity_sql, adjacency_sql, call_graph_sql, events_sql, presence_sql
 from transforms.market import calibration_sql, group_counts_sql, market_share_sql
@@ -119,29 +125,58 @@ def build_group_analytics(cfg: Config, period: str, con: duckdb.DuckDBPyConnecti
             con, f"SELECT {lit(period)} AS period, * FROM calibration", derived_path(work, "market_calibration", period)
         ),
     }
-    # prospect groups: Leiden communities of work-like ties outside the registered groups
-    edges = con.execute(
-        prospect_edges_sql(
+    out.update(_prospects(con, cfg, period))
+    return out
+
+
+def _prospects(con: duckdb.DuckDBPyConnection, cfg: Config, period: str) -> dict[str, Path]:
+    work = cfg.work_path
+    regions = (
+        f"(SELECT msisdn, min(region) AS region FROM {staged_glob(work, 'subscribers', period)} "
+        "WHERE status <> 'closed' GROUP BY msisdn)"
+    )
+    groups_sql, members_sql = build_prospects(con, cfg.analytics, regions)
+    return {
+        "prospect_groups": write_parquet(
+            con, f"SELECT {lit(period)} AS period, * FROM ({groups_sql})", derived_path(work, "prospect_groups", period)
+        ),
+        "prospect_members": write_parquet(con, members_sql, derived_path(work, "prospect_members", period)),
+    }
+
+
+def build_prospects(con: duckdb.DuckDBPyConnection, a: AnalyticsConfig, regions: str) -> tuple[str, str]:
+    """Prospect groups from the relations graph, adj, numbers, members and employee on `con`: teams
+    (Leiden CPM) of work-like ties outside the registered groups, cut to their core, without the teams
+    that are a registered group's staff, merged into companies by their links. Returns the queries of
+    the prospect groups and of their numbers."""
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE p_edges AS "
+        + prospect_edges_sql(
             "graph", "members", "numbers", "employee", a.prospect_min_work_share, a.prospect_min_events,
             a.employee_score_threshold,
         )
-    ).to_arrow_table()
-    con.register("assign_arrow", leiden_communities(edges, a.prospect_resolution))
+    )
+    con.execute("CREATE OR REPLACE TEMP TABLE p_nodes AS " + team_nodes_sql("p_edges", a.prospect_min_ties))
+    n_nodes = con.execute("SELECT count(*) FROM p_nodes").fetchall()[0][0]
+    teams = leiden_teams(n_nodes, con.sql(node_edges_sql("p_edges", "p_nodes")).to_arrow_table(), a.prospect_team_density)
+    con.register("p_teams_arrow", teams)
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE assign AS " + community_core_sql("assign_arrow", "graph", a.prospect_min_ties)
+        "CREATE OR REPLACE TEMP TABLE p_teams AS SELECT n.number, t.team FROM p_teams_arrow AS t JOIN p_nodes AS n USING (node)"
     )
-    con.unregister("assign_arrow")
+    con.unregister("p_teams_arrow")
+    con.execute("CREATE OR REPLACE TEMP TABLE p_core AS " + team_core_sql("p_teams", "p_edges", a.prospect_min_ties))
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE prospects AS "
-        + prospects_sql(
-            "assign", "numbers", "employee", "graph", "adj", "members", a.prospect_min_size,
-            a.prospect_max_group_overlap, a.employee_score_threshold, a.prospect_max_group_attachment,
-        )
+        "CREATE OR REPLACE TEMP TABLE p_kept AS "
+        + team_stats_sql("p_core", "graph", "adj", "members", a.prospect_max_group_attachment)
     )
-    out["prospect_groups"] = write_parquet(
-        con, f"SELECT {lit(period)} AS period, * FROM prospects", derived_path(work, "prospect_groups", period)
+    links = con.sql(team_links_sql("p_core", "p_kept", "p_edges", a.prospect_link_ties, a.prospect_link_numbers)).to_arrow_table()
+    con.register("p_merged_arrow", merge_teams(con.sql("SELECT team FROM p_kept").to_arrow_table(), links))
+    con.execute("CREATE OR REPLACE TEMP TABLE p_merged AS SELECT * FROM p_merged_arrow")
+    con.unregister("p_merged_arrow")
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE p_assign AS " + prospect_assignment_sql("p_core", "p_merged", a.prospect_min_size)
     )
-    out["prospect_members"] = write_parquet(
-        con, prospect_members_sql("assign", "numbers", "prospects"), derived_path(work, "prospect_members", period)
+    return (
+        prospects_sql("p_assign", "numbers", regions, "graph", "adj", "members"),
+        prospect_members_sql("p_assign", "numbers"),
     )
-    return out

@@ -198,15 +198,20 @@ fact_prospect_group = _table(
     "fact_prospect_group",
     "tightly knit calling communities outside the registered groups (prospect groups)",
     _period(),
-    sa.Column("prospect_id", sa.BigInteger, primary_key=True, comment="community number within the month"),
+    sa.Column("prospect_id", sa.BigInteger, primary_key=True, comment="prospect number within the month, largest first"),
     sa.Column("size", sa.BigInteger, nullable=False, comment="numbers in the community"),
     sa.Column("onnet", sa.BigInteger, nullable=False, comment="home-carrier numbers"),
     sa.Column("offnet", sa.BigInteger, nullable=False, comment="numbers on other carriers"),
     sa.Column("carrier_mix", sa.Text, comment="numbers per carrier"),
     sa.Column("density", sa.Double, comment="share of possible pairs that call each other"),
     sa.Column("work_share", sa.Double, comment="share of the community's calls in working hours"),
-    sa.Column("nearest_group", sa.Text, comment="registered group it is most tied to"),
-    sa.Column("group_attachment", sa.Double, comment="share of its ties that go to nearest_group"),
+    sa.Column("nearest_group", sa.Text, comment="registered group whose members it calls most in working hours"),
+    sa.Column(
+        "group_attachment", sa.Double,
+        comment="its working-time calls with nearest_group's members per working-time call inside it",
+    ),
+    sa.Column("teams", sa.BigInteger, comment="tightly knit teams (departments) it joins"),
+    sa.Column("region", sa.Text, comment="most frequent region of its home-carrier numbers"),
 )
 
 fact_prospect_member = _table(

@@ -44,7 +44,7 @@ def _tables(eng, cfg):
 def test_migrations_build_the_models_and_downgrade_cleanly(pg_engine):
     cfg, eng = pg_engine
     db.upgrade(eng, cfg)
-    assert db.current_revision(eng, cfg) == "0001"
+    assert db.current_revision(eng, cfg) == "0002"
     got = _tables(eng, cfg)
     for t in models.metadata.sorted_tables:
         cols, pk = got[t.name]
@@ -56,6 +56,8 @@ def test_migrations_build_the_models_and_downgrade_cleanly(pg_engine):
     assert sorted(insp.get_view_names(schema=cfg.reporting.schema_name)) == sorted(v.name for v in views.CURRENT)
     # comments reach the database, for BI tools that show them
     assert insp.get_table_comment("fact_member_audit", schema=cfg.reporting.schema_name)["text"]
+    comments = {c["name"]: c["comment"] for c in insp.get_columns("fact_prospect_group", schema=cfg.reporting.schema_name)}
+    assert comments == {c.name: c.comment for c in models.fact_prospect_group.c}
     from alembic import command
     from alembic.config import Config as AlembicConfig
 
@@ -68,7 +70,7 @@ def test_migrations_build_the_models_and_downgrade_cleanly(pg_engine):
     assert insp.get_table_names(schema=cfg.reporting.schema_name) == ["alembic_version"]
     assert insp.get_view_names(schema=cfg.reporting.schema_name) == []
     db.upgrade(eng, cfg)
-    assert db.current_revision(eng, cfg) == "0001"
+    assert db.current_revision(eng, cfg) == "0002"
 
 
 def test_embedded_database_migrates_and_is_idempotent(tmp_path):
@@ -83,6 +85,22 @@ def test_embedded_database_migrates_and_is_idempotent(tmp_path):
         names = {r[0] for r in c.execute(sa.text(
             "SELECT table_name FROM information_schema.tables WHERE table_schema IN ('groupscope', 'groupscope_r')"))}
     assert {t.name for t in models.metadata.sorted_tables} <= names
+    eng.dispose()
+
+
+def test_upgrade_from_0001_keeps_prospect_rows(tmp_path):
+    cfg = _cfg(tmp_path, "groupscope")
+    eng = db.make_engine(cfg)
+    db.upgrade(eng, cfg, "0001")
+    with eng.begin() as c:
+        c.execute(sa.text(
+            "INSERT INTO groupscope.fact_prospect_group (period, prospect_id, size, onnet, offnet) VALUES ('2026-09', 0, 7, 4, 3)"
+        ))
+    db.upgrade(eng, cfg)
+    assert db.current_revision(eng, cfg) == "0002"
+    with eng.connect() as c:
+        rows = c.execute(sa.text("SELECT period, prospect_id, size, teams, region FROM groupscope.fact_prospect_group")).fetchall()
+    assert [tuple(r) for r in rows] == [("2026-09", 0, 7, None, None)]
     eng.dispose()
 
 

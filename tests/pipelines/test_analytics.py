@@ -37,6 +37,8 @@ def test_quality_bars_on_generated_data(analysed):
     assert m["fake_precision"] >= 0.90 and m["fake_recall"] >= 0.90, m
     assert m["potential_score_precision"] >= 0.85 and m["potential_score_recall"] >= 0.80, m
     assert m["market_share_mae_pp"] <= 5.0, m
+    # prospect groups: mostly one company without an active group, most visible such companies found
+    assert m["prospect_precision"] >= 0.85 and m["prospect_recall"] >= 0.80, m
     # the score does what the fixed 10 % rule cannot
     assert m["potential_score_precision"] > m["potential_rule10_precision"]
     assert m["potential_score_recall"] > m["potential_rule10_recall"]

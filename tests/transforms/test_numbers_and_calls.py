@@ -119,16 +119,3 @@ def test_time_is_local_wall_clock():
     con = _con([("1", "MOC", A, B, "2026-10-01 23:59:59", 1, "c")])
     assert con.execute("SELECT start_time FROM norm").fetchone()[0] == datetime(2026, 10, 1, 23, 59, 59)
 
-
-def test_community_core_drops_numbers_held_by_a_single_tie():
-    from transforms.communities import community_core_sql
-
-    con = duckdb.connect()
-    # a 4-clique of colleagues (a..d), a relative (r) tied only to a, a friend (f) tied to a and b
-    ties = [("a", "b"), ("a", "c"), ("a", "d"), ("b", "c"), ("b", "d"), ("c", "d"), ("a", "r"), ("a", "f"), ("b", "f")]
-    con.execute("CREATE TABLE graph AS SELECT * FROM (VALUES " + ", ".join(f"('{u}', '{v}')" for u, v in ties) + ") AS t(u, v)")
-    con.execute("CREATE TABLE assign AS SELECT number, 0 AS community FROM (VALUES ('a'), ('b'), ('c'), ('d'), ('r'), ('f')) AS t(number)")
-    kept = [r[0] for r in con.execute(community_core_sql("assign", "graph", 3)).fetchall()]
-    assert kept == ["a", "b", "c", "d"]
-    assert [r[0] for r in con.execute(community_core_sql("assign", "graph", 2)).fetchall()] == ["a", "b", "c", "d", "f"]
-    sqlglot.transpile(community_core_sql("assign", "graph", 3), read="duckdb", write="spark")
