@@ -25,6 +25,7 @@ demo: $(STAMP)
 	cd $(DEMO_DIR) && ../$(BIN)/groupscope export fake-members --period $(DEMO_PERIOD) --out fake-members.csv
 	cd $(DEMO_DIR) && ../$(BIN)/groupscope export potential-members --period $(DEMO_PERIOD) --out potential-members.csv
 	cd $(DEMO_DIR) && ../$(BIN)/groupscope export group-summary --period $(DEMO_PERIOD) --out group-summary.csv
+	cd $(DEMO_DIR) && ../$(BIN)/groupscope export prospect-groups --period $(DEMO_PERIOD) --out prospect-groups.csv
 	cd $(DEMO_DIR) && ../$(BIN)/groupscope export worklist --period $(DEMO_PERIOD) --out worklists
 
 test: $(STAMP)

@@ -59,7 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--work-dir")
 
     e = sub.add_parser("export", help="write one of the downloadable lists")
-    e.add_argument("list", choices=["fake-members", "potential-members", "group-summary", "quarantine", "worklist"])
+    e.add_argument(
+        "list", choices=["fake-members", "potential-members", "group-summary", "quarantine", "prospect-groups", "worklist"]
+    )
     e.add_argument("--period", required=True, type=_period)
     e.add_argument(
         "--out", required=True,

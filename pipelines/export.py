@@ -1,4 +1,4 @@
-"""The downloadable lists (CONTRACT.md section 3 and the account-manager worklist), read from the
+"""The downloadable lists (CONTRACT.md section 3, the prospect groups and the account-manager worklist), read from the
 reporting database (the embedded default or `--db URL`) and written as UTF-8 CSV with a header row.
 
 Clear telephone numbers come from the restricted schema, joined on the pseudonym; every value reaches
@@ -64,6 +64,16 @@ def _query(name: str, period: str, account_manager: str | None = None) -> sa.Sel
                       f.c.value_tier)
             .where(f.c.period == period)
             .order_by(f.c.group_id)
+        )
+    if name == "prospect-groups":
+        g, pm = m.fact_prospect_group, m.fact_prospect_member
+        return (
+            sa.select(g.c.prospect_id, g.c.size, g.c.teams, g.c.region, g.c.onnet, g.c.offnet, g.c.carrier_mix,
+                      ident.c.msisdn, pm.c.carrier, pm.c.on_net)
+            .join(pm, (pm.c.period == g.c.period) & (pm.c.prospect_id == g.c.prospect_id))
+            .join(ident, ident.c.number_key == pm.c.number_key)
+            .where(g.c.period == period)
+            .order_by(g.c.prospect_id, pm.c.on_net.desc(), ident.c.msisdn)
         )
     if name == "quarantine":
         q = m.quarantine_row

@@ -62,15 +62,25 @@ WHERE n.number_type = 'mobile'
 
 
 def numbers_sql(calls: str, home_carrier: str) -> str:
-    """Every mobile or fixed number seen in the calls with its carrier and on-net flag."""
+    """Every mobile or fixed number seen in the calls with its carrier and on-net flag at its latest
+    record: a number that ported in or out during the month is seen on both sides of the port, and
+    what counts is where it ended the month (on a tie in time, on-net wins)."""
     return f"""
-SELECT number, max(number_type) AS number_type, max(carrier) AS carrier, bool_or(on_net) AS on_net FROM (
-    SELECT caller AS number, caller_type AS number_type,
-           CASE WHEN caller_on_net THEN {lit(home_carrier)} ELSE other_carrier END AS carrier, caller_on_net AS on_net
+WITH seen AS (
+    SELECT caller AS number, caller_type AS number_type, caller_on_net AS on_net,
+           CASE WHEN caller_on_net THEN {lit(home_carrier)} ELSE other_carrier END AS carrier, start_time
     FROM {calls} WHERE caller_type IN ('mobile', 'fixed')
     UNION ALL
-    SELECT callee AS number, callee_type AS number_type,
-           CASE WHEN callee_on_net THEN {lit(home_carrier)} ELSE other_carrier END AS carrier, callee_on_net AS on_net
+    SELECT callee, callee_type, callee_on_net,
+           CASE WHEN callee_on_net THEN {lit(home_carrier)} ELSE other_carrier END, start_time
     FROM {calls} WHERE callee_type IN ('mobile', 'fixed')
-) AS t GROUP BY number
+),
+latest AS (
+    SELECT number, max(number_type) AS number_type,
+           arg_max(on_net, epoch(start_time) * 2 + CAST(on_net AS INTEGER)) AS on_net,
+           arg_max(carrier, epoch(start_time)) FILTER (WHERE NOT on_net) AS offnet_carrier
+    FROM seen GROUP BY number
+)
+SELECT number, number_type, CASE WHEN on_net THEN {lit(home_carrier)} ELSE offnet_carrier END AS carrier, on_net
+FROM latest
 """

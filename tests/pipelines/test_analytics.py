@@ -75,14 +75,33 @@ def test_exports_follow_the_contract(analysed, tmp_path):
         assert r["likely_employee"] == ("true" if s >= et - 5e-5 else "false") or abs(s - et) < 1e-4
         assert share > cfg.analytics.potential_member_share or r["likely_employee"] == "true"
         assert r["on_net"] in ("true", "false")
-        if r["on_net"] == "false":
-            assert r["carrier"] != cfg.home_carrier
+        assert (r["carrier"] == cfg.home_carrier) == (r["on_net"] == "true"), r
     for r in lists["group-summary"]:
         listed, sus, real = int(r["listed_members"]), int(r["suspect_members"]), int(r["real_members"])
         assert real == listed - sus
         assert abs(float(r["purity"]) - real / listed) < 1e-3
         if r["market_share"]:
             assert 0 <= float(r["market_share"]) <= 1
+
+
+def test_prospect_groups_export_lists_every_number_of_every_prospect(analysed, tmp_path):
+    _, cfg, _ = analysed
+    out = tmp_path / "prospects.csv"
+    n = export_list(cfg, "prospect-groups", PERIOD, out)
+    rows = _read(out)
+    assert n == len(rows) > 0
+    by_prospect: dict[str, list[dict]] = {}
+    for r in rows:
+        by_prospect.setdefault(r["prospect_id"], []).append(r)
+        assert len(r["msisdn"]) == 11 and (r["carrier"] == cfg.home_carrier) == (r["on_net"] == "true"), r
+    sizes = [int(v[0]["size"]) for v in by_prospect.values()]
+    assert sizes == sorted(sizes, reverse=True) and min(sizes) >= cfg.analytics.prospect_min_size
+    for pid, members in by_prospect.items():
+        size, onnet = int(members[0]["size"]), int(members[0]["onnet"])
+        assert len(members) == size and sum(r["on_net"] == "true" for r in members) == onnet, pid
+        mix = dict(part.split(":") for part in members[0]["carrier_mix"].split(";"))
+        assert sum(map(int, mix.values())) == size and int(mix.get(cfg.home_carrier, 0)) == onnet, pid
+        assert int(members[0]["teams"]) >= 1 and members[0]["region"]
 
 
 def test_dormant_members_are_flagged_with_a_specific_reason(analysed):

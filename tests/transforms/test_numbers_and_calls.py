@@ -119,3 +119,31 @@ def test_time_is_local_wall_clock():
     con = _con([("1", "MOC", A, B, "2026-10-01 23:59:59", 1, "c")])
     assert con.execute("SELECT start_time FROM norm").fetchone()[0] == datetime(2026, 10, 1, 23, 59, 59)
 
+
+
+def test_numbers_take_carrier_and_on_net_from_their_latest_record():
+    from transforms.potential import numbers_sql
+
+    con = duckdb.connect()
+    rows = [
+        # (caller, caller_on_net, callee, callee_on_net, other_carrier, start_time)
+        ("13900000001", True, "18500000009", False, "CUCC", "2026-10-03 10:00:00"),  # 185... off-net (CUCC) early
+        ("18500000009", True, "13900000001", True, "CMCC", "2026-10-20 10:00:00"),  # ... then ported in
+        ("13900000002", True, "13900000001", True, "CMCC", "2026-10-02 09:00:00"),  # 139...2 on-net early
+        ("13900000001", True, "13900000002", False, "CTCC", "2026-10-25 09:00:00"),  # ... then ported out
+        ("13900000001", True, "18900000003", False, "CTCC", "2026-10-05 09:00:00"),  # never on-net
+    ]
+    con.execute(
+        "CREATE TABLE calls AS SELECT caller, 'mobile' AS caller_type, caller_on_net, callee, 'mobile' AS callee_type, "
+        "callee_on_net, other_carrier, CAST(start_time AS TIMESTAMP) AS start_time FROM (VALUES "
+        + ", ".join(f"('{a}', {b}, '{c}', {d}, '{e}', '{f}')" for a, b, c, d, e, f in rows)
+        + ") AS t(caller, caller_on_net, callee, callee_on_net, other_carrier, start_time)"
+    )
+    got = {r[0]: (r[2], r[3]) for r in con.execute(numbers_sql("calls", "CMCC")).fetchall()}
+    assert got == {
+        "13900000001": ("CMCC", True),
+        "18500000009": ("CMCC", True),
+        "13900000002": ("CTCC", False),
+        "18900000003": ("CTCC", False),
+    }
+    sqlglot.parse_one(render(numbers_sql("calls", "CMCC"), "spark"), read="spark")
