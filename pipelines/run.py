@@ -199,7 +199,7 @@ def period_report(cfg: Config, period: str) -> str:
     """The month's summary (groups, purity, potential members, market share, value) from its results."""
     from pipelines.transform import derived_path
 
-    names = ("group_summary", "potential_members", "market_calibration", "group_value")
+    names = ("group_summary", "potential_members", "market_calibration", "prospect_groups", "group_value")
     paths = {n: derived_path(cfg.work_path, n, period) for n in names}
     missing = [n for n, p in paths.items() if not p.exists()]
     if missing:
@@ -221,10 +221,16 @@ def group_report(con: duckdb.DuckDBPyConnection, out: dict, cfg: Config) -> str:
     ).fetchone()
     cal = con.execute(f"SELECT scope, surveys, coefficient FROM read_parquet('{out['market_calibration']}') ORDER BY scope <> 'global', scope").fetchall()
     coef = ", ".join(f"{s} {c:.2f} (n={k})" for s, k, c in cal[:4])
+    n_pros, pros_numbers, pros_onnet, largest = con.execute(
+        f"SELECT count(*), coalesce(sum(size), 0), coalesce(sum(onnet), 0), coalesce(max(size), 0) "
+        f"FROM read_parquet('{out['prospect_groups']}')"
+    ).fetchone()
     return (
         f"groups: {n:,} active, {listed:,} registered members, {suspects:,} suspected fake "
         f"(purity {(listed - suspects) / max(listed, 1):.1%})\n"
         f"potential members: {likely:,} likely employees listed; {key_offnet:,} key competitor users (off-net)\n"
         f"estimated employees: {onnet:,} on-net unregistered, {offnet:,.0f} off-net; market share {share:.1%}\n"
-        f"correction coefficient: {coef}"
+        f"correction coefficient: {coef}\n"
+        f"prospect groups: {n_pros:,} calling communities outside the registered groups, {pros_numbers:,} numbers "
+        f"({pros_onnet / max(pros_numbers, 1):.0%} on-net), largest {largest:,}"
     )

@@ -109,7 +109,7 @@ def export_all(cfg: Config, period: str, db_url: str | None) -> dict[str, str]:
 
     out = cfg.work_path / "exports" / f"period={period}"
     files = {}
-    for name in ("fake-members", "potential-members", "group-summary", "quarantine"):
+    for name in ("fake-members", "potential-members", "group-summary", "quarantine", "prospect-groups"):
         export_list(cfg, name, period, out / f"{name}.csv", db_url)
         files[name] = str(out / f"{name}.csv")
     export_worklists(cfg, period, out / "worklists", db_url)

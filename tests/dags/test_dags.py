@@ -132,7 +132,10 @@ def test_dags_run_two_months_end_to_end_into_postgres(two_months, airflow_db, pg
             )).scalar()
         assert set(per) == {"2026-09", "2026-10"} and min(per.values()) > 10
         assert trend > 10  # the month-over-month trend reads both months
-        assert (two_months / "work" / "exports" / "period=2026-10" / "worklists").is_dir()
+        exports = two_months / "work" / "exports" / "period=2026-10"
+        assert (exports / "worklists").is_dir()
+        for name in ("fake-members", "potential-members", "group-summary", "quarantine", "prospect-groups"):
+            assert (exports / f"{name}.csv").read_text(encoding="utf-8").count("\n") >= 1, name
         report = (two_months / "work" / "reports" / "period=2026-10" / "report.txt").read_text(encoding="utf-8")
         assert "market share" in report and "group value tiers" in report
         # re-running a month changes nothing

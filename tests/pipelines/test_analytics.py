@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 
 import duckdb
 import pytest
@@ -120,6 +121,7 @@ def test_dormant_members_are_flagged_with_a_specific_reason(analysed):
 def test_report_and_calibration(analysed):
     root, cfg, report = analysed
     assert "suspected fake" in report and "correction coefficient: global" in report
+    assert re.search(r"prospect groups: [1-9][\d,]* calling communities", report), report
     con = duckdb.connect()
     cal = con.execute(
         f"SELECT scope, surveys, coefficient FROM read_parquet('{cfg.work_path}/derived/market_calibration/period={PERIOD}/*.parquet')"
