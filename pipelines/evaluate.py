@@ -70,15 +70,15 @@ def _prospect_metrics(con: duckdb.DuckDBPyConnection, t: Path, members: Path, gr
     Recall is over the companies the month's calls make visible: at least PROSPECT_MIN_STAFF staff who
     each exchanged calls or SMS with at least two colleagues."""
     con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE t_outside AS
-        SELECT e.company_id, e.msisdn FROM read_csv({lit(str(t / 'employees.csv'))}, header=true, types={{'msisdn': 'VARCHAR'}}) AS e
-        LEFT JOIN t_groups AS g USING (group_id) WHERE g.status IS DISTINCT FROM 'active'"""
+        f"""CREATE OR REPLACE TEMP TABLE t_employees AS SELECT e.company_id, e.msisdn, g.status IS DISTINCT FROM 'active' AS outside
+        FROM read_csv({lit(str(t / 'employees.csv'))}, header=true, types={{'msisdn': 'VARCHAR'}}) AS e
+        LEFT JOIN t_groups AS g USING (group_id)"""
     )
+    con.execute("CREATE OR REPLACE TEMP VIEW t_outside AS SELECT company_id, msisdn FROM t_employees WHERE outside")
     (n, purity, right, visible, found, per_company), = con.execute(
         f"""WITH pm AS (SELECT prospect_id, msisdn FROM read_parquet({lit(str(members))})),
         sizes AS (SELECT prospect_id, count(*) AS size FROM pm GROUP BY prospect_id),
-        emp AS (SELECT company_id, msisdn FROM read_csv({lit(str(t / 'employees.csv'))}, header=true, types={{'msisdn': 'VARCHAR'}})),
-        by_company AS (SELECT pm.prospect_id, e.company_id, count(*) AS n FROM pm JOIN emp AS e USING (msisdn) GROUP BY ALL),
+        by_company AS (SELECT pm.prospect_id, e.company_id, count(*) AS n FROM pm JOIN t_employees AS e USING (msisdn) GROUP BY ALL),
         main AS (
             SELECT s.prospect_id, s.size, b.company_id, coalesce(b.n, 0) AS n FROM sizes AS s LEFT JOIN (
                 SELECT *, row_number() OVER (PARTITION BY prospect_id ORDER BY n DESC, company_id) AS rk FROM by_company
@@ -129,13 +129,17 @@ BAR = {
 }
 
 
+def _bar(key: str) -> str:
+    return f">= {BAR[key]:.2f}"
+
+
 def report(m: dict[str, float]) -> str:
     rows = [
-        ("fake members", "precision", m["fake_precision"], ">= 0.90"),
-        ("", "recall", m["fake_recall"], ">= 0.90"),
+        ("fake members", "precision", m["fake_precision"], _bar("fake_precision")),
+        ("", "recall", m["fake_recall"], _bar("fake_recall")),
         ("", "F1", m["fake_f1"], ""),
-        ("potential members (score)", "precision", m["potential_score_precision"], ">= 0.85"),
-        ("", "recall (>= 2 member contacts)", m["potential_score_recall"], ">= 0.80"),
+        ("potential members (score)", "precision", m["potential_score_precision"], _bar("potential_score_precision")),
+        ("", "recall (>= 2 member contacts)", m["potential_score_recall"], _bar("potential_score_recall")),
         ("potential members (10% rule)", "precision", m["potential_rule10_precision"], ""),
         ("", "recall (>= 2 member contacts)", m["potential_rule10_recall"], ""),
         (f"market share ({m['groups_ge_20']} groups >= 20 employees)", "MAE, pp", m["market_share_mae_pp"], "<= 5"),
@@ -143,10 +147,10 @@ def report(m: dict[str, float]) -> str:
     ]
     if "prospects" in m:
         rows += [
-            (f"prospect groups ({m['prospects']} listed)", "precision (company, no group)", m["prospect_precision"], ">= 0.85"),
+            (f"prospect groups ({m['prospects']} listed)", "precision (company, no group)", m["prospect_precision"], _bar("prospect_precision")),
             ("", "mean share of main company", m["prospect_purity"], ""),
             (f"companies without a group ({m['prospect_companies_visible']} visible)", "recall (found as a main company)",
-             m["prospect_recall"], ">= 0.80"),
+             m["prospect_recall"], _bar("prospect_recall")),
             ("", "prospects per company found", m["prospects_per_company"], ""),
         ]
     return "\n".join(f"{a:<44}{b:<32}{c:>8.3f}  {d}" for a, b, c, d in rows)

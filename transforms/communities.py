@@ -119,15 +119,13 @@ attached AS (
 
 
 def team_stats_sql(core: str, graph: str, adj: str, members: str, max_attachment: float) -> str:
-    """The teams that are not a registered group's staff: (team, size)."""
+    """The teams that are not a registered group's staff: (team)."""
     return f"""
-WITH {_attachment_sql(core, "team", graph, adj, members)},
-sizes AS (SELECT team, count(*) AS size FROM {core} GROUP BY team)
-SELECT s.team, s.size
-FROM sizes AS s JOIN inner_ties AS t ON t.team = s.team
-LEFT JOIN attached AS att ON att.team = s.team
+WITH {_attachment_sql(core, "team", graph, adj, members)}
+SELECT t.team
+FROM inner_ties AS t LEFT JOIN attached AS att ON att.team = t.team
 WHERE coalesce(att.work_events, 0) * 1.0 / greatest(t.work_events, 1) <= {max_attachment}
-ORDER BY s.team
+ORDER BY t.team
 """
 
 
@@ -154,11 +152,8 @@ def merge_teams(teams: pa.Table, links: pa.Table) -> pa.Table:
     ids = sorted(teams["team"].to_pylist())
     index = {t: i for i, t in enumerate(ids)}
     g = ig.Graph(n=len(ids), edges=[(index[a], index[b]) for a, b in zip(links["a"].to_pylist(), links["b"].to_pylist())])
-    comps = [[ids[i] for i in c] for c in g.connected_components()]
-    # number the prospects by their smallest team (teams are numbered by size), so ids are stable
-    comps.sort(key=min)
     team, prospect = [], []
-    for k, c in enumerate(comps):
+    for k, c in enumerate([ids[i] for i in comp] for comp in g.connected_components()):
         team += c
         prospect += [k] * len(c)
     return pa.table({"team": pa.array(team, pa.int64()), "prospect": pa.array(prospect, pa.int64())})
