@@ -69,8 +69,10 @@ def run_stage(stage: str, fn, *args, **kwargs):
     """Call a pipeline stage; a data problem fails the task without retries, naming the stage and reason."""
     from airflow.sdk.exceptions import AirflowFailException
 
+    from groupscope.console import batch_mode
     from pipelines.run import StopRun
 
+    batch_mode()  # no progress bars in task logs, no teardown noise of DuckDB's bindings
     try:
         return fn(*args, **kwargs)
     except StopRun as e:

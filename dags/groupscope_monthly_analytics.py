@@ -1,7 +1,7 @@
 """Monthly group analytics, scheduled on the staging assets: when a day of calls or a month's snapshots
 is staged, check whether that month is complete and, if so, validate it, build the call graph, member
 scores, potential members, market share and value, load the reporting database, write the lists and
-the month's report.
+the month's HTML report.
 
 Set `period` (YYYY-MM) in the run's conf to run a given month by hand or in a backfill.
 """
@@ -95,7 +95,7 @@ def groupscope_monthly_analytics():
     def report(period: str, params=None) -> str:
         from pipelines import stages
 
-        return run_stage("report", stages.write_report, stages.config(params["work_dir"]), period)
+        return run_stage("report", stages.write_report, stages.config(params["work_dir"]), period, reporting_url())
 
     period = resolve_period()
     ready = month_complete(period)

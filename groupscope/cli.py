@@ -1,4 +1,7 @@
-"""The `groupscope` command line (CONTRACT.md section 2, plus generate / evaluate / config)."""
+"""The `groupscope` command line: generate a synthetic operator, run a month, export the lists, evaluate
+against a generator's ground truth, manage the reporting database, print the configuration.
+Input tables and output lists: docs/contract.md. Exit status: 0 done, 2 a user or data error (one line
+on stderr naming what to fix), 1 an unexpected failure (rerun with -v for the traceback), 130 interrupted."""
 
 from __future__ import annotations
 
@@ -9,6 +12,23 @@ from groupscope.config import ConfigError, defaults_yaml
 
 PERIOD_RE = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
 
+# Exit statuses (README "Exit status"): one place, used by main() and the tests.
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+class UsageError(ValueError):
+    """A wrong argument found after parsing; str(e) is the one-line reason (exit status 2)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors: `groupscope run: --period: period must be YYYY-MM, got '2026-9'`."""
+
+    def error(self, message: str):  # noqa: D401 - argparse's hook
+        self.exit(EXIT_USAGE, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
 
 def _period(text: str) -> str:
     import re
@@ -18,30 +38,73 @@ def _period(text: str) -> str:
     return text
 
 
+def _months(text: str) -> str:
+    """A comma-separated list of distinct YYYY-MM months in calendar order (kept as the text generate reads)."""
+    months = [m.strip() for m in text.split(",") if m.strip()]
+    if not months:
+        raise argparse.ArgumentTypeError("expected a comma-separated list of YYYY-MM months")
+    for m in months:
+        _period(m)
+    if sorted(set(months)) != months:
+        raise argparse.ArgumentTypeError(f"months must be distinct and in calendar order, got {text!r}")
+    return ",".join(months)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if v <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return v
+
+
+def _share(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0 <= v <= 1:
+        raise argparse.ArgumentTypeError(f"expected a share between 0 and 1, got {text!r}")
+    return v
+
+
 def _floats2(text: str) -> tuple[float, float]:
-    parts = [float(x) for x in text.split(",")]
+    parts = [_share(x) for x in text.split(",")]
     if len(parts) == 1:
         parts = parts * 2
-    if len(parts) != 2:
-        raise argparse.ArgumentTypeError("expected LO,HI")
+    if len(parts) != 2 or parts[0] > parts[1]:
+        raise argparse.ArgumentTypeError(f"expected LO,HI with LO <= HI, got {text!r}")
     return parts[0], parts[1]
 
 
+def _add_output_options(p: argparse.ArgumentParser, top: bool) -> None:
+    """-v / -q / --log-json, accepted before or after the subcommand."""
+    d = {} if top else {"default": argparse.SUPPRESS}
+    p.add_argument("-v", "--verbose", action="count", help="more detail (-vv: also libraries' debug output)",
+                   **({"default": 0} if top else d))
+    p.add_argument("-q", "--quiet", action="store_true", help="only warnings, errors and the final result", **d)
+    p.add_argument("--log-json", action="store_true",
+                   help="log records as JSON lines on stderr (also GROUPSCOPE_LOG_FORMAT=json)", **d)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="groupscope", description=__doc__)
-    sub = ap.add_subparsers(dest="command", required=True)
+    ap = _Parser(prog="groupscope", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    _add_output_options(ap, top=True)
+    sub = ap.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     g = sub.add_parser("generate", help="write a synthetic operator's landing zone and its ground truth")
     g.add_argument("--out", required=True, help="LANDING folder to (re)create")
     g.add_argument("--truth", help="ground-truth folder (default: LANDING_truth beside LANDING)")
-    g.add_argument("--months", required=True, help="comma-separated YYYY-MM list")
-    g.add_argument("--subscribers", type=int, default=20_000, help="home-carrier subscribers")
+    g.add_argument("--months", required=True, type=_months, help="comma-separated YYYY-MM list, in calendar order")
+    g.add_argument("--subscribers", type=_positive_int, default=20_000, help="home-carrier subscribers")
     g.add_argument("--seed", type=int, default=1)
     g.add_argument("--faults", action="store_true", help="inject malformed rows and files")
     g.add_argument("--fault-kinds", help="comma-separated subset of fault kinds (default: all)")
     g.add_argument("--offnet-share", type=_floats2, default=(0.30, 0.60), help="LO,HI share of employees off-net")
     g.add_argument("--fake-share", type=_floats2, default=(0.05, 0.15), help="LO,HI share of fake members")
-    g.add_argument("--activity", type=float, default=1.0, help="calling-rate multiplier")
+    g.add_argument("--activity", type=float, default=1.0, help="calling-rate multiplier (> 0)")
     g.add_argument("--gbk-sources", help="comma-separated tables written in GBK")
     g.add_argument("--cdr-format", default="mixed", choices=["mixed", "csv", "csv.gz", "parquet"])
 
@@ -84,14 +147,42 @@ def build_parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser("config", help="print every configuration key with its default and meaning")
     c.add_argument("--check", help="validate this config file and exit")
+    for p in sub.choices.values():  # every subcommand, also those added above by other sections
+        _add_output_options(p, top=False)
     return ap
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    from groupscope import console
+
+    verbosity = -1 if args.quiet else min(args.verbose, 2)
+    console.setup_logging(verbosity, json_lines=args.log_json or None)
+    log = console.get_logger("cli")
+    import time
+
+    t0 = time.perf_counter()
+    try:
+        rc = _dispatch(args)
+    except KeyboardInterrupt:
+        print(f"groupscope {args.command}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    if rc == EXIT_OK and args.command != "config":
+        log.info("groupscope %s: done in %.1f s", args.command, time.perf_counter() - t0,
+                 extra={"command": args.command, "seconds": round(time.perf_counter() - t0, 3), "status": rc})
+    return rc
+
+
+def _user_errors() -> tuple[type[BaseException], ...]:
+    """Exceptions that are the user's or the data's problem: one line, exit status 2."""
     from groupscope.reporting.db import ReportingDbError
     from pipelines.run import StopRun
 
+    return (ConfigError, StopRun, ValueError, ReportingDbError, FileNotFoundError, PermissionError,
+            NotADirectoryError, IsADirectoryError)
+
+
+def _dispatch(args) -> int:
     try:
         if args.command == "generate":
             from groupscope.synth.generate import main_generate
@@ -102,7 +193,8 @@ def main(argv: list[str] | None = None) -> int:
             from pipelines.run import run_period
 
             cfg = load_config(args.config, work_dir=args.work_dir)
-            print(run_period(cfg, args.landing, args.period, args.db))
+            summary = run_period(cfg, args.landing, args.period, args.db)
+            print(summary.splitlines()[-1] if args.quiet else summary)
             return 0
         if args.command == "evaluate":
             from groupscope.config import load_config
@@ -121,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"wrote {len(files)} worklists ({sum(files.values())} rows) to {args.out}")
                 return 0
             if args.account_manager is not None and args.list != "worklist":
-                raise ValueError("--account-manager applies to the worklist only")
+                raise UsageError("--account-manager applies to the worklist only")
             n = export_list(cfg, args.list, args.period, args.out, args.db, args.account_manager)
             print(f"wrote {n} rows to {args.out}")
             return 0
@@ -153,10 +245,25 @@ def main(argv: list[str] | None = None) -> int:
                 return 0
             sys.stdout.write(defaults_yaml())
             return 0
-    except (ConfigError, StopRun, ValueError, ReportingDbError) as e:
-        print(f"groupscope {args.command}: {e}", file=sys.stderr)
-        return 2
-    return 1
+    except _user_errors() as e:
+        print(f"groupscope {args.command}: {_one_line(e)}", file=sys.stderr)
+        return EXIT_USAGE
+    except Exception as e:  # noqa: BLE001 - a bug or an environment failure: one line, traceback with -v
+        if args.verbose:
+            import traceback
+
+            traceback.print_exc()
+        print(f"groupscope {args.command}: unexpected {type(e).__name__}: {_one_line(e)} (rerun with -v for the "
+              "traceback)", file=sys.stderr)
+        return EXIT_FAILURE
+    return EXIT_FAILURE
+
+
+def _one_line(e: BaseException) -> str:
+    text = " ".join(str(e).split()) if str(e) else type(e).__name__
+    if isinstance(e, OSError) and e.filename and str(e.filename) not in text:
+        text = f"{e.strerror or text}: {e.filename}"
+    return text
 
 
 def entry() -> None:

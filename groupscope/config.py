@@ -344,7 +344,7 @@ def load_config(path: str | os.PathLike[str] | None = None, **overrides: Any) ->
         try:
             loaded = yaml.safe_load(p.read_text(encoding="utf-8"))
         except yaml.YAMLError as e:
-            raise ConfigError(f"{p}: not valid YAML: {e}") from None
+            raise ConfigError(f"{p}: not valid YAML: {yaml_error_line(e)}") from None
         if loaded is not None and not isinstance(loaded, dict):
             raise ConfigError(f"{p}: the top level must be a mapping of keys")
         data = loaded or {}
@@ -353,6 +353,17 @@ def load_config(path: str | os.PathLike[str] | None = None, **overrides: Any) ->
         if v is not None:
             data[k] = v
     return config_from_dict(data, source)
+
+
+def yaml_error_line(e: yaml.YAMLError) -> str:
+    """One line for a YAML syntax error: where (line, column, 1-based) and what, e.g.
+    `line 3, column 11: expected ',' or ']', but got ':'` (PyYAML's own text takes five lines)."""
+    mark = getattr(e, "problem_mark", None) or getattr(e, "context_mark", None)
+    what = " ".join(str(getattr(e, "problem", None) or e).split())
+    context = getattr(e, "context", None)
+    if context and getattr(e, "problem", None):
+        what = f"{what} ({' '.join(context.split())})"
+    return f"line {mark.line + 1}, column {mark.column + 1}: {what}" if mark else what
 
 
 def _yaml_value(v: Any) -> str:

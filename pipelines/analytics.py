@@ -13,6 +13,7 @@ from pathlib import Path
 import duckdb
 
 from groupscope.config import AnalyticsConfig, Config
+from groupscope.console import progress
 from pipelines.transform import derived_path, staged_glob, write_parquet
 from transforms.communities import (
     leiden_teams,
@@ -102,8 +103,10 @@ def build_group_analytics(cfg: Config, period: str, con: duckdb.DuckDBPyConnecti
         ("calibration", calibration_sql("counts", "surveys", a.min_surveys_per_industry)),
         ("market", market_share_sql("counts", "calibration")),
     ]
-    for name, sql in steps:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}")
+    with progress(len(steps), "call graph, scores") as bar:
+        for name, sql in steps:
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}")
+            bar.advance()
     share = a.potential_member_share
     out = {
         "call_graph": write_parquet(con, "SELECT * FROM graph", derived_path(work, "call_graph", period)),

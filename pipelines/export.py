@@ -127,6 +127,17 @@ def _has_period(conn: sa.Connection, name: str, period: str) -> bool:
     return conn.execute(sa.select(col).where(col == period).limit(1)).first() is not None
 
 
+def check_account_manager(conn: sa.Connection, period: str, account_manager: str) -> None:
+    """An account manager unknown in the period is an error (not an empty list)."""
+    d = m.dim_account_manager
+    known = conn.execute(
+        sa.select(d.c.account_manager_id).where(d.c.period == period, d.c.account_manager_id == account_manager).limit(1)
+    ).first()
+    if known is None:
+        n = conn.execute(sa.select(sa.func.count()).select_from(d).where(d.c.period == period)).scalar()
+        raise ValueError(f"unknown account manager {account_manager!r} in period {period} ({n} account managers loaded)")
+
+
 def export_list(cfg: Config, name: str, period: str, out: str | Path, url: str | None = None,
                 account_manager: str | None = None) -> int:
     """Write list `name` of `period` to the CSV file `out`; returns the number of data rows."""
@@ -139,6 +150,8 @@ def export_list(cfg: Config, name: str, period: str, out: str | Path, url: str |
         with eng.connect() as conn:
             if db.current_revision(eng, cfg) is None or not _has_period(conn, name, period):
                 raise ValueError(f"period {period} is not loaded in {eng.url.render_as_string()}: run the period first")
+            if account_manager is not None:
+                check_account_manager(conn, period, account_manager)
             result = conn.execution_options(stream_results=True, yield_per=50_000).execute(sel)
             return _write(result, cols, Path(out))
     finally:

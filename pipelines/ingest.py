@@ -31,6 +31,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from expectations.suites import dedupe_key, row_rules
+from groupscope.console import advance
 from groupscope.contract import INPUT_TABLES, Table, file_format
 from transforms.sql import lit
 
@@ -479,7 +480,10 @@ def ingest_table(
     keys = table.partition_keys(period)
     workers = min(len(keys), os.cpu_count() or 1)
     if workers <= 1:
-        parts = [ingest_partition(con, landing, work, table, k, encoding, sql_source) for k in keys]
+        parts = []
+        for k in keys:
+            parts.append(ingest_partition(con, landing, work, table, k, encoding, sql_source))
+            advance()  # the caller's progress bar, if any
     else:
         # one small file is one Parquet row group, which DuckDB scans on one thread: partitions are
         # staged side by side instead, each worker on its own cursor (own temp tables)
@@ -488,7 +492,9 @@ def ingest_table(
         def one(key: str) -> PartitionResult:
             if not hasattr(local, "cur"):
                 local.cur = con.cursor()
-            return ingest_partition(local.cur, landing, work, table, key, encoding, sql_source)
+            part = ingest_partition(local.cur, landing, work, table, key, encoding, sql_source)
+            advance()
+            return part
 
         with ThreadPoolExecutor(max_workers=workers) as pool:
             parts = list(pool.map(one, keys))

@@ -25,6 +25,7 @@ import sqlalchemy as sa
 
 import groupscope
 from groupscope.config import Config
+from groupscope.console import progress
 from groupscope.reporting import db, models
 from pipelines.transform import derived_path, staged_glob
 from transforms.privacy import pseudonymise
@@ -210,10 +211,12 @@ def load_period(cfg: Config, period: str, url: str | None = None, run_id: str | 
         for t in reversed(tables):
             if t in models.PERIOD_TABLES:
                 conn.execute(t.delete().where(t.c.period == period))
-        for t in tables:
-            f = folder / f"{t.name}.parquet"
-            if f.exists() and (t in models.PERIOD_TABLES or t in models.SHARED_TABLES):
-                result.rows[t.name] = _load_table(conn, t, f, schemas)
+        with progress(len(tables), "load tables") as bar:
+            for t in tables:
+                f = folder / f"{t.name}.parquet"
+                if f.exists() and (t in models.PERIOD_TABLES or t in models.SHARED_TABLES):
+                    result.rows[t.name] = _load_table(conn, t, f, schemas)
+                bar.advance()
         conn.execute(
             models.fact_pipeline_run.insert().values(
                 run_id=result.run_id, stage="ingest" if ingest_only else "results", period=period, loaded_at=datetime.now(UTC).replace(tzinfo=None),

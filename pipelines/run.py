@@ -14,9 +14,12 @@ from pathlib import Path
 import duckdb
 
 from groupscope.config import Config
+from groupscope.console import get_logger, progress
 from groupscope.contract import DAILY_TABLES, INPUT_TABLES, MONTHLY_TABLES, REFERENCE_TABLES
 from pipelines.ingest import PartitionResult, ingest_table, source_files
 from pipelines.validate import CheckResult, run_great_expectations, table_checks, write_results
+
+log = get_logger("run")
 
 
 class StopRun(RuntimeError):
@@ -99,16 +102,20 @@ def ingest_period(cfg: Config, landing: Path, period: str, run_id: str | None = 
     from pipelines.extract import SourceError
     from pipelines.ingest import SchemaError
 
-    for name in tables_for_run():
-        try:
-            staged[name] = ingest_table(
-                con, landing, work, name, period, cfg.sources.encoding_of(name), cfg.sources.sql.get(name)
-            )
-        except SchemaError as e:
-            schema_errors.append(CheckResult(name, "columns_present", "blocking", False, str(e)))
-            continue
-        except SourceError as e:
-            raise StopRun(str(e)) from None
+    names = tables_for_run()
+    log.info("period %s: ingest and validation of %d tables from %s", period, len(names), landing,
+             extra={"stage": "ingest", "period": period, "run_id": run_id})
+    with progress(sum(len(INPUT_TABLES[n].partition_keys(period)) for n in names), "ingest partitions"):
+        for name in names:
+            try:
+                staged[name] = ingest_table(
+                    con, landing, work, name, period, cfg.sources.encoding_of(name), cfg.sources.sql.get(name)
+                )
+            except SchemaError as e:
+                schema_errors.append(CheckResult(name, "columns_present", "blocking", False, str(e)))
+                continue
+            except SourceError as e:
+                raise StopRun(str(e)) from None
     for name, parts in staged.items():
         files = [f for p in parts for f in p.files]
         summary.files += [asdict(f) for f in files]
@@ -116,6 +123,8 @@ def ingest_period(cfg: Config, landing: Path, period: str, run_id: str | None = 
         summary.accepted[name] = sum(f.accepted for f in files)
         summary.quarantined[name] = sum(f.quarantined for f in files)
     checks = schema_errors + table_checks(con, cfg, work, period, staged)
+    log.info("period %s: Great Expectations suites on %d tables", period, len(staged),
+             extra={"stage": "validate", "period": period})
     gx_checks, docs = run_great_expectations(con, cfg, work, period, staged)
     checks += gx_checks
     summary.data_docs = str(docs) if docs else ""
@@ -128,6 +137,12 @@ def ingest_period(cfg: Config, landing: Path, period: str, run_id: str | None = 
         json.dumps(asdict(summary) | {"status": "failed" if blocking else "ok"}, indent=1, ensure_ascii=False)
     )
     load_results(cfg, period, db_url, con, run_id, ingest_only=True)
+    log.info("period %s: %d rows read, %d accepted, %d quarantined; %d checks, %d blocking failed", period,
+             sum(summary.read.values()), sum(summary.accepted.values()), sum(summary.quarantined.values()),
+             len(checks), len(blocking),
+             extra={"stage": "ingest", "period": period, "rows_read": sum(summary.read.values()),
+                    "accepted": sum(summary.accepted.values()), "quarantined": sum(summary.quarantined.values()),
+                    "blocking_failed": len(blocking)})
     if blocking:
         first = blocking[0]
         more = f" (+{len(blocking) - 1} more blocking)" if len(blocking) > 1 else ""
@@ -150,6 +165,7 @@ def run_period(cfg: Config, landing: Path | str, period: str, db_url: str | None
     summary = ingest_period(cfg, Path(landing), period, db_url=url)
     t0 = time.perf_counter()
     con = cfg.duckdb_connect()
+    log.info("period %s: calls", period, extra={"stage": "calls", "period": period})
     calls = build_calls(cfg, period, con)
     n_calls, n_pairs = con.execute(
         f"SELECT count(*), count(*) FILTER (WHERE caller_on_net AND callee_on_net) FROM read_parquet('{calls}')"
@@ -160,15 +176,32 @@ def run_period(cfg: Config, landing: Path | str, period: str, db_url: str | None
         f"({n_pairs:,} on-net) in {time.perf_counter() - t0:.1f} s",
     ]
     t0 = time.perf_counter()
+    log.info("period %s: call graph and group analytics", period, extra={"stage": "analytics", "period": period})
     out = build_group_analytics(cfg, period, con)
     lines.append(group_report(con, out, cfg) + f"\n  (group analytics in {time.perf_counter() - t0:.1f} s)")
     from pipelines.value import build_value
 
     t0 = time.perf_counter()
+    log.info("period %s: value scores", period, extra={"stage": "value", "period": period})
     val = build_value(cfg, period, con)
     lines.append(value_report(con, val) + f"\n  (value scores in {time.perf_counter() - t0:.1f} s)")
+    log.info("period %s: load into the reporting database", period, extra={"stage": "load", "period": period})
     lines.append(load_results(cfg, period, url, con, summary.run_id).text())
+    report = write_month_report(cfg, period, url)
+    log.info("period %s: report %s", period, report, extra={"stage": "report", "period": period, "path": str(report)})
+    lines.append(f"report: {report}")
     return "\n".join(lines)
+
+
+def write_month_report(cfg: Config, period: str, db_url: str | None = None) -> Path:
+    """The month's HTML report from the reporting database (pipelines/report.py); StopRun when it cannot."""
+    from groupscope.reporting.db import ReportingDbError
+    from pipelines.report import ReportError, write_report
+
+    try:
+        return write_report(cfg, period, db_url)
+    except (ReportError, ReportingDbError) as e:
+        raise StopRun(str(e)) from None
 
 
 def load_results(cfg: Config, period: str, db_url: str | None = None, con: duckdb.DuckDBPyConnection | None = None,

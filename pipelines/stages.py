@@ -117,11 +117,9 @@ def export_all(cfg: Config, period: str, db_url: str | None) -> dict[str, str]:
     return files
 
 
-def write_report(cfg: Config, period: str) -> str:
-    """The month's summary as text at work_dir/reports/period=P/report.txt; returns the path."""
-    from pipelines.run import period_report
+def write_report(cfg: Config, period: str, db_url: str | None = None) -> str:
+    """The month's HTML report at work_dir/reports/period=P/report.html (the same function as `groupscope
+    run` uses, pipelines/report.py); returns the path."""
+    from pipelines.run import write_month_report
 
-    out = cfg.work_path / "reports" / f"period={period}" / "report.txt"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(period_report(cfg, period) + "\n", encoding="utf-8")
-    return str(out)
+    return str(write_month_report(cfg, period, db_url))

@@ -65,3 +65,13 @@ def pg_schema(pg_url):
     yield name
     with eng.begin() as c:
         c.execute(sa.text(f"DROP SCHEMA {name} CASCADE"))
+
+
+def pytest_unconfigure(config):
+    """After pytest's summary: keep DuckDB's bindings' teardown leak report (see groupscope.console.batch_mode)
+    out of the test output."""
+    import atexit
+
+    from groupscope.console import silence_teardown
+
+    atexit.register(silence_teardown)  # at exit, once pytest has given the terminal its file descriptors back

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
+from groupscope.console import progress
 from groupscope.contract import INPUT_TABLES
 from groupscope.synth import numbers as nb
 from groupscope.synth.activity import DaySampler
@@ -124,6 +125,7 @@ class Generator:
         self.rng = np.random.default_rng([self.p.seed, 3])
         self._references()
         sampler = DaySampler(w)
+        bar = progress(len(w.days), "generate days")
         for mi, month in enumerate(self.p.months):
             self._monthly_snapshots(mi, month)
             mdays = np.flatnonzero(w.month_of_day == mi)
@@ -140,10 +142,12 @@ class Generator:
                     moc += res.moc_seconds
                     sms += res.sms_mo
                     edge_events += res.edge_events
+                    bar.advance()
                 for f in pending:
                     f.result()
             self._billing(mi, month, moc, sms)
             self._truth(mi, month, edge_events)
+        bar.close()
         (self.truth / "params.json").write_text(json.dumps(self.p.as_dict(), indent=2, default=list) + "\n")
         if self.p.faults:
             from groupscope.synth.faults import inject_faults

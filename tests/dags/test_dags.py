@@ -136,8 +136,10 @@ def test_dags_run_two_months_end_to_end_into_postgres(two_months, airflow_db, pg
         assert (exports / "worklists").is_dir()
         for name in ("fake-members", "potential-members", "group-summary", "quarantine", "prospect-groups"):
             assert (exports / f"{name}.csv").read_text(encoding="utf-8").count("\n") >= 1, name
-        report = (two_months / "work" / "reports" / "period=2026-10" / "report.txt").read_text(encoding="utf-8")
-        assert "market share" in report and "group value tiers" in report
+        # the month's HTML report, read from PostgreSQL: both months in the market-share trend
+        report = (two_months / "work" / "reports" / "period=2026-10" / "report.html").read_text(encoding="utf-8")
+        assert 'data-chart="market_trend"' in report and "months loaded: 2026-09, 2026-10" in report
+        assert 'id="calls"' in report and "Only one month is loaded" not in report
         # re-running a month changes nothing
         before = _snapshot(eng, schema)
         dr = analytics.test(run_conf=conf | {"period": "2026-09"})

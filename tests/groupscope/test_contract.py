@@ -5,7 +5,7 @@ from pathlib import Path
 
 from groupscope.contract import INPUT_TABLES, OUTPUT_LISTS
 
-SHARED = Path(__file__).resolve().parents[3] / "shared" / "CONTRACT.md"
+DOC = Path(__file__).resolve().parents[2] / "docs" / "contract.md"  # the project's copy, shipped with the code
 
 
 def test_contract_accepts_and_rejects_text():
@@ -18,30 +18,27 @@ def test_contract_accepts_and_rejects_text():
     assert not INPUT_TABLES["cdr"].column("duration_s").accepts_text("-3")
 
 
-def test_code_matches_shared_contract_document():
-    """Every table and column of shared/CONTRACT.md is in the code, in the same order."""
-    if not SHARED.exists():  # the reference sits beside the checkout in every workplace clone and in CI
-        raise AssertionError(f"{SHARED} is missing")
-    text = SHARED.read_text(encoding="utf-8")
-    # tables documented with a column table: '### name' followed by '| column |' rows
-    sections = re.split(r"\n### ", text)
-    checked = 0
-    for sec in sections[1:]:
+def _doc_tables(text: str) -> dict[str, list[list[str]]]:
+    """'### name' sections of the document with the rows of their column table (header row dropped)."""
+    out = {}
+    for sec in re.split(r"\n### ", text)[1:]:
         title = sec.split("\n", 1)[0]
-        name = title.split()[0].split("/")[-1].rstrip(":")
-        cells = re.findall(r"^\| ([a-z_, ]+) \|", sec, flags=re.M)
-        cells = cells[1:] if cells[:1] == ["column"] else cells  # the header row
-        cols = [c.strip() for cell in cells for c in cell.split(",")]
-        if name in INPUT_TABLES and cols:
-            assert INPUT_TABLES[name].column_names == cols, name
-            checked += 1
-        elif name in INPUT_TABLES:  # columns listed inline: `a` (type), `b` (type), ...
-            first_par = sec.split("\n", 1)[1].strip().split("\n\n")[0]
-            named = re.findall(r"`([a-z_]+)` \(|`([a-z_]+)`,", first_par)
-            inline = [a or b for a, b in named]
-            assert INPUT_TABLES[name].column_names == inline, name
-            checked += 1
-        elif name in OUTPUT_LISTS:
-            assert OUTPUT_LISTS[name].column_names == cols, name
-            checked += 1
-    assert checked >= 10
+        rows = [[c.strip() for c in line.strip().strip("|").split("|")]
+                for line in sec.splitlines() if line.startswith("|") and not line.startswith("|---")]
+        out[title.split()[0]] = rows[1:]  # without the header row
+    return out
+
+
+def test_code_matches_the_project_contract_document():
+    """Every table and list of docs/contract.md is in the code with the same columns in the same order, the
+    same types, required flags and allowed values; and the code has nothing the document lacks."""
+    tables = _doc_tables(DOC.read_text(encoding="utf-8"))
+    assert set(tables) == set(INPUT_TABLES) | set(OUTPUT_LISTS)
+    for name, t in INPUT_TABLES.items():
+        rows = tables[name]
+        assert [r[0] for r in rows] == t.column_names, name
+        for r, c in zip(rows, t.columns):
+            assert r[1] == c.type and r[2] == ("yes" if c.required else "no"), (name, c.name)
+            assert (r[3].split(" / ") if c.allowed else []) == list(c.allowed or []), (name, c.name)
+    for name, o in OUTPUT_LISTS.items():
+        assert [r[0] for r in tables[name]] == o.column_names, name

@@ -1,0 +1,138 @@
+"""The command line as a person meets it: one-line errors with documented exit statuses, strict arguments,
+quiet logs, progress bars only on a terminal, JSON log lines for collectors."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from groupscope import cli, console
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _run(capsys, *argv: str) -> tuple[int, str, str]:
+    try:
+        rc = cli.main(list(argv))
+    except SystemExit as e:  # argparse errors
+        rc = e.code
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["generate", "--out", "x", "--months", "2026-9"], "period must be YYYY-MM, got '2026-9'"),
+    (["generate", "--out", "x", "--months", "2026-10,2026-09"], "distinct and in calendar order"),
+    (["generate", "--out", "x", "--months", "2026-09", "--subscribers", "0"], "expected a positive number"),
+    (["generate", "--out", "x", "--months", "2026-09", "--fake-share", "0.3,0.1"], "LO <= HI"),
+    (["run", "--landing", "x", "--period", "2026-9"], "period must be YYYY-MM, got '2026-9'"),
+    (["run", "--landing", "x", "--period", "2026-13"], "got '2026-13'"),
+    (["export", "nothing", "--period", "2026-10", "--out", "x"], "invalid choice: 'nothing'"),
+    (["bogus"], "invalid choice: 'bogus'"),
+])
+def test_bad_arguments_are_one_line_and_exit_2(capsys, argv, needle):
+    rc, out, err = _run(capsys, *argv)
+    assert rc == cli.EXIT_USAGE == 2
+    assert out == "" and len(err.strip().splitlines()) == 1 and needle in err, err
+
+
+def test_user_errors_are_one_line(capsys, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("analytics:\n  fake_threshold: [0.5\nvalidation: {}\n", encoding="utf-8")
+    rc, _, err = _run(capsys, "config", "--check", str(bad))
+    assert rc == 2 and len(err.strip().splitlines()) == 1
+    assert re.search(r"not valid YAML: line 3, column 11: expected ',' or ']'", err), err
+    rc, _, err = _run(capsys, "run", "--landing", str(tmp_path / "nowhere"), "--period", "2026-10",
+                      "--work-dir", str(tmp_path / "w"))
+    assert rc == 2 and err.strip() == f"groupscope run: landing folder {tmp_path / 'nowhere'} does not exist"
+
+
+def test_help_points_to_the_projects_own_documents(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["--help"])
+    out = capsys.readouterr().out
+    assert "docs/contract.md" in out and "CONTRACT.md section" not in out
+    assert "--verbose" in out and "--quiet" in out
+
+
+def test_output_options_before_or_after_the_subcommand():
+    p = cli.build_parser()
+    a = p.parse_args(["-q", "config"])
+    b = p.parse_args(["config", "-q", "-v"])
+    assert a.quiet and b.verbose is not None and b.quiet and b.verbose == 1
+
+
+def test_readme_documents_every_exit_status():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    table = readme[readme.index("### Exit status"):]
+    for code in (cli.EXIT_OK, cli.EXIT_FAILURE, cli.EXIT_USAGE, cli.EXIT_INTERRUPTED):
+        assert re.search(rf"^\| {code} \|", table, flags=re.M), code
+
+
+class _Tty(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_bar_only_on_a_terminal(monkeypatch):
+    monkeypatch.delenv("AIRFLOW_CTX_DAG_ID", raising=False)
+    monkeypatch.delenv("GROUPSCOPE_PROGRESS", raising=False)
+    monkeypatch.setitem(console._state, "batch", False)
+    monkeypatch.setitem(console._state, "progress", True)
+    tty, pipe = _Tty(), io.StringIO()
+    for stream in (tty, pipe):
+        with console.Progress(3, "ingest partitions", stream=stream) as bar:
+            for _ in range(3):
+                console.advance()
+        assert bar.done == 3
+    assert "ingest partitions" in tty.getvalue() and "3/3" in tty.getvalue()
+    assert pipe.getvalue() == ""
+    monkeypatch.setenv("AIRFLOW_CTX_DAG_ID", "groupscope_monthly_analytics")
+    assert not console.progress_enabled(_Tty())
+    monkeypatch.delenv("AIRFLOW_CTX_DAG_ID")
+    monkeypatch.setitem(console._state, "batch", True)
+    assert not console.progress_enabled(_Tty())
+
+
+def test_json_log_lines_carry_the_extra_fields():
+    buf = io.StringIO()
+    console.setup_logging(0, json_lines=True, stream=buf)
+    try:
+        console.get_logger("run").info("period %s: load", "2026-10", extra={"stage": "load", "rows": 12})
+        console.get_logger("run").debug("not shown at the default level")
+    finally:
+        console.setup_logging(0, json_lines=False, stream=io.StringIO())
+    lines = buf.getvalue().splitlines()
+    assert len(lines) == 1
+    rec = json.loads(lines[0])
+    assert rec["msg"] == "period 2026-10: load" and rec["stage"] == "load" and rec["rows"] == 12
+    assert rec["level"] == "info" and rec["logger"] == "groupscope.run"
+
+
+def _python(code: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=300)
+
+
+def test_no_library_noise_in_task_logs():
+    """Importing groupscope first keeps Great Expectations' import chatter out of an INFO-level log (as
+    Airflow's), and batch mode keeps DuckDB's bindings' leak report out of a task's end."""
+    setup = "import logging; logging.basicConfig(level=logging.INFO)\n"
+    heavy = "import duckdb, sqlalchemy, duckdb_engine, great_expectations\n"
+    noisy = _python(setup + heavy)
+    assert "Skipping registering function" in noisy.stderr and "nanobind: leaked" in noisy.stderr  # the noise exists
+    quiet = _python(setup + "import groupscope\nfrom groupscope.console import batch_mode\nbatch_mode()\n" + heavy
+                    + "logging.getLogger('groupscope.x').warning('still logged')\n")
+    assert quiet.returncode == 0
+    assert quiet.stderr.strip() == "WARNING:groupscope.x:still logged", quiet.stderr[:2000]
+
+
+def test_library_warnings_keep_flowing_at_warning_level():
+    console.setup_logging(0, stream=io.StringIO())
+    assert logging.getLogger("great_expectations").getEffectiveLevel() == logging.WARNING

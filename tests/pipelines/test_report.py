@@ -1,0 +1,125 @@
+"""The month's HTML report: figures from the reporting database, escaping of hostile names, the optional
+campaign section, and the page in headless Chromium (every chart drawn, no console error, no request
+leaving the file)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import sqlalchemy as sa
+
+from groupscope.config import config_from_dict
+from groupscope.reporting import db
+from pipelines.report import ReportData, gather, report_path, write_report
+from pipelines.report_render import esc, render_report
+from pipelines.run import run_period
+from tests.browser import CHARTS_JS, visit
+
+HOSTILE = '<script>alert("x")</script> =HYPERLINK("http://evil.example","click") & 集团'
+CHARTS = {"purity", "suspects_industry", "suspects_region", "potential", "market_share", "market_trend",
+          "pyramid", "grid", "quarantine_reasons"}
+
+
+@pytest.fixture(scope="module")
+def two_months(faulty_operator, tmp_path_factory):
+    """Both months of the faulty small operator run into one work dir (embedded database)."""
+    landing, _ = faulty_operator
+    work = tmp_path_factory.mktemp("report")
+    relaxed = {"days_complete": "warning", "files_readable": "warning", "quarantine_share": "warning"}
+    cfg = config_from_dict({"work_dir": str(work / "work"), "validation": {"gx_sample_rows": 3000, "severity": relaxed}})
+    out = {p: run_period(cfg, landing, p) for p in ("2026-09", "2026-10")}
+    return cfg, out
+
+
+def _set_hostile_name(cfg) -> str:
+    eng = db.make_engine(cfg)
+    rs = cfg.reporting.schema_name
+    with eng.begin() as c:
+        gid = c.execute(sa.text(
+            f"SELECT group_id FROM {rs}.fact_group_month WHERE period = '2026-10' ORDER BY suspect_members DESC LIMIT 1"
+        )).scalar()
+        c.execute(sa.text(f"UPDATE {rs}.dim_group SET group_name = :n WHERE group_id = :g"), {"n": HOSTILE, "g": gid})
+    eng.dispose()
+    return gid
+
+
+def test_run_writes_the_report_and_prints_its_path(two_months):
+    cfg, out = two_months
+    path = report_path(cfg, "2026-10")
+    assert out["2026-10"].splitlines()[-1] == f"report: {path}"
+    html = path.read_text(encoding="utf-8")
+    assert set(re.findall(r'data-chart="([a-z_]+)"', html)) == CHARTS
+    assert "months loaded: 2026-09, 2026-10" in html
+    assert 'id="campaigns"' not in html  # no campaign view in this database
+
+
+def test_figures_match_the_database(two_months):
+    cfg, _ = two_months
+    d = gather(cfg, "2026-10")
+    eng = db.make_engine(cfg)
+    rs = cfg.reporting.schema_name
+    with eng.connect() as c:
+        groups, listed, suspects = c.execute(sa.text(
+            f"SELECT count(*), sum(listed_members), sum(suspect_members) FROM {rs}.fact_group_month WHERE period = '2026-10'"
+        )).one()
+        read, acc, q = c.execute(sa.text(
+            f"SELECT sum(rows_read), sum(accepted), sum(quarantined) FROM {rs}.fact_source_rows WHERE period = '2026-10'"
+        )).one()
+        wl = c.execute(sa.text(f"SELECT count(*) FROM {rs}.v_account_manager_worklist WHERE period = '2026-10'")).scalar()
+    eng.dispose()
+    assert (d.totals["groups"], d.totals["listed"], d.totals["suspects"]) == (groups, listed, suspects)
+    assert len(d.purity) == groups and len(d.market_share) == groups
+    assert sum(s["rows_read"] for s in d.sources) == read == acc + q
+    assert q > 0 and sum(r["rows"] for r in d.quarantine_reasons) == q  # the faulty operator has quarantined rows
+    assert sum(a["verify"] + a["register"] + a["win"] for a in d.account_managers) == wl
+    assert [t["period"] for t in d.market_trend] == ["2026-09", "2026-10"]
+    assert sum(s["suspects"] for s in d.suspects_by_industry) == suspects == sum(s["suspects"] for s in d.suspects_by_region)
+    assert d.padded_groups[0]["suspect_members"] == max(g["suspect_members"] for g in d.padded_groups)
+    assert d.data_docs_href and d.data_docs_href.endswith("data_docs/local_site/index.html")
+    assert (report_path(cfg, "2026-10").parent / d.data_docs_href).resolve().is_file()
+
+
+def test_hostile_group_name_is_escaped_and_campaigns_shown_when_present(two_months, tmp_path):
+    cfg, _ = two_months
+    _set_hostile_name(cfg)
+    eng = db.make_engine(cfg)
+    rs = cfg.reporting.schema_name
+    with eng.begin() as c:
+        c.execute(sa.text(f"CREATE TABLE {rs}.v_campaign_evaluation (campaign_id TEXT, period TEXT, won BIGINT, "
+                          f"uplift DOUBLE, note TEXT)"))
+        c.execute(sa.text(f"INSERT INTO {rs}.v_campaign_evaluation VALUES ('C1', '2026-10', 12, 0.034, :n)"), {"n": HOSTILE})
+    eng.dispose()
+    try:
+        out = write_report(cfg, "2026-10", out=tmp_path / "r.html")
+        html = out.read_text(encoding="utf-8")
+    finally:
+        eng = db.make_engine(cfg)
+        with eng.begin() as c:
+            c.execute(sa.text(f"DROP TABLE {rs}.v_campaign_evaluation"))
+        eng.dispose()
+    assert "<script" not in html.lower()
+    assert esc(HOSTILE) in html  # in the padded groups and in the campaign table, as text
+    assert 'id="campaigns"' in html and "C1" in html and "0.03" in html
+
+
+def test_render_of_an_empty_month_says_so():
+    html = render_report(ReportData(period="2026-01", generated_at="now", database="duckdb:///x",
+                                    totals={"groups": 0, "listed": 0, "suspects": 0, "onnet_unregistered": 0, "offnet": 0.0}))
+    assert "<figure" not in html and "No purity of groups this month." in html
+    assert "no Data Docs were built" in html
+
+
+def test_report_in_headless_chromium(two_months, tmp_path):
+    cfg, _ = two_months
+    _set_hostile_name(cfg)
+    path = write_report(cfg, "2026-10")
+    shot = tmp_path / "report.png"
+    v = visit(path, CHARTS_JS, shot)
+    charts = {c["name"]: c for c in v.result}
+    assert set(charts) == CHARTS
+    for name, c in charts.items():
+        assert c["complete"] and c["natural"] > 100 and c["height"] > 100, (name, c)
+    assert v.console_errors == []
+    assert v.blocked == []  # nothing is fetched: the file is self-contained
+    assert shot.stat().st_size > 50_000
