@@ -15,6 +15,15 @@ DEMO_SUBS    ?= 20000
 # and when this user may (root, apt-get); otherwise that test skips locally and fails under CI=true.
 BROWSER_PKGS ?= chromium fonts-wqy-microhei
 
+# The CSS/JS that Great Expectations Data Docs load from CDNs, from the npm registry at install time
+# (pinned in vendor/datadocs/package-lock.json), served from the work directory by pipelines/datadocs.py.
+DOCS_ASSETS := vendor/datadocs/node_modules/.package-lock.json
+
+$(DOCS_ASSETS): vendor/datadocs/package.json vendor/datadocs/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+	  npm ci --prefix vendor/datadocs --no-audit --no-fund --ignore-scripts --loglevel=error; \
+	else echo "npm missing: Data Docs will need the network for their CSS and JavaScript" >&2; [ "$${CI:-}" != true ]; fi
+
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
@@ -22,7 +31,7 @@ $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-* && touch $@
 
 # Generate a small operator and run the monthly job on the embedded database (no server needed).
-demo: $(STAMP)
+demo: $(STAMP) $(DOCS_ASSETS)
 	$(BIN)/groupscope generate --out $(DEMO_DIR)/landing --months $(DEMO_MONTHS) --subscribers $(DEMO_SUBS) --seed 7
 	for p in $$(echo $(DEMO_MONTHS) | tr , ' '); do (cd $(DEMO_DIR) && ../$(BIN)/groupscope run --landing landing --period $$p) || exit $$?; done
 	cd $(DEMO_DIR) && ../$(BIN)/groupscope evaluate --truth landing_truth --period $(DEMO_PERIOD)
@@ -39,7 +48,7 @@ demo: $(STAMP)
 	@echo "  Data Docs   $(CURDIR)/$(DEMO_DIR)/groupscope_work/gx/uncommitted/data_docs/local_site/index.html"
 	@echo "  try         $(BIN)/python -c \"import duckdb; print(duckdb.connect('$(DEMO_DIR)/groupscope_work/reporting.duckdb', read_only=True).sql('select period, group_name, purity, market_share from groupscope.v_group_scorecard order by purity limit 5'))\""
 
-test: $(STAMP) browser
+test: $(STAMP) $(DOCS_ASSETS) browser
 	$(BIN)/python -m pytest -q
 
 browser:
@@ -58,4 +67,4 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 clean:
-	rm -rf $(VENV) $(DEMO_DIR) groupscope_work .pytest_cache
+	rm -rf $(VENV) $(DEMO_DIR) groupscope_work .pytest_cache vendor/datadocs/node_modules

@@ -126,6 +126,10 @@ def ingest_period(cfg: Config, landing: Path, period: str, run_id: str | None = 
     log.info("period %s: Great Expectations suites on %d tables", period, len(staged),
              extra={"stage": "validate", "period": period})
     gx_checks, docs = run_great_expectations(con, cfg, work, period, staged)
+    if docs:
+        from pipelines.datadocs import make_offline
+
+        make_offline(docs.parent)  # CSS and JS from installed packages: the docs work without a network
     checks += gx_checks
     summary.data_docs = str(docs) if docs else ""
     summary.checks = [asdict(c) for c in checks]

@@ -123,3 +123,75 @@ def test_report_in_headless_chromium(two_months, tmp_path):
     assert v.console_errors == []
     assert v.blocked == []  # nothing is fetched: the file is self-contained
     assert shot.stat().st_size > 50_000
+
+
+def test_unknown_account_manager_is_an_error(two_months, capsys, tmp_path):
+    from groupscope import cli
+
+    cfg, _ = two_months
+    argv = ["export", "worklist", "--period", "2026-10", "--work-dir", str(cfg.work_path), "--out"]
+    assert cli.main([*argv, str(tmp_path / "x.csv"), "--account-manager", "AM9999"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("groupscope export: unknown account manager 'AM9999' in period 2026-10") and "\n" not in err
+    assert not (tmp_path / "x.csv").exists()
+    am = gather(cfg, "2026-10").account_managers[0]["id"]
+    assert cli.main(["-q", *argv, str(tmp_path / "y.csv"), "--account-manager", am]) == 0
+
+
+# ---- Data Docs offline ---------------------------------------------------------------------------------
+
+DOCS_JS = """() => Array.from(document.querySelectorAll('table[id$="-body-table"]')).map(t => ({
+  id: t.id, shown: t.querySelectorAll('tbody tr').length, data: JSON.stringify($(t).bootstrapTable('getData'))}))"""
+
+
+def test_data_docs_index_lists_suites_and_runs_offline(two_months):
+    from groupscope.contract import INPUT_TABLES
+    from pipelines.datadocs import assets_dir
+    from tests.conftest import in_ci
+
+    if assets_dir() is None:
+        msg = "Data Docs assets not installed (make installs them with npm ci in vendor/datadocs)"
+        if in_ci():
+            pytest.fail(msg)
+        pytest.skip(msg)
+    cfg, _ = two_months
+    index = cfg.work_path / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
+    v = visit(index, DOCS_JS)
+    assert v.blocked == [] and v.console_errors == []
+    runs = next(t for t in v.result if '"run_time"' in t["data"])  # the validation runs tab
+    suites = next(t for t in v.result if '"run_time"' not in t["data"] and '"expectation_suite_name"' in t["data"])
+    for name in INPUT_TABLES:
+        if name in ("campaign_feedback",):  # optional and absent in the generated landing zone
+            continue
+        assert f"groupscope.{name}" in runs["data"] and f"groupscope.{name}" in suites["data"], name
+    assert runs["shown"] >= 5 and suites["shown"] >= 5
+    assert runs["data"].count("groupscope.cdr") >= 2  # both months' runs
+
+
+def test_rewrite_page_points_remote_assets_at_local_copies(tmp_path):
+    from pipelines.datadocs import VENDOR, rewrite_page
+
+    site = tmp_path / "site"
+    page = (
+        '<link rel="stylesheet" href="https://cdn.example/bootstrap/4.3.1/css/bootstrap.min.css"/>'
+        '<script src="https://cdn.example/popper.js/1.12.9/umd/popper.min.js" integrity="sha384-x" '
+        'crossorigin="anonymous"></script><script src="https://cdn.example/npm/vega@5"></script>'
+        '<script src="https://cdn.example/unknown.js"></script><a href="https://example.org/">home</a>'
+        '<img src="https://assets.example/logo-long.png?d=1&amp;id=2">'
+    )
+    new, n, missing = rewrite_page(page, site / "validations" / "x", site)
+    assert n == 4 and missing == ["https://cdn.example/unknown.js"]
+    assert f'href="../../{VENDOR}/bootstrap/dist/css/bootstrap.min.css"' in new
+    assert f'<script src="../../{VENDOR}/popper.js/dist/umd/popper.min.js"></script>' in new
+    assert f'src="../../{VENDOR}/vega/build/vega.min.js"' in new and 'src="../../static/images/logo-long.png"' in new
+    assert 'href="https://example.org/"' in new  # links are left alone
+    assert rewrite_page(new, site / "validations" / "x", site)[1] == 0  # idempotent
+
+
+def test_without_assets_the_docs_are_left_as_built(tmp_path, monkeypatch, caplog):
+    import pipelines.datadocs as dd
+
+    monkeypatch.setattr(dd, "assets_dir", lambda: None)
+    (tmp_path / "index.html").write_text('<script src="https://cdn.example/npm/vega@5"></script>', encoding="utf-8")
+    r = dd.make_offline(tmp_path)
+    assert r.pages == 0 and "vega@5" in (tmp_path / "index.html").read_text(encoding="utf-8")
