@@ -38,6 +38,15 @@ NOISY = {
 }
 
 
+# Warnings known to be harmless here (the same list as pytest's filterwarnings in pyproject.toml):
+# pandas under GX's regex metric warns on any pattern with a group (the suites' anchors have groups);
+# DuckDB 2.0 notes the copy of Arrow output from execute().
+QUIET_WARNINGS = [
+    "This pattern is interpreted as a regular expression",
+    "Arrow output on a DB-API result makes an extra copy",
+]
+
+
 def quiet_libraries() -> None:
     """Raise the threshold of noisy library loggers; must run before those libraries are imported."""
     for name, level in NOISY.items():
@@ -92,6 +101,9 @@ def setup_logging(verbosity: int = 0, json_lines: bool | None = None, stream=Non
     if verbosity < 1:  # libraries' notes to their own developers, not to a user of groupscope
         for category in (DeprecationWarning, PendingDeprecationWarning, FutureWarning):
             warnings.filterwarnings("ignore", category=category)
+        for message in QUIET_WARNINGS:
+            warnings.filterwarnings("ignore", message=message)
+        warnings.filterwarnings("ignore", module=r"(great_expectations|pandas|pyarrow|duckdb|sqlalchemy|alembic)\b")
     _state["progress"] = verbosity >= 0 and not json_lines
 
 

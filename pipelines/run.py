@@ -141,9 +141,9 @@ def ingest_period(cfg: Config, landing: Path, period: str, run_id: str | None = 
         json.dumps(asdict(summary) | {"status": "failed" if blocking else "ok"}, indent=1, ensure_ascii=False)
     )
     load_results(cfg, period, db_url, con, run_id, ingest_only=True)
-    log.info("period %s: %d rows read, %d accepted, %d quarantined; %d checks, %d blocking failed", period,
-             sum(summary.read.values()), sum(summary.accepted.values()), sum(summary.quarantined.values()),
-             len(checks), len(blocking),
+    log.info("period %s: %s rows read, %s accepted, %s quarantined; %d checks, %d blocking failed", period,
+             f"{sum(summary.read.values()):,}", f"{sum(summary.accepted.values()):,}",
+             f"{sum(summary.quarantined.values()):,}", len(checks), len(blocking),
              extra={"stage": "ingest", "period": period, "rows_read": sum(summary.read.values()),
                     "accepted": sum(summary.accepted.values()), "quarantined": sum(summary.quarantined.values()),
                     "blocking_failed": len(blocking)})

@@ -136,3 +136,14 @@ def test_no_library_noise_in_task_logs():
 def test_library_warnings_keep_flowing_at_warning_level():
     console.setup_logging(0, stream=io.StringIO())
     assert logging.getLogger("great_expectations").getEffectiveLevel() == logging.WARNING
+
+
+def test_known_library_warnings_are_not_shown_to_users(recwarn):
+    import warnings
+
+    buf = io.StringIO()
+    with warnings.catch_warnings():
+        console.setup_logging(0, stream=buf)
+        warnings.warn("This pattern is interpreted as a regular expression, and has match groups.", UserWarning, stacklevel=1)
+        warnings.warn("a warning of groupscope's own", UserWarning, stacklevel=1)
+    assert [str(w.message) for w in recwarn] == ["a warning of groupscope's own"]
