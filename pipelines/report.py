@@ -24,7 +24,8 @@ from groupscope.reporting import db
 REPORT_NAME = "report.html"
 CAMPAIGN_RELATION = "v_campaign_evaluation"
 TOP_GROUPS = 15
-CALLS_PER_AM = 8
+CALLS_PER_AM = 10
+MIN_LISTED_FOR_PURITY = 10  # the lowest-purity table leaves out groups too small for a share to mean much
 
 
 class ReportError(ValueError):
@@ -46,6 +47,7 @@ class ReportData:
     suspects_by_industry: list[dict] = field(default_factory=list)
     suspects_by_region: list[dict] = field(default_factory=list)
     padded_groups: list[dict] = field(default_factory=list)
+    lowest_purity: list[dict] = field(default_factory=list)
     potential_groups: list[dict] = field(default_factory=list)
     market_share: list[float] = field(default_factory=list)
     market_trend: list[dict] = field(default_factory=list)
@@ -183,6 +185,14 @@ def _gather_groups(conn, rs: str, p: dict, data: ReportData) -> None:
         f"ORDER BY s.suspect_members DESC, s.purity, s.group_id LIMIT {TOP_GROUPS}",
         **p,
     )
+    data.lowest_purity = _rows(
+        conn,
+        f"SELECT s.group_id, s.group_name, s.industry, s.region, s.account_manager_id, s.account_manager_name, "
+        f"s.listed_members, s.suspect_members, s.purity FROM {rs}.v_group_scorecard AS s "
+        f"WHERE s.period = :p AND s.suspect_members > 0 AND s.listed_members >= {MIN_LISTED_FOR_PURITY} "
+        f"ORDER BY s.purity, s.suspect_members DESC, s.group_id LIMIT {TOP_GROUPS}",
+        **p,
+    )
     data.potential_groups = _rows(
         conn,
         f"SELECT f.group_id, g.group_name, f.account_manager_id, "
@@ -203,13 +213,15 @@ def _gather_market(conn, rs: str, p: dict, data: ReportData) -> None:
     ]
     data.market_trend = [
         {"period": r["period"], "groups": int(r["groups_"]), "mean_share": _f(r["mean_share"]),
-         "overall_share": _f(r["overall_share"]), "gained": int(r["gained"] or 0), "lost": int(r["lost"] or 0)}
+         "overall_share": _f(r["overall_share"]), "gained": int(r["gained"] or 0), "lost": int(r["lost"] or 0),
+         "compared": int(r["compared"] or 0)}
         for r in _rows(
             conn,
             f"SELECT period, count(*) AS groups_, avg(market_share) AS mean_share, "
             f"(sum(real_members) + sum(est_onnet_unregistered)) / nullif(sum(real_members) + "
             f"sum(est_onnet_unregistered) + sum(est_offnet_employees), 0) AS overall_share, "
-            f"count(*) FILTER (WHERE change > 0.005) AS gained, count(*) FILTER (WHERE change < -0.005) AS lost "
+            f"count(*) FILTER (WHERE change > 0.005) AS gained, count(*) FILTER (WHERE change < -0.005) AS lost, "
+            f"count(change) AS compared "
             f"FROM {rs}.v_market_share_trend WHERE period <= :p GROUP BY period ORDER BY period",
             **p,
         )
@@ -261,7 +273,8 @@ def _gather_calls(conn, rs: str, p: dict, data: ReportData) -> None:
     top = _rows(
         conn,
         f"SELECT * FROM (SELECT account_manager_id, group_name, group_id, action, number_masked, score, carrier, "
-        f"detail, row_number() OVER (PARTITION BY account_manager_id ORDER BY score DESC, group_id, number_key) AS k "
+        f"members_contacted, detail, row_number() OVER (PARTITION BY account_manager_id "
+        f"ORDER BY score DESC, members_contacted DESC NULLS LAST, group_id, number_key) AS k "
         f"FROM {rs}.v_account_manager_worklist WHERE period = :p) AS w WHERE k <= {CALLS_PER_AM} "
         f"ORDER BY account_manager_id, k",
         **p,

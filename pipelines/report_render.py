@@ -172,7 +172,7 @@ def trend(rows: Sequence[dict], name: str, title: str) -> str:
         for r in rows:
             if r["overall_share"] is not None:
                 ax.annotate(f"{r['overall_share']:.1%}", (r["period"], r["overall_share"]), textcoords="offset points",
-                            xytext=(0, 7), ha="center", fontsize=8, color=INK)
+                            xytext=(0, -15), ha="center", fontsize=8, color=BLUE)
         ax.set_ylim(0, 1)
         ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
         ax.set_ylabel("market share")
@@ -194,10 +194,9 @@ def pyramid(rows: Sequence[dict], name: str, title: str) -> str:
             y = n - 1 - i
             w = max(r["groups"], widest * 0.04)
             ax.barh(y, w, left=-w / 2, color=matplotlib.colormaps["Blues"](0.9 - 0.6 * i / max(n - 1, 1)), height=0.8)
-            ax.text(0, y, f"{_short(r['tier'], 20)}: {r['groups']:,} groups, revenue {r['revenue']:,.0f}",
-                    ha="center", va="center", fontsize=8, color=INK,
-                    bbox={"facecolor": "white", "alpha": 0.75, "edgecolor": "none", "pad": 1})
-        ax.set_xlim(-widest / 2 * 1.05, widest / 2 * 1.05)
+            ax.text(widest * 0.56, y, f"{_short(r['tier'], 20)}: {r['groups']:,} groups, revenue {r['revenue']:,.0f}",
+                    ha="left", va="center", fontsize=8, color=INK)
+        ax.set_xlim(-widest / 2 * 1.02, widest * 1.45)
         ax.set_axis_off()
         ax.set_title(title, loc="left", fontsize=10, color=INK)
     return chart(fig, name, title)
@@ -378,6 +377,13 @@ def _padding(d) -> str:
                    fmt_int(g["listed_members"]), fmt_int(g["suspect_members"]), fmt_pct(g["purity"]))
                   for g in d.padded_groups], "padded")
            if d.padded_groups else '<p class="note">No group has a suspected fake member this month.</p>')
+        + "<h3>Lowest purity (groups of 10 or more registered members)</h3>"
+        + (table(["group", "industry", "region", "account manager", "registered", "suspected fake", "purity"],
+                 [(g["group_name"] or g["group_id"], g["industry"], g["region"],
+                   f"{g['account_manager_name'] or ''} ({g['account_manager_id'] or '-'})",
+                   fmt_int(g["listed_members"]), fmt_int(g["suspect_members"]), fmt_pct(g["purity"]))
+                  for g in d.lowest_purity], "lowest")
+           if d.lowest_purity else '<p class="note">No group of that size has a suspected fake member.</p>')
         + f'<p class="note">{fmt_int(t.get("suspects"))} suspected of {fmt_int(t.get("listed"))} registered members; '
         f"every one with its reasons in <code>groupscope export fake-members --period {esc(d.period)}</code>.</p>"
     )
@@ -401,7 +407,8 @@ def _potential(d) -> str:
 
 def _market(d) -> str:
     rows = [(r["period"], fmt_int(r["groups"]), fmt_pct(r["overall_share"]), fmt_pct(r["mean_share"]),
-             fmt_int(r["gained"]), fmt_int(r["lost"])) for r in d.market_trend]
+             fmt_int(r["gained"]) if r.get("compared") else "", fmt_int(r["lost"]) if r.get("compared") else "")
+            for r in d.market_trend]
     body = (
         '<p class="note">Market share of a group: our subscribers among its estimated employees (real members, '
         "unregistered on-net employees, and off-net employees detected in the call graph times the survey-calibrated "
@@ -460,13 +467,16 @@ def _who_to_call(d) -> str:
         f"<code>groupscope export worklist --period {esc(d.period)} --account-manager ID --out FILE.csv</code>.</p>",
         summary,
     ]
-    for a in d.account_managers:
-        calls = table(["group", "action", "number", "score", "why"],
+    parts.append('<p class="note">Each account manager\'s first calls, most likely first (score, then members '
+                 "in contact); click a name to open the list.</p>")
+    for i, a in enumerate(d.account_managers):
+        calls = table(["group", "action", "number", "score", "members in contact", "why"],
                       [(c["group_name"] or c["group_id"], c["action"], c["number_masked"], fmt_num(c["score"], 2),
-                        c["detail"]) for c in a["calls"]], "calls")
+                        fmt_int(c.get("members_contacted")), c["detail"]) for c in a["calls"]], "calls")
         parts.append(
-            f'<div class="am"><h3>{esc(a["name"] or "")} ({esc(a["id"])}): first {len(a["calls"])} of '
-            f"{fmt_int(a['verify'] + a['register'] + a['win'])} calls</h3>{calls}</div>"
+            f'<details class="am" data-am="{esc(a["id"])}"{" open" if i == 0 else ""}><summary>{esc(a["name"] or "")} '
+            f"({esc(a['id'])}): first {len(a['calls'])} of {fmt_int(a['verify'] + a['register'] + a['win'])} calls"
+            f"</summary>{calls}</details>"
         )
     return _section("calls", "Who to call, per account manager", "".join(parts))
 

@@ -2,7 +2,7 @@
 with every request that leaves the file system refused: what the page shows offline, its console errors,
 and a full-page screenshot.
 
-`python -m tests.browser PAGE.html OUT.png` takes the screenshot shown in the README.
+`python -m tests.browser PAGE.html OUT.png [WIDTH [HEIGHT]]` takes the screenshot shown in the README.
 """
 
 from __future__ import annotations
@@ -39,8 +39,9 @@ class PageVisit:
     result: object = None
 
 
-def visit(page: Path, script: str, screenshot: Path | None = None, width: int = 1280) -> PageVisit:
-    """Load `page` offline, run `script` (a JS function body's expression) after load and return what it gave."""
+def visit(page: Path, script: str, screenshot: Path | None = None, width: int = 1280, height: int | None = None) -> PageVisit:
+    """Load `page` offline, run `script` (a JS function body's expression) after load and return what it gave;
+    the screenshot is of the whole page, or of its top `height` pixels."""
     from playwright.sync_api import sync_playwright
 
     exe = chromium_path()
@@ -48,7 +49,7 @@ def visit(page: Path, script: str, screenshot: Path | None = None, width: int = 
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=exe, headless=True, args=["--no-sandbox", "--disable-gpu"])
         try:
-            ctx = browser.new_context(viewport={"width": width, "height": 900}, offline=True)
+            ctx = browser.new_context(viewport={"width": width, "height": height or 900}, offline=True)
             tab = ctx.new_page()
 
             def route(r):
@@ -67,7 +68,7 @@ def visit(page: Path, script: str, screenshot: Path | None = None, width: int = 
             out.result = tab.evaluate(script)
             if screenshot is not None:
                 screenshot.parent.mkdir(parents=True, exist_ok=True)
-                tab.screenshot(path=str(screenshot), full_page=True)
+                tab.screenshot(path=str(screenshot), full_page=height is None)
         finally:
             browser.close()
     return out
@@ -81,5 +82,6 @@ CHARTS_JS = """() => Array.from(document.querySelectorAll('figure.chart')).map(f
 
 if __name__ == "__main__":
     page, shot = Path(sys.argv[1]), Path(sys.argv[2])
-    v = visit(page, CHARTS_JS, shot, width=int(sys.argv[3]) if len(sys.argv) > 3 else 1280)
+    v = visit(page, CHARTS_JS, shot, width=int(sys.argv[3]) if len(sys.argv) > 3 else 1280,
+              height=int(sys.argv[4]) if len(sys.argv) > 4 else None)
     print(f"{len(v.result)} charts, console errors: {v.console_errors}, blocked: {v.blocked}; screenshot {shot}")

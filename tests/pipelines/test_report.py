@@ -52,6 +52,7 @@ def test_run_writes_the_report_and_prints_its_path(two_months):
     assert set(re.findall(r'data-chart="([a-z_]+)"', html)) == CHARTS
     assert "months loaded: 2026-09, 2026-10" in html
     assert 'id="campaigns"' not in html  # no campaign view in this database
+    assert "Most padded groups" in html and "Lowest purity" in html and html.count('<details class="am"') >= 2
 
 
 def test_figures_match_the_database(two_months):
@@ -76,6 +77,13 @@ def test_figures_match_the_database(two_months):
     assert [t["period"] for t in d.market_trend] == ["2026-09", "2026-10"]
     assert sum(s["suspects"] for s in d.suspects_by_industry) == suspects == sum(s["suspects"] for s in d.suspects_by_region)
     assert d.padded_groups[0]["suspect_members"] == max(g["suspect_members"] for g in d.padded_groups)
+    assert [g["purity"] for g in d.lowest_purity] == sorted(g["purity"] for g in d.lowest_purity)
+    assert all(g["listed_members"] >= 10 for g in d.lowest_purity)
+    calls = [c for a in d.account_managers for c in a["calls"]]
+    assert calls and all(len(a["calls"]) <= 10 for a in d.account_managers)
+    for a in d.account_managers:  # most likely first
+        keys = [(-c["score"], -(c["members_contacted"] or 0)) for c in a["calls"]]
+        assert keys == sorted(keys), a["id"]
     assert d.data_docs_href and d.data_docs_href.endswith("data_docs/local_site/index.html")
     assert (report_path(cfg, "2026-10").parent / d.data_docs_href).resolve().is_file()
 
