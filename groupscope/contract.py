@@ -412,7 +412,7 @@ WORKLIST = OutputList(
         OutputColumn("members_contacted", "distinct registered members it exchanged calls or SMS with"),
         OutputColumn("detail", "the reasons behind the score"),
     ),
-    "groupscope's own list, not in CONTRACT.md: an account manager's suspects and likely employees to act on",
+    "groupscope's own list, beyond the contract's lists: an account manager's suspects and likely employees to act on",
 )
 
 OUTPUT_LISTS: dict[str, OutputList] = {
