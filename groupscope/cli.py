@@ -60,6 +60,16 @@ def _positive_int(text: str) -> int:
     return v
 
 
+def _positive_float(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not v > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return v
+
+
 def _share(text: str) -> float:
     try:
         v = float(text)
@@ -104,7 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--fault-kinds", help="comma-separated subset of fault kinds (default: all)")
     g.add_argument("--offnet-share", type=_floats2, default=(0.30, 0.60), help="LO,HI share of employees off-net")
     g.add_argument("--fake-share", type=_floats2, default=(0.05, 0.15), help="LO,HI share of fake members")
-    g.add_argument("--activity", type=float, default=1.0, help="calling-rate multiplier (> 0)")
+    g.add_argument("--activity", type=_positive_float, default=1.0, help="calling-rate multiplier (> 0)")
     g.add_argument("--gbk-sources", help="comma-separated tables written in GBK")
     g.add_argument("--cdr-format", default="mixed", choices=["mixed", "csv", "csv.gz", "parquet"])
 

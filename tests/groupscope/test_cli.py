@@ -32,6 +32,7 @@ def _run(capsys, *argv: str) -> tuple[int, str, str]:
     (["generate", "--out", "x", "--months", "2026-10,2026-09"], "distinct and in calendar order"),
     (["generate", "--out", "x", "--months", "2026-09", "--subscribers", "0"], "expected a positive number"),
     (["generate", "--out", "x", "--months", "2026-09", "--fake-share", "0.3,0.1"], "LO <= HI"),
+    (["generate", "--out", "x", "--months", "2026-09", "--activity", "-1"], "expected a positive number"),
     (["run", "--landing", "x", "--period", "2026-9"], "period must be YYYY-MM, got '2026-9'"),
     (["run", "--landing", "x", "--period", "2026-13"], "got '2026-13'"),
     (["export", "nothing", "--period", "2026-10", "--out", "x"], "invalid choice: 'nothing'"),
