@@ -302,11 +302,27 @@ def _gather_calls(conn, rs: str, p: dict, data: ReportData) -> None:
         })
 
 
+# Columns of the campaign view shown when present (the view may carry more); others are left out.
+CAMPAIGN_COLUMNS = ["campaign_id", "campaign_name", "period", "status", "level_key", "evaluated_through", "targets",
+                    "contacted", "converted", "conversion_rate", "revenue", "cost", "roi", "uplift"]
+
+
 def _gather_campaigns(conn, rs: str, period: str) -> dict:
+    """Campaigns of this month and before: the overall rows (level `campaign` when the view has levels) and
+    the rows per account manager."""
     res = conn.execute(sa.text(f"SELECT * FROM {rs}.{CAMPAIGN_RELATION}"))
     cols = list(res.keys())
-    rows = [list(r) for r in res]
+    rows = [dict(zip(cols, r)) for r in res]
     if "period" in cols:
-        i = cols.index("period")
-        rows = [r for r in rows if r[i] is None or str(r[i]) <= period]
-    return {"columns": cols, "rows": rows[:200], "total": len(rows)}
+        rows = [r for r in rows if r["period"] is None or str(r["period"]) <= period]
+    shown = [c for c in CAMPAIGN_COLUMNS if c in cols] or cols
+    overall, per_am = rows, []
+    if "level" in cols:
+        overall = [r for r in rows if r["level"] == "campaign"]
+        per_am = [r for r in rows if r["level"] == "account_manager"]
+    return {
+        "columns": [c for c in shown if c != "level_key"], "rows": [[r[c] for c in shown if c != "level_key"]
+                                                                    for r in overall][:200],
+        "am_columns": shown, "am_rows": [[r[c] for c in shown] for r in per_am][:500],
+        "total": len(overall),
+    }

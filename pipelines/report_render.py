@@ -441,9 +441,16 @@ def _campaigns(d) -> str:
         return ""
     if not c["rows"]:
         return _section("campaigns", "Campaign results", '<p class="note">No campaign has results yet.</p>')
-    body = table(c["columns"], [[fmt_num(v) if isinstance(v, float) else v for v in r] for r in c["rows"]])
+    def cells(r):
+        return [fmt_num(v) if isinstance(v, float) else v for v in r]
+
+    body = table(c["columns"], [cells(r) for r in c["rows"]], "campaigns")
     if c["total"] > len(c["rows"]):
         body += f'<p class="note">First {len(c["rows"])} of {c["total"]} rows.</p>'
+    if c.get("am_rows"):
+        body += ("<details><summary>Per account manager</summary>"
+                 + table([("account manager" if h == "level_key" else h) for h in c["am_columns"]],
+                         [cells(r) for r in c["am_rows"]]) + "</details>")
     return _section("campaigns", "Campaign results", body)
 
 

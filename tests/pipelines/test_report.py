@@ -94,9 +94,11 @@ def test_hostile_group_name_is_escaped_and_campaigns_shown_when_present(two_mont
     eng = db.make_engine(cfg)
     rs = cfg.reporting.schema_name
     with eng.begin() as c:
-        c.execute(sa.text(f"CREATE TABLE {rs}.v_campaign_evaluation (campaign_id TEXT, period TEXT, won BIGINT, "
-                          f"uplift DOUBLE, note TEXT)"))
-        c.execute(sa.text(f"INSERT INTO {rs}.v_campaign_evaluation VALUES ('C1', '2026-10', 12, 0.034, :n)"), {"n": HOSTILE})
+        c.execute(sa.text(f"CREATE TABLE {rs}.v_campaign_evaluation (campaign_id TEXT, campaign_name TEXT, period TEXT, "
+                          f"level TEXT, level_key TEXT, converted BIGINT, uplift DOUBLE, other TEXT)"))
+        c.execute(sa.text(f"INSERT INTO {rs}.v_campaign_evaluation VALUES ('C1', :n, '2026-10', 'campaign', NULL, 12, "
+                          f"0.034, 'x'), ('C1', :n, '2026-10', 'account_manager', 'AM0001', 5, 0.02, 'x'), "
+                          f"('C2', 'later', '2026-11', 'campaign', NULL, 1, 0.5, 'x')"), {"n": HOSTILE})
     eng.dispose()
     try:
         out = write_report(cfg, "2026-10", out=tmp_path / "r.html")
@@ -108,7 +110,9 @@ def test_hostile_group_name_is_escaped_and_campaigns_shown_when_present(two_mont
         eng.dispose()
     assert "<script" not in html.lower()
     assert esc(HOSTILE) in html  # in the padded groups and in the campaign table, as text
-    assert 'id="campaigns"' in html and "C1" in html and "0.03" in html
+    assert 'id="campaigns"' in html and "C1" in html and "0.03" in html and "AM0001" in html
+    text = re.sub(r'src="data:[^"]*"', "", html)  # without the charts' base64
+    assert "later" not in text and ">C2<" not in text  # a campaign of a later month is not this month's
 
 
 def test_render_of_an_empty_month_says_so():
