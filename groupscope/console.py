@@ -98,11 +98,11 @@ def setup_logging(verbosity: int = 0, json_lines: bool | None = None, stream=Non
     root.setLevel(logging.DEBUG if verbosity >= 2 else logging.WARNING)
     if verbosity < 2:
         quiet_libraries()
+        for message in QUIET_WARNINGS:
+            warnings.filterwarnings("ignore", message=message)
     if verbosity < 1:  # libraries' notes to their own developers, not to a user of groupscope
         for category in (DeprecationWarning, PendingDeprecationWarning, FutureWarning):
             warnings.filterwarnings("ignore", category=category)
-        for message in QUIET_WARNINGS:
-            warnings.filterwarnings("ignore", message=message)
         warnings.filterwarnings("ignore", module=r"(great_expectations|pandas|pyarrow|duckdb|sqlalchemy|alembic)\b")
     _state["progress"] = verbosity >= 0 and not json_lines
 

@@ -25,7 +25,7 @@ import sqlalchemy as sa
 
 import groupscope
 from groupscope.config import Config
-from groupscope.console import progress
+from groupscope.console import get_logger, progress
 from groupscope.reporting import db, models
 from pipelines.transform import derived_path, staged_glob
 from transforms.privacy import pseudonymise
@@ -40,6 +40,8 @@ DERIVED = [
 WITH_NUMBERS = ["member_scores", "potential_members", "subscriber_value", "prospect_members"]
 
 QUARANTINE_COLUMNS = ["source", "file", "row_number", "column", "reason", "raw"]
+
+log = get_logger("load")
 
 
 def load_dir(work: Path, period: str) -> Path:
@@ -216,6 +218,8 @@ def load_period(cfg: Config, period: str, url: str | None = None, run_id: str | 
                 f = folder / f"{t.name}.parquet"
                 if f.exists() and (t in models.PERIOD_TABLES or t in models.SHARED_TABLES):
                     result.rows[t.name] = _load_table(conn, t, f, schemas)
+                    log.debug("loaded %s rows into %s", f"{result.rows[t.name]:,}", t.name,
+                              extra={"stage": "load", "period": period, "table": t.name, "rows": result.rows[t.name]})
                 bar.advance()
         conn.execute(
             models.fact_pipeline_run.insert().values(

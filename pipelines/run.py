@@ -122,6 +122,11 @@ def ingest_period(cfg: Config, landing: Path, period: str, run_id: str | None = 
         summary.read[name] = sum(f.rows_read for f in files)
         summary.accepted[name] = sum(f.accepted for f in files)
         summary.quarantined[name] = sum(f.quarantined for f in files)
+        log.debug("%s: %d files, %s rows read, %s accepted, %s quarantined", name, len(files),
+                  f"{summary.read[name]:,}", f"{summary.accepted[name]:,}", f"{summary.quarantined[name]:,}",
+                  extra={"stage": "ingest", "period": period, "table": name, "files": len(files),
+                         "rows_read": summary.read[name], "accepted": summary.accepted[name],
+                         "quarantined": summary.quarantined[name]})
     checks = schema_errors + table_checks(con, cfg, work, period, staged)
     log.info("period %s: Great Expectations suites on %d tables", period, len(staged),
              extra={"stage": "validate", "period": period})
@@ -133,6 +138,10 @@ def ingest_period(cfg: Config, landing: Path, period: str, run_id: str | None = 
     checks += gx_checks
     summary.data_docs = str(docs) if docs else ""
     summary.checks = [asdict(c) for c in checks]
+    for c in checks:
+        log.debug("check %s %s [%s]: %s", c.table, c.expectation, c.severity, "ok" if c.success else c.observed,
+                  extra={"stage": "validate", "period": period, "table": c.table, "check": c.expectation,
+                         "severity": c.severity, "success": c.success})
     summary.seconds = time.perf_counter() - t0
     write_results(work, period, run_id, checks)
     d = work / "runs" / f"period={period}"
