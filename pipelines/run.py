@@ -241,19 +241,6 @@ def value_report(con: duckdb.DuckDBPyConnection, val: dict) -> str:
     )
 
 
-def period_report(cfg: Config, period: str) -> str:
-    """The month's summary (groups, purity, potential members, market share, value) from its results."""
-    from pipelines.transform import derived_path
-
-    names = ("group_summary", "potential_members", "market_calibration", "prospect_groups", "group_value")
-    paths = {n: derived_path(cfg.work_path, n, period) for n in names}
-    missing = [n for n, p in paths.items() if not p.exists()]
-    if missing:
-        raise StopRun(f"no {', '.join(missing)} for period {period}: run the period first")
-    con = cfg.duckdb_connect()
-    return f"groupscope report {period}\n" + group_report(con, paths, cfg) + "\n" + value_report(con, paths)
-
-
 def group_report(con: duckdb.DuckDBPyConnection, out: dict, cfg: Config) -> str:
     g = f"read_parquet('{out['group_summary']}')"
     n, listed, suspects, onnet, offnet, share = con.execute(
