@@ -125,7 +125,7 @@ def share_bars(rows: Sequence[dict], name: str, title: str, limit: int = 12) -> 
         return no_data(name, title.lower())
     rows = sorted(rows, key=lambda r: r["suspects"] / r["listed"])
     with matplotlib.rc_context(RC):
-        fig = _figure(5.6, 0.45 + 0.28 * len(rows))
+        fig = _figure(5.6, max(1.8, 0.45 + 0.28 * len(rows)))
         ax = fig.add_subplot()
         shares = [r["suspects"] / r["listed"] for r in rows]
         y = range(len(rows))
@@ -146,7 +146,7 @@ def stacked_groups(rows: Sequence[dict], name: str, title: str) -> str:
         return no_data(name, "potential members")
     rows = list(reversed(rows))
     with matplotlib.rc_context(RC):
-        fig = _figure(5.6, 0.5 + 0.26 * len(rows))
+        fig = _figure(5.6, max(1.8, 0.5 + 0.26 * len(rows)))
         ax = fig.add_subplot()
         y = list(range(len(rows)))
         on = [r["onnet"] for r in rows]
@@ -186,7 +186,7 @@ def pyramid(rows: Sequence[dict], name: str, title: str) -> str:
     if not rows:
         return no_data(name, "value tiers")
     with matplotlib.rc_context(RC):
-        fig = _figure(5.6, 0.6 + 0.42 * len(rows))
+        fig = _figure(5.6, max(1.8, 0.6 + 0.42 * len(rows)))
         ax = fig.add_subplot()
         n = len(rows)
         widest = max(r["groups"] for r in rows) or 1
@@ -244,7 +244,7 @@ def reason_bars(rows: Sequence[dict], name: str, title: str, limit: int = 10) ->
         return no_data(name, "quarantined rows")
     rows = list(reversed(rows))
     with matplotlib.rc_context(RC):
-        fig = _figure(5.6, 0.5 + 0.28 * len(rows))
+        fig = _figure(5.6, max(1.8, 0.5 + 0.28 * len(rows)))
         ax = fig.add_subplot()
         y = list(range(len(rows)))
         ax.barh(y, [int(r["rows"]) for r in rows], color=RED, height=0.65)

@@ -207,3 +207,18 @@ def test_without_assets_the_docs_are_left_as_built(tmp_path, monkeypatch, caplog
     (tmp_path / "index.html").write_text('<script src="https://cdn.example/npm/vega@5"></script>', encoding="utf-8")
     r = dd.make_offline(tmp_path)
     assert r.pages == 0 and "vega@5" in (tmp_path / "index.html").read_text(encoding="utf-8")
+
+
+def test_chart_text_from_the_data_is_escaped_inside_the_svg():
+    import base64
+    import warnings
+    import xml.dom.minidom
+
+    from pipelines.report_render import stacked_groups
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a one-bar chart lays out without complaint
+        html = stacked_groups([{"group_name": HOSTILE, "group_id": "G1", "onnet": 3, "offnet": 4}], "potential", "t")
+    svg = base64.b64decode(re.search(r'base64,([^"]+)', html).group(1)).decode("utf-8")
+    xml.dom.minidom.parseString(svg)  # well-formed
+    assert "<script" not in svg and "&lt;script&gt;" in svg
