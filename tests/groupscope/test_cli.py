@@ -127,7 +127,7 @@ def test_no_library_noise_in_task_logs():
     setup = "import logging; logging.basicConfig(level=logging.INFO)\n"
     heavy = "import duckdb, sqlalchemy, duckdb_engine, great_expectations\n"
     noisy = _python(setup + heavy)
-    assert "Skipping registering function" in noisy.stderr and "nanobind: leaked" in noisy.stderr  # the noise exists
+    assert "Skipping registering function" in noisy.stderr  # the noise exists (and, with DuckDB 2.0, the leak report)
     quiet = _python(setup + "import groupscope\nfrom groupscope.console import batch_mode\nbatch_mode()\n" + heavy
                     + "logging.getLogger('groupscope.x').warning('still logged')\n")
     assert quiet.returncode == 0
