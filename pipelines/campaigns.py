@@ -573,3 +573,37 @@ def show_campaign(cfg: Config, campaign_id: str, url: str | None = None) -> str:
         lines.append(f"  evaluation through {ev['evaluated_through'].iloc[0]}:")
         lines.append("    " + evaluation_text(ev).replace("\n", "\n    "))
     return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- stages for the scheduler
+
+def latest_loaded_period(cfg: Config, url: str | None = None) -> str:
+    eng = _engine(cfg, url)
+    try:
+        with eng.connect() as conn:
+            p = conn.execute(sa.select(sa.func.max(m.dim_period.c.period))).scalar()
+    finally:
+        eng.dispose()
+    if p is None:
+        raise CampaignError("no month is loaded in the reporting database: run a period first")
+    return p
+
+
+def stage_feedback(cfg: Config, landing: str, period: str, url: str | None = None) -> dict:
+    """The month's feedback when its partition was delivered (it is optional); else nothing to do."""
+    from groupscope.contract import INPUT_TABLES
+    from pipelines.ingest import source_files
+
+    t = INPUT_TABLES["campaign_feedback"]
+    delivered = cfg.sources.sql.get("campaign_feedback") is not None or any(
+        source_files(Path(landing), t, k) for k in t.partition_keys(period))
+    if not delivered:
+        return {"period": period, "read": 0, "applied": 0, "quarantined": 0, "campaigns": []}
+    return feedback_campaigns(cfg, landing, period, url)
+
+
+def stage_targets(cfg: Config, campaign_id: str, url: str | None = None) -> str:
+    """Every target of the campaign (hold-out included) to work_dir/exports/campaigns/<id>/targets.csv."""
+    out = cfg.work_path / "exports" / "campaigns" / campaign_id / "targets.csv"
+    export_targets(cfg, campaign_id, out, url)
+    return str(out)
