@@ -200,8 +200,15 @@ def select_campaign(cfg: Config, campaign_id: str, url: str | None = None) -> di
                 .where(m.campaign.c.period.in_(recent), t.c.campaign_id != campaign_id)
             ).scalars()) if crit.get("exclude_recent_months", 0) > 0 else set()
             ams = _account_managers(conn, period)
+            if not ams:
+                raise CampaignError(f"no account managers delivered for {period}: nobody could approach the targets")
             sel = tc.select_targets(cands, crit, excluded, float(c["offer_cost"]), float(c["budget"]),
                                     int(c["capacity_per_am"]) * len(ams), float(c["holdout_share"]), int(c["seed"]))
+            if sel.candidates == 0:
+                raise CampaignError(
+                    f"no potential member of {period} meets the criteria of {campaign_id}"
+                    + (f" ({len(excluded)} numbers of recent campaigns left out)" if excluded else "")
+                )
             targets = sel.targets.assign(campaign_id=campaign_id, account_manager_id=None, assignment=None)
             conn.execute(t.delete().where(t.c.campaign_id == campaign_id))
             if len(targets):
@@ -364,12 +371,17 @@ def feedback_campaigns(cfg: Config, landing: str | Path, period: str, url: str |
     month's quarantine already); accepted rows are checked against the campaigns, and rows for an unknown
     campaign, a number that was not a target, or a hold-out target are quarantined with the reason. The
     rest replaces any earlier feedback of the same campaign and number (a re-delivery never doubles)."""
-    from pipelines.ingest import QUARANTINE_SCHEMA, ingest_table
+    from groupscope.contract import INPUT_TABLES
+    from pipelines.ingest import QUARANTINE_SCHEMA, ingest_table, source_files
     from pipelines.load import pseudonym_key
     from transforms.privacy import number_key
 
     landing = Path(landing).resolve()
     work = cfg.work_path
+    table = INPUT_TABLES["campaign_feedback"]
+    if cfg.sources.sql.get("campaign_feedback") is None and not any(
+            source_files(landing, table, k) for k in table.partition_keys(period)):
+        raise CampaignError(f"missing partition: {table.partition_dir(table.partition_keys(period)[0])} under {landing}")
     url = db.database_url(cfg, url)
     key = pseudonym_key(cfg, url)
     con = cfg.duckdb_connect()

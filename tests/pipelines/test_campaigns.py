@@ -156,8 +156,10 @@ def test_selection_is_ranked_reproducible_within_budget_and_records_the_cutoff(c
                       "--offer-cost", 100, "--budget", 100000, "--capacity", 1000, "--id", "CMP-AGAIN", *c)
     assert rc == 0, err
     rc, out, err = gs("campaign", "select", "CMP-AGAIN", *c)
-    assert rc == 0 and f"{len(first)} numbers of recent campaigns left out" in out, out + err
-    assert "0 targets" in out
+    assert rc == 2 and err == (f"groupscope campaign: no potential member of {M1} meets the criteria of CMP-AGAIN "
+                               f"({len(first)} numbers of recent campaigns left out)\n"), err
+    rc, out, err = gs("campaign", "feedback", "--landing", st["landing"], "--period", "2026-12", *c)
+    assert rc == 2 and err.startswith("groupscope campaign: missing partition: campaign_feedback/month=2026-12"), err
 
 
 def test_worklists_one_per_account_manager_clear_numbers_spreadsheet_safe(cycle):
