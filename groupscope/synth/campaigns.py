@@ -146,6 +146,10 @@ def simulate_campaign(landing: str | Path, targets_csv: str | Path, months: list
     for a, b in zip(months, months[1:]):
         if _month_after(a) != b:
             raise ValueError(f"months must be consecutive: {a} then {b}")
+    if not Path(targets_csv).is_file():
+        raise ValueError(f"targets file {targets_csv} not found (write it with: groupscope campaign show ID --targets-out FILE)")
+    if not landing.is_dir():
+        raise ValueError(f"landing folder {landing} does not exist")
     targets = _read_csv(Path(targets_csv))
     if not targets:
         raise ValueError(f"{targets_csv} has no targets")
