@@ -178,7 +178,8 @@ def _campaign_parsers(sub) -> None:
     c.add_argument("--name", required=True)
     c.add_argument("--period", required=True, type=_period, help="YYYY-MM whose results to select from")
     c.add_argument("--criterion", action="append", default=[], metavar="KEY=VALUE",
-                   help="selection criterion, repeatable; keys: " + "; ".join(f"{k}: {v[1]}" for k, v in CRITERIA.items()))
+                   help="selection criterion, repeatable; keys: "
+                   + "; ".join(f"{k}: {v[1]}" for k, v in CRITERIA.items()).replace("%", "%%"))
     c.add_argument("--offer-cost", required=True, type=float, help="cost per approached target, yuan")
     c.add_argument("--budget", required=True, type=float, help="budget for approached targets, yuan")
     c.add_argument("--capacity", required=True, type=int, help="targets one account manager can work")

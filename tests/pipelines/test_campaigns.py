@@ -324,3 +324,10 @@ def _norm(row) -> tuple:
             v = str(v)
         out.append(v)
     return tuple(out)
+
+
+def test_campaign_help_prints():
+    for argv in (["campaign", "--help"], ["campaign", "create", "--help"], ["generate-feedback", "--help"]):
+        with pytest.raises(SystemExit) as e:
+            gs(*argv)
+        assert e.value.code == 0, argv
