@@ -402,3 +402,5 @@ campaign_evaluation = _table(
 )
 
 CAMPAIGN_TABLES = [campaign, campaign_target, campaign_feedback, campaign_evaluation]
+# An account manager's role sees the targets assigned to them and the feedback they reported.
+OWNED_TABLES += [campaign_target, campaign_feedback]

@@ -280,7 +280,8 @@ def test_the_same_cycle_on_postgres_gives_the_same_rows(cycle, pg_url, pg_schema
     emb = _cfg(st)
     monkeypatch.setenv(emb.reporting.pseudonym_key_env, (emb.work_path / "secrets" / "pseudonym.key").read_text().strip())
     d = emb.model_dump()
-    d["reporting"].update(schema_name=pg_schema, restricted_schema=f"{pg_schema}_r")
+    d["reporting"].update(schema_name=pg_schema, restricted_schema=f"{pg_schema}_r", bi_role=f"{pg_schema}_bi",
+                          am_role=f"{pg_schema}_am")
     cfg = config_from_dict(d)
     try:
         for p in CAMPAIGN_MONTHS:
@@ -304,6 +305,19 @@ def test_the_same_cycle_on_postgres_gives_the_same_rows(cycle, pg_url, pg_schema
             q = a.execute(sa.text(f"SELECT count(*) FROM \"{pg_schema}_r\".quarantine_row WHERE period = '{M2}' "
                                   "AND reason LIKE 'msisdn not a target%'")).scalar()
         assert n > 5 and q == 1
+        # an account manager's role sees their own targets and feedback, never a hold-out
+        db.grant_access(pg, cfg)
+        with pg.connect() as a:
+            am = a.execute(sa.text(f'SELECT min(account_manager_id) FROM "{pg_schema}".campaign_target')).scalar()
+            own = a.execute(sa.text(f'SELECT count(*) FROM "{pg_schema}".campaign_target WHERE account_manager_id = :a'),
+                            {"a": am}).scalar()
+        role = f"{pg_schema}_am_bob"
+        db.add_account_manager_role(pg, cfg, role, am)
+        with pg.connect() as a:
+            a.execute(sa.text(f'SET ROLE "{role}"'))
+            rows = a.execute(sa.text(f'SELECT account_manager_id, holdout FROM "{pg_schema}".v_campaign_targets')).fetchall()
+            a.rollback()
+        assert len(rows) == own > 0 and {r[0] for r in rows} == {am} and not any(r[1] for r in rows)
         pg.dispose()
         em.dispose()
         for a, b in zip(sorted((st["root"] / "pg-worklists").glob("*.csv")), sorted((st["root"] / "worklists").glob("*.csv"))):
@@ -312,6 +326,10 @@ def test_the_same_cycle_on_postgres_gives_the_same_rows(cycle, pg_url, pg_schema
         eng = sa.create_engine(pg_url)
         with eng.begin() as c:
             c.execute(sa.text(f'DROP SCHEMA IF EXISTS "{pg_schema}_r" CASCADE'))
+            for r in (f"{pg_schema}_am_bob", cfg.reporting.bi_role, cfg.reporting.am_role):
+                if c.execute(sa.text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": r}).first():
+                    c.execute(sa.text(f'DROP OWNED BY "{r}"'))
+                    c.execute(sa.text(f'DROP ROLE "{r}"'))
         eng.dispose()
 
 
