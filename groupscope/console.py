@@ -1,7 +1,8 @@
 """What groupscope prints while it works: logging set-up, progress bars, and silence for libraries' noise.
 
-- `setup_logging(verbosity, json_lines)` is called once by the command line: `-q` shows warnings and errors
-  only, the default adds one line per stage, `-v` adds detail (`-vv` also the libraries' own debug lines).
+- `setup_logging(verbosity, json_lines)` is called once by the command line: by default and with `-q` only
+  warnings and errors are logged (the command prints its result on stdout; `-q` also hides the progress bars),
+  `-v` adds one line per stage and per table, check and load (`-vv` also the libraries' own debug lines).
   With `--log-json` (or GROUPSCOPE_LOG_FORMAT=json) every record is one JSON object on stderr, with the
   record's `extra` fields (stage, period, rows...) as keys, for log collectors.
 - Under Airflow nothing is set up here: records go through the `groupscope.*` loggers to Airflow's own
@@ -87,7 +88,9 @@ def setup_logging(verbosity: int = 0, json_lines: bool | None = None, stream=Non
         json_lines = os.environ.get("GROUPSCOPE_LOG_FORMAT", "").lower() == "json"
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(JsonFormatter() if json_lines else _TextFormatter())
-    level = {-1: logging.WARNING, 0: logging.INFO}.get(verbosity, logging.DEBUG)
+    # Default: warnings only (a bar shows progress on a terminal, the command prints its result; an error is its
+    # one line); JSON lines for a collector carry the stage records too. -v: stages and detail.
+    level = {-1: logging.WARNING, 0: logging.INFO if json_lines else logging.WARNING}.get(verbosity, logging.DEBUG)
     handler._groupscope = True  # replaced, not duplicated, when set up again in one process
     gs = logging.getLogger("groupscope")
     gs.setLevel(level)

@@ -148,3 +148,13 @@ def test_known_library_warnings_are_not_shown_to_users(recwarn):
         warnings.warn("This pattern is interpreted as a regular expression, and has match groups.", UserWarning, stacklevel=1)
         warnings.warn("a warning of groupscope's own", UserWarning, stacklevel=1)
     assert [str(w.message) for w in recwarn] == ["a warning of groupscope's own"]
+
+
+def test_default_stderr_is_warnings_only_and_verbose_adds_stage_lines():
+    quiet, verbose = io.StringIO(), io.StringIO()
+    console.setup_logging(0, stream=quiet)
+    console.get_logger("run").info("period 2026-10: calls")
+    console.setup_logging(1, stream=verbose)
+    console.get_logger("run").info("period 2026-10: calls")
+    console.setup_logging(0, stream=io.StringIO())
+    assert quiet.getvalue() == "" and verbose.getvalue() == "period 2026-10: calls\n"
