@@ -62,6 +62,130 @@ class SourcesConfig(_Section):
         return self.encodings.get(table, self.default_encoding)
 
 
+class ModelConfig(_Section):
+    """Tunables of the member and potential-member models (transforms/scores.py, membership.py, graph.py)."""
+
+    reference_quantile: float = Field(
+        default=0.75, gt=0, lt=1,
+        description="a group's typical real member is this quantile of each signal over its active members (fakes are a minority)",
+    )
+    reference_prior_members: float = Field(
+        default=5.0, ge=0,
+        description="small groups borrow: reference = (n x own + k x peers) / (n + k), n = active members, k = this; peers = same industry and size band",
+    )
+    peer_min_members: int = Field(
+        default=20, ge=1,
+        description="a peer cell (industry x size band) lends reference values with at least this many active members; else the industry, else all groups",
+    )
+    size_bands: list[int] = Field(
+        default_factory=lambda: [3, 9, 29, 99],
+        description="upper bounds of the group size bands (registered members) whose groups lend each other reference values",
+    )
+    tie_work_share: float = Field(
+        default=0.5, ge=0, le=1, description="a tie is work-like when at least this share of its calls and SMS is in working time"
+    )
+    tie_min_work_events: int = Field(
+        default=2, ge=1, description="a work-like tie needs at least this many working-time calls or SMS in the month"
+    )
+    tie_evidence: float = Field(
+        default=0.35, ge=0, lt=1,
+        description="evidence of a real member given by one work-like tie with a colleague (member or likely employee); n ties give 1 - (1 - e)^n",
+    )
+    tie_focus_full: float = Field(
+        default=0.25, gt=0, le=1,
+        description="colleague ties count fully when they carry at least this share of the member's working-time calls and SMS (an outsider's chance tie carries little)",
+    )
+    key_person_ties: float = Field(
+        default=2.0, ge=0, description="a work-like tie with the group's key person counts as this many ties"
+    )
+    key_person_evidence: float = Field(
+        default=0.7, ge=0, lt=1,
+        description="evidence that the registered key person (the account manager's named contact) is a real member",
+    )
+    colocation_evidence: float = Field(
+        default=0.9, ge=0, lt=1, description="evidence of being seen at work in the group's cells as much as its typical member"
+    )
+    colocation_min_records: int = Field(
+        default=5, ge=1, description="working-time records with a cell at which co-location counts fully (fewer: proportionally)"
+    )
+    colocation_floor: float = Field(
+        default=0.05, gt=0, le=1, description="smallest reference co-location (a group without a shared workplace)"
+    )
+    profile_evidence: float = Field(
+        default=0.3, ge=0, lt=1,
+        description="evidence of a calling-time profile like the group's (weak: anyone who works has a working-time profile)",
+    )
+    profile_floor: float = Field(default=0.05, gt=0, le=1, description="smallest reference profile similarity")
+    data_line_share: float = Field(
+        default=0.9, gt=0, le=1,
+        description="a line without calls or SMS whose bill is at least this share data charges is a data card or IoT SIM in use, not dormant",
+    )
+    data_line_evidence: float = Field(
+        default=0.9, ge=0, lt=1, description="evidence of a real line given by data-only billing"
+    )
+    min_events: int = Field(
+        default=4, ge=0,
+        description="a member with fewer calls and SMS than this (but some) is not flagged: evidence = insufficient",
+    )
+    min_days_observed: int = Field(
+        default=10, ge=0,
+        description="a member who joined or activated fewer days than this before period end is not flagged: evidence = insufficient",
+    )
+    confident_events: int = Field(
+        default=30, ge=1, description="calls and SMS at which a verdict's confidence no longer grows with volume"
+    )
+    reason_strong: float = Field(
+        default=0.7, ge=0, le=1, description="co-location at or above this share of the typical value is named as evidence in the reasons"
+    )
+    reason_family_events: int = Field(
+        default=5, ge=1, description="a member without colleague ties that calls one member at least this often is described as family-like"
+    )
+    reason_family_work_share: float = Field(
+        default=0.3, ge=0, le=1, description="... when less than this share of those calls is in working time"
+    )
+    reason_weak: float = Field(
+        default=0.5, ge=0, le=1, description="a signal below this share of the group's typical value is named as weak in the reasons"
+    )
+    employee_weights: dict[str, float] = Field(
+        default_factory=lambda: {"work": 0.35, "coupling": 0.25, "focus": 0.15, "colocation": 0.25},
+        description="weights of the potential-member (employee) score: working-time share, members beyond the first, focus, co-location",
+    )
+    employee_min_work_records: int = Field(
+        default=3, ge=1, description="an on-net candidate's co-location counts with at least this many working-time records"
+    )
+    employee_floors: dict[str, float] = Field(
+        default_factory=lambda: {"work": 0.05, "focus": 0.05, "colocation": 0.01},
+        description="smallest reference values of the employee-score signals",
+    )
+    evening_end: int = Field(default=23, ge=0, le=24, description="weekday evening bin ends at this hour (night after)")
+    rest_day_hours: tuple[int, int] = Field(
+        default=(8, 18), description="hours [start, end) of the rest-day daytime bin of the calling-time profile"
+    )
+
+    @field_validator("size_bands")
+    @classmethod
+    def _bands(cls, v: list[int]) -> list[int]:
+        if any(b <= a for a, b in zip(v, v[1:])) or any(x < 1 for x in v):
+            raise ValueError("size bands must be increasing positive integers")
+        return v
+
+    @field_validator("employee_weights")
+    @classmethod
+    def _weights(cls, v: dict[str, float]) -> dict[str, float]:
+        need = {"work", "coupling", "focus", "colocation"}
+        if set(v) != need or any(x < 0 for x in v.values()) or sum(v.values()) <= 0:
+            raise ValueError(f"needs non-negative weights for exactly {sorted(need)}")
+        return v
+
+    @field_validator("employee_floors")
+    @classmethod
+    def _floors(cls, v: dict[str, float]) -> dict[str, float]:
+        need = {"work", "focus", "colocation"}
+        if set(v) != need or any(x <= 0 for x in v.values()):
+            raise ValueError(f"needs positive floors for exactly {sorted(need)}")
+        return v
+
+
 class AnalyticsConfig(_Section):
     fake_threshold: float = Field(
         default=0.5, ge=0, le=1, description="fake_score at or above which a member is flagged (is_suspect)"
@@ -109,6 +233,7 @@ class AnalyticsConfig(_Section):
     working_hours: tuple[int, int] = Field(
         default=(9, 18), description="local hours [start, end) counted as working time on weekdays"
     )
+    model: ModelConfig = Field(default_factory=ModelConfig, description="tunables of the member and employee models")
 
     @field_validator("working_hours")
     @classmethod

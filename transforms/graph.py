@@ -13,26 +13,33 @@ def _is_work(ts: str, work_start: int, work_end: int) -> str:
     return f"(isodow({ts}) <= 5 AND hour({ts}) >= {work_start} AND hour({ts}) < {work_end})"
 
 
-def _time_bin(ts: str, work_start: int, work_end: int) -> str:
-    """Coarse time-of-week bin: 0 weekday work, 1 weekday evening, 2 weekday night, 3 weekend day, 4 weekend evening/night."""
+def _time_bin(ts: str, work_start: int, work_end: int, evening_end: int, rest_day: tuple[int, int]) -> str:
+    """Coarse time-of-week bin: 0 weekday work, 1 weekday evening (until `evening_end`), 2 weekday night,
+    3 rest-day daytime (`rest_day` hours), 4 rest-day evening/night. The hours come from
+    analytics.model (evening_end, rest_day_hours)."""
+    rs, re_ = rest_day
     return (
         f"(CASE WHEN isodow({ts}) <= 5 THEN "
         f"CASE WHEN hour({ts}) >= {work_start} AND hour({ts}) < {work_end} THEN 0 "
-        f"WHEN hour({ts}) >= {work_end} AND hour({ts}) < 23 THEN 1 ELSE 2 END "
-        f"ELSE CASE WHEN hour({ts}) >= 8 AND hour({ts}) < 18 THEN 3 ELSE 4 END END)"
+        f"WHEN hour({ts}) >= {work_end} AND hour({ts}) < {evening_end} THEN 1 ELSE 2 END "
+        f"ELSE CASE WHEN hour({ts}) >= {rs} AND hour({ts}) < {re_} THEN 3 ELSE 4 END END)"
     )
 
 
-def events_sql(calls: str, work_start: int, work_end: int) -> str:
-    """Calls between graph nodes, one row per call or SMS, with time flags."""
+def events_sql(calls: str, work_start: int, work_end: int, evening_end: int, rest_day: tuple[int, int],
+               nodes_only: bool = True) -> str:
+    """Calls between graph nodes, one row per call or SMS, with time flags. With nodes_only=False every
+    call of the month (service codes and unknown numbers too): where a subscriber was seen does not
+    depend on whom it called."""
+    where = f"caller_type IN {NODE_TYPES} AND callee_type IN {NODE_TYPES} AND " if nodes_only else ""
     return f"""
 SELECT caller AS a, callee AS b, caller_on_net AS a_on_net, callee_on_net AS b_on_net,
        start_time, CAST(start_time AS DATE) AS day, duration_s, is_sms,
        caller_cell, callee_cell,
        {_is_work("start_time", work_start, work_end)} AS is_work,
-       {_time_bin("start_time", work_start, work_end)} AS time_bin
+       {_time_bin("start_time", work_start, work_end, evening_end, rest_day)} AS time_bin
 FROM {calls}
-WHERE caller_type IN {NODE_TYPES} AND callee_type IN {NODE_TYPES} AND caller <> callee
+WHERE {where}caller <> callee
 """
 
 
