@@ -85,7 +85,8 @@ class ModelConfig(_Section):
         default=0.5, ge=0, le=1, description="a tie is work-like when at least this share of its calls and SMS is in working time"
     )
     tie_min_work_events: int = Field(
-        default=2, ge=1, description="a work-like tie needs at least this many working-time calls or SMS in the month"
+        default=2, ge=1,
+        description="a work-like tie counts fully with this many working-time calls or SMS in the month, in proportion below",
     )
     tie_evidence: float = Field(
         default=0.35, ge=0, lt=1,
@@ -153,6 +154,16 @@ class ModelConfig(_Section):
     employee_min_work_records: int = Field(
         default=3, ge=1, description="an on-net candidate's co-location counts with at least this many working-time records"
     )
+    closure_full: float = Field(
+        default=0.3, gt=0, le=1,
+        description="a candidate's member contacts count as a team (no scatter penalty) when this share of them call another of them",
+    )
+    scatter_penalty: float = Field(
+        default=0.4, ge=0, le=1,
+        description="largest cut of the employee score for contacts scattered over the group (a client, supplier or courier of many)",
+    )
+    scatter_from: int = Field(default=4, ge=1, description="the scatter cut starts above this many members contacted")
+    scatter_full: int = Field(default=8, ge=2, description="... and is whole from this many members contacted on")
     employee_floors: dict[str, float] = Field(
         default_factory=lambda: {"work": 0.05, "focus": 0.05, "colocation": 0.01},
         description="smallest reference values of the employee-score signals",

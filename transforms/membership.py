@@ -30,10 +30,12 @@ def member_features_sql(members: str, adj: str, presence: str, profile: str, act
 
     `members(group_id, msisdn, member_role, since)`: `since` is the later of joining the group and
     activating the line. `billing(msisdn, voice_fee, data_fee, sms_fee, vas_fee)`: the month's bills.
-    A tie is work-like when at least `tie_work_share` of its events, and at least `tie_min_work_events`
-    of them, are in working time.
+    A tie is work-like when at least `tie_work_share` of its events are in working time; it counts as
+    min(1, working-time events / `tie_min_work_events`) ties.
     """
-    work_tie = f"(a.work_events >= {int(tie_min_work_events)} AND a.work_events >= {num(tie_work_share)} * a.events)"
+    # a work-like tie counts in proportion to its working-time events, fully from tie_min_work_events on
+    work_tie = f"(a.work_events >= 1 AND a.work_events >= {num(tie_work_share)} * a.events)"
+    weight = f"least(1.0, work_events * 1.0 / {int(tie_min_work_events)})"
     return f"""
 WITH m AS (SELECT group_id, msisdn, max(member_role) AS member_role, max(since) AS since FROM {members} GROUP BY group_id, msisdn),
 gsize AS (SELECT group_id, count(*) AS listed FROM m GROUP BY group_id),
@@ -48,8 +50,9 @@ base AS (
     SELECT group_id, msisdn,
            count(*) AS contacts,
            count(*) FILTER (WHERE y_member) AS members_contacted,
-           count(*) FILTER (WHERE y_member AND work_tie AND NOT y_key) AS work_ties,
-           count(*) FILTER (WHERE y_member AND work_tie AND y_key) > 0 AS key_person_tie,
+           count(*) FILTER (WHERE y_member AND work_tie AND NOT y_key) AS work_contacts,
+           coalesce(sum({weight}) FILTER (WHERE y_member AND work_tie AND NOT y_key), 0) AS work_ties,
+           coalesce(max({weight}) FILTER (WHERE y_member AND work_tie AND y_key), 0) AS key_person_tie,
            coalesce(sum(work_events) FILTER (WHERE y_member AND work_tie), 0) AS work_tie_events,
            sum(events) AS events,
            coalesce(sum(events) FILTER (WHERE y_member), 0) AS events_in,
@@ -122,8 +125,9 @@ SELECT m.group_id, m.msisdn, g.listed, m.member_role,
        coalesce(ac.active_days, 0) AS active_days,
        coalesce(b.contacts, 0) AS contacts,
        coalesce(b.members_contacted, 0) AS members_contacted,
+       coalesce(b.work_contacts, 0) AS work_contacts,
        coalesce(b.work_ties, 0) AS work_ties,
-       coalesce(b.key_person_tie, false) AS key_person_tie,
+       coalesce(b.key_person_tie, 0) AS key_person_tie,
        coalesce(b.work_tie_events, 0) AS work_tie_events,
        coalesce(b.work_events, 0) AS graph_work_events,
        coalesce(b.events, 0) AS graph_events,
@@ -162,10 +166,12 @@ def colleague_ties_sql(members: str, adj: str, employees: str, tie_work_share: f
     """Per member: work-like ties with the group's likely employees that are not registered (on-net or
     off-net colleagues). `employees(group_id, msisdn)` lists them."""
     return f"""
-SELECT m.group_id, m.msisdn, count(*) AS colleague_ties, sum(a.work_events) AS colleague_work_events
+SELECT m.group_id, m.msisdn, count(*) AS colleague_contacts,
+       sum(least(1.0, a.work_events * 1.0 / {int(tie_min_work_events)})) AS colleague_ties,
+       sum(a.work_events) AS colleague_work_events
 FROM (SELECT DISTINCT group_id, msisdn FROM {members}) AS m
 JOIN {adj} AS a ON a.x = m.msisdn
 JOIN {employees} AS e ON e.group_id = m.group_id AND e.msisdn = a.y
-WHERE a.work_events >= {int(tie_min_work_events)} AND a.work_events >= {num(tie_work_share)} * a.events
+WHERE a.work_events >= 1 AND a.work_events >= {num(tie_work_share)} * a.events
 GROUP BY m.group_id, m.msisdn
 """

@@ -111,7 +111,8 @@ WITH r AS (
            CASE WHEN f.graph_work_events > 0
                 THEN (f.work_tie_events + coalesce(c.colleague_work_events, 0)) * 1.0 / f.graph_work_events ELSE 0 END AS work_focus,
            f.work_ties + coalesce(c.colleague_ties, 0)
-               + CASE WHEN f.key_person_tie THEN {num(mc.key_person_ties)} ELSE 0 END AS ties,
+               + {num(mc.key_person_ties)} * f.key_person_tie AS ties,
+           coalesce(c.colleague_contacts, 0) AS colleague_contacts,
            {_ratio("f.colocation", "g.ref_coloc", mc.colocation_floor)} AS r_colocation,
            least(1.0, f.work_records * 1.0 / {int(mc.colocation_min_records)}) AS colocation_reliability,
            {_ratio("f.time_similarity", "g.ref_time", mc.profile_floor)} AS r_time,
@@ -126,7 +127,8 @@ e AS (
            {num(mc.colocation_evidence)} * r_colocation * colocation_reliability AS e_colocation,
            {num(mc.profile_evidence)} * r_time AS e_profile,
            CASE WHEN is_key_person THEN {num(mc.key_person_evidence)} ELSE 0.0 END AS e_key_person,
-           own_events = 0 AND NOT data_line AS dormant
+           own_events = 0 AND NOT data_line AS dormant,
+           work_contacts + colleague_contacts + CASE WHEN key_person_tie > 0 THEN 1 ELSE 0 END AS n_colleagues
     FROM r
 ),
 s AS (
@@ -158,7 +160,7 @@ SELECT group_id, msisdn, listed, fake_score,
             ELSE 0.5 + 0.5 * volume * CASE WHEN fake_score >= {thr} THEN (fake_score - {thr}) / greatest(1.0 - {thr}, 1e-9)
                                             ELSE ({thr} - fake_score) / greatest({thr}, 1e-9) END END AS confidence,
        e_ties, e_colocation, e_profile, e_key_person, dormant, data_line,
-       members_contacted, work_ties, colleague_ties, key_person_tie, is_key_person, in_work_share, colocation,
+       members_contacted, work_contacts, work_ties, colleague_contacts, colleague_ties, key_person_tie, is_key_person, in_work_share, colocation,
        work_focus, work_records, own_events, own_work_share, data_fee, days_observed,
        CASE
        WHEN dormant THEN
@@ -170,10 +172,10 @@ SELECT group_id, msisdn, listed, fake_score,
             'data-only line (data card or IoT SIM): no calls or SMS, data billed ' || {_yuan("data_fee")} || ' yuan; in use, not dormant'
        ELSE concat_ws('; ',
             CASE WHEN is_key_person THEN 'the group''s key person' END,
-            CASE WHEN ties > 0 THEN 'working-time contact with ' || {_int("work_ties + colleague_ties + CASE WHEN key_person_tie THEN 1 ELSE 0 END")}
-                     || ' colleague' || CASE WHEN work_ties + colleague_ties + CASE WHEN key_person_tie THEN 1 ELSE 0 END > 1 THEN 's' ELSE '' END
-                     || CASE WHEN key_person_tie THEN ' including the key person' ELSE '' END
-                     || CASE WHEN colleague_ties > 0 THEN ' (' || {_int("colleague_ties")} || ' not registered)' ELSE '' END
+            CASE WHEN ties > 0 THEN 'working-time contact with ' || {_int("n_colleagues")}
+                     || ' colleague' || CASE WHEN n_colleagues > 1 THEN 's' ELSE '' END
+                     || CASE WHEN key_person_tie > 0 THEN ' including the key person' ELSE '' END
+                     || CASE WHEN colleague_contacts > 0 THEN ' (' || {_int("colleague_contacts")} || ' not registered)' ELSE '' END
                  WHEN listed > 1 AND members_contacted = 0 THEN 'no calls with other members'
                  WHEN listed > 1 THEN 'calls ' || {_int("members_contacted")} || ' member' || CASE WHEN members_contacted > 1 THEN 's' ELSE '' END
                      || ', not in working time as colleagues do' END,
@@ -207,11 +209,17 @@ WITH r AS (
            {_ratio("coalesce(c.colocation, 0)", "g.ref_coloc", fl["colocation"])} AS r_colocation,
            c.colocation IS NOT NULL AND c.work_records >= {int(mc.employee_min_work_records)} AS seen_at_work
     FROM {candidates} AS c JOIN {refs} AS g ON g.group_id = c.group_id
+),
+s AS (
+    SELECT *,
+           CASE WHEN seen_at_work
+                THEN {num(w['work'])} * r_work + {num(w['coupling'])} * r_coupling + {num(w['focus'])} * r_focus + {num(w['colocation'])} * r_colocation
+                ELSE ({num(w['work'])} * r_work + {num(w['coupling'])} * r_coupling + {num(w['focus'])} * r_focus) / {off_total}
+           END AS base_score,
+           -- scattered contacts: many members who do not call each other (a client, supplier or courier of many)
+           {num(mc.scatter_penalty)} * (1.0 - least(1.0, coalesce(closure, 1.0) / {num(mc.closure_full)}))
+               * least(1.0, greatest(0.0, members_contacted - {num(mc.scatter_from)}) / {num(mc.scatter_full - mc.scatter_from)}) AS scatter
+    FROM r
 )
-SELECT *,
-       CASE WHEN seen_at_work
-            THEN {num(w['work'])} * r_work + {num(w['coupling'])} * r_coupling + {num(w['focus'])} * r_focus + {num(w['colocation'])} * r_colocation
-            ELSE ({num(w['work'])} * r_work + {num(w['coupling'])} * r_coupling + {num(w['focus'])} * r_focus) / {off_total}
-       END AS score
-FROM r
+SELECT *, base_score * (1.0 - scatter) AS score FROM s
 """
