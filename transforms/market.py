@@ -7,8 +7,10 @@ call graph undercounts them. Two counts are corrected:
   more than `potential_member_share` (10 %) of the group's members;
 - **score**: off-net numbers whose employee score reaches the threshold (likely employees).
 
-Account managers' on-site surveys give the headcount of some groups. For a surveyed group the off-net
-employees the survey implies are headcount - (real members + on-net unregistered employees); each
+On-net staff = real members that are people (real members less data cards and IoT SIMs, which are
+lines, not employees) + on-net unregistered likely employees. Account managers' on-site surveys give
+the headcount of some groups. For a surveyed group the off-net employees the survey implies are
+headcount - on-net staff; each
 method's correction coefficient is the ratio estimator sum(implied) / sum(count) over the surveyed
 groups, per industry where it has at least `min_surveys` surveys, over all groups otherwise. Its
 error is measured leave-one-out: each surveyed group is predicted with the coefficient fitted on the
@@ -31,7 +33,8 @@ def group_counts_sql(groups: str, fake: str, potential: str, fake_threshold: flo
 WITH f AS (
     SELECT group_id, count(*) AS listed_members,
            count(*) FILTER (WHERE is_suspect) AS suspect_members,
-           count(*) FILTER (WHERE evidence = 'insufficient') AS insufficient_members
+           count(*) FILTER (WHERE evidence = 'insufficient') AS insufficient_members,
+           count(*) FILTER (WHERE data_line) AS data_lines
     FROM {fake} GROUP BY group_id
 ),
 p AS (
@@ -44,7 +47,9 @@ p AS (
 SELECT g.group_id, g.industry, g.region, g.account_manager_id,
        f.listed_members, f.suspect_members, f.listed_members - f.suspect_members AS real_members,
        (f.listed_members - f.suspect_members) * 1.0 / f.listed_members AS purity,
-       f.insufficient_members,
+       f.insufficient_members, f.data_lines,
+       -- employees on the home network: real members that are people (not data cards or IoT SIMs)
+       f.listed_members - f.suspect_members - f.data_lines AS onnet_registered_staff,
        coalesce(p.est_onnet_unregistered, 0) AS est_onnet_unregistered,
        coalesce(p.offnet_detected, 0) AS offnet_detected,
        coalesce(p.offnet_key_competitor, 0) AS offnet_key_competitor
@@ -97,9 +102,9 @@ WITH s AS (
 ),
 obs AS (
     SELECT c.industry, c.offnet_detected, c.offnet_key_competitor, s.surveyed_headcount AS headcount,
-           c.real_members + c.est_onnet_unregistered AS onnet_est,
-           greatest(0, s.surveyed_headcount - c.real_members - c.est_onnet_unregistered) AS offnet_implied,
-           least(1.0, (c.real_members + c.est_onnet_unregistered) * 1.0 / nullif(s.surveyed_headcount, 0)) AS survey_share
+           c.onnet_registered_staff + c.est_onnet_unregistered AS onnet_est,
+           greatest(0, s.surveyed_headcount - c.onnet_registered_staff - c.est_onnet_unregistered) AS offnet_implied,
+           least(1.0, (c.onnet_registered_staff + c.est_onnet_unregistered) * 1.0 / nullif(s.surveyed_headcount, 0)) AS survey_share
     FROM {counts} AS c JOIN s ON s.group_id = c.group_id
 ),
 scopes AS (
@@ -129,13 +134,13 @@ def market_share_sql(counts: str, calibration: str, previous: str) -> str:
     `previous` holds last month's group summary (group_id, the counts and each method's coefficient
     as applied), empty when that month has no results; `previous_month` then says 'missing'.
     """
-    onnet = "(c.real_members + c.est_onnet_unregistered)"
+    onnet = "(c.onnet_registered_staff + c.est_onnet_unregistered)"
     cols = []
     for m, col in METHODS.items():
         pre = "" if m == "score" else "rule_"
         coef = f"coalesce(i.{pre}coefficient, g.{pre}coefficient)"
         applied = f"coalesce({coef}, 1.0)"
-        prev_onnet = "(p.real_members + p.est_onnet_unregistered)"
+        prev_onnet = "(p.onnet_registered_staff + p.est_onnet_unregistered)"
         prev_applied = f"coalesce(p.{pre}correction_coefficient, 1.0)"
         share = _share(onnet, f"c.{col} * {applied}")
         at_prev = _share(onnet, f"c.{col} * {prev_applied}")
