@@ -99,12 +99,17 @@ prof AS (
     SELECT m.group_id, m.msisdn, p.time_bin, p.n FROM m JOIN {profile} AS p ON p.number = m.msisdn
 ),
 gprof AS (SELECT group_id, time_bin, sum(n) AS n FROM prof GROUP BY group_id, time_bin),
+pm AS (SELECT DISTINCT group_id, msisdn FROM prof),
 cos AS (
-    SELECT p.group_id, p.msisdn,
-           sum(p.n * (g.n - p.n)) / (sqrt(sum(p.n * p.n)) * nullif(sqrt(sum((g.n - p.n) * (g.n - p.n))), 0)) AS time_similarity,
-           sum(CASE WHEN p.time_bin = 0 THEN p.n ELSE 0 END) * 1.0 / sum(p.n) AS own_work_share
-    FROM prof AS p JOIN gprof AS g ON g.group_id = p.group_id AND g.time_bin = p.time_bin
-    GROUP BY p.group_id, p.msisdn
+    -- cosine of the member's profile with the rest of the group's, over every bin the group uses
+    SELECT m.group_id, m.msisdn,
+           sum(coalesce(p.n, 0) * (g.n - coalesce(p.n, 0)))
+               / (nullif(sqrt(sum(coalesce(p.n, 0) * coalesce(p.n, 0))), 0)
+                  * nullif(sqrt(sum((g.n - coalesce(p.n, 0)) * (g.n - coalesce(p.n, 0)))), 0)) AS time_similarity,
+           sum(CASE WHEN g.time_bin = 0 THEN coalesce(p.n, 0) ELSE 0 END) * 1.0 / nullif(sum(coalesce(p.n, 0)), 0) AS own_work_share
+    FROM pm AS m JOIN gprof AS g ON g.group_id = m.group_id
+    LEFT JOIN prof AS p ON p.group_id = m.group_id AND p.msisdn = m.msisdn AND p.time_bin = g.time_bin
+    GROUP BY m.group_id, m.msisdn
 ),
 bill AS (
     SELECT msisdn, sum(voice_fee) AS voice_fee, sum(data_fee) AS data_fee, sum(sms_fee) AS sms_fee, sum(vas_fee) AS vas_fee
