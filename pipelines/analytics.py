@@ -84,9 +84,11 @@ def build_group_analytics(cfg: Config, period: str, con: duckdb.DuckDBPyConnecti
         "JOIN groups AS g ON g.group_id = m.group_id "
         f"WHERE g.status = 'active' AND m.joined_at <= DATE {lit(end)} AND (m.left_at IS NULL OR m.left_at > DATE {lit(end)})"
     )
-    ws, we = a.working_hours
+    from pipelines.transform import register_calendar
+
+    register_calendar(con, cfg, "calls", "work_calendar")  # working time (config section calendar)
     steps = [
-        ("events", events_sql("calls", ws, we)),
+        ("events", events_sql("calls", "work_calendar")),
         ("graph", call_graph_sql("events")),
         ("adj", adjacency_sql("graph")),
         ("presence", presence_sql("events")),
