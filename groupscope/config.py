@@ -8,11 +8,12 @@ A wrong key or a wrong type is a `ConfigError` that names the key.
 from __future__ import annotations
 
 import os
+from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from groupscope.contract import INPUT_TABLES
 
@@ -168,10 +169,6 @@ class ModelConfig(_Section):
         default_factory=lambda: {"work": 0.05, "focus": 0.05, "colocation": 0.01},
         description="smallest reference values of the employee-score signals",
     )
-    evening_end: int = Field(default=23, ge=0, le=24, description="weekday evening bin ends at this hour (night after)")
-    rest_day_hours: tuple[int, int] = Field(
-        default=(8, 18), description="hours [start, end) of the rest-day daytime bin of the calling-time profile"
-    )
 
     @field_validator("size_bands")
     @classmethod
@@ -241,17 +238,98 @@ class AnalyticsConfig(_Section):
         ge=1,
         description="those ties must involve at least this many distinct numbers of each team (so one outside contact never joins two teams)",
     )
-    working_hours: tuple[int, int] = Field(
-        default=(9, 18), description="local hours [start, end) counted as working time on weekdays"
-    )
     model: ModelConfig = Field(default_factory=ModelConfig, description="tunables of the member and employee models")
 
-    @field_validator("working_hours")
+
+def _zone(v: str) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(v)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {v!r}") from None
+    return v
+
+
+def _hour_range(v: tuple[int, int]) -> tuple[int, int]:
+    if not (0 <= v[0] < v[1] <= 24):
+        raise ValueError("must be [start, end) with 0 <= start < end <= 24")
+    return v
+
+
+class CalendarConfig(_Section):
+    """The working calendar (groupscope.working_calendar): every place that asks "is this working time?"
+    (call graph, presence, calling profiles, prospects) reads it from here."""
+
+    timezone: str = Field(
+        default="Asia/Shanghai",
+        description="the operator's local time zone: calendar days and working hours are read on its clock",
+    )
+    cdr_timezone: str | None = Field(
+        default=None,
+        description="time zone of the wall-clock times in CDR start_time; empty: the same as timezone (the "
+        "contract's local time); when it differs, start_time is converted to timezone before days and hours are taken",
+    )
+    working_hours: tuple[int, int] = Field(
+        default=(9, 18), description="local hours [start, end) counted as working time on working days"
+    )
+    evening_end: int = Field(
+        default=23, ge=1, le=24,
+        description="time bins: a working day's evening runs from the end of working hours to this hour, its night after",
+    )
+    rest_day_hours: tuple[int, int] = Field(
+        default=(8, 18), description="time bins: local hours [start, end) of a rest day's daytime"
+    )
+    national: Literal["chinese-calendar", "none"] = Field(
+        default="chinese-calendar",
+        description="national holidays and make-up working days: chinese-calendar (the State Council's notices, "
+        "package chinese-calendar 1.11.0: 2004-2026) or none (Monday-Friday); a year it does not know is "
+        "Monday-Friday with a warning",
+    )
+    holidays: list[date] = Field(
+        default_factory=list, description="extra rest days (YYYY-MM-DD), e.g. a year the package does not know yet"
+    )
+    workdays: list[date] = Field(
+        default_factory=list, description="extra make-up working days (YYYY-MM-DD); these and holidays win over the package"
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        return _zone(v)
+
+    @field_validator("cdr_timezone")
+    @classmethod
+    def _cdr_tz(cls, v: str | None) -> str | None:
+        return None if v in (None, "") else _zone(v)
+
+    @field_validator("working_hours", "rest_day_hours")
     @classmethod
     def _hours(cls, v: tuple[int, int]) -> tuple[int, int]:
-        if not (0 <= v[0] < v[1] <= 24):
-            raise ValueError("must be [start, end) with 0 <= start < end <= 24")
-        return v
+        return _hour_range(v)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> CalendarConfig:
+        both = sorted(set(self.holidays) & set(self.workdays))
+        if both:
+            raise ValueError(f"days both holidays and workdays: {', '.join(d.isoformat() for d in both)}")
+        if self.evening_end < self.working_hours[1]:
+            raise ValueError("evening_end must not be before the end of working_hours")
+        return self
+
+    def work_calendar(self):
+        from groupscope.working_calendar import WorkCalendar
+
+        return WorkCalendar(
+            working_hours=tuple(self.working_hours),
+            national=self.national,
+            holidays=frozenset(self.holidays),
+            workdays=frozenset(self.workdays),
+            timezone=self.timezone,
+            cdr_timezone=self.cdr_timezone or self.timezone,
+            evening_end=self.evening_end,
+            rest_day_hours=tuple(self.rest_day_hours),
+        )
 
 
 Severity = Literal["blocking", "warning"]
@@ -395,7 +473,6 @@ class ReportingConfig(_Section):
 
 class Config(_Section):
     home_carrier: str = Field(default="CMCC", description="carrier code of the operator running groupscope")
-    timezone: str = Field(default="Asia/Shanghai", description="time zone of CDR start_time values")
     work_dir: str = Field(
         default="groupscope_work",
         description="staged Parquet, manifests, Data Docs; relative paths are under the working directory",
@@ -412,17 +489,18 @@ class Config(_Section):
     analytics: AnalyticsConfig = Field(default_factory=AnalyticsConfig)
     value: ValueConfig = Field(default_factory=ValueConfig)
     reporting: ReportingConfig = Field(default_factory=ReportingConfig)
+    calendar: CalendarConfig = Field(default_factory=CalendarConfig)
 
-    @field_validator("timezone")
+    @model_validator(mode="before")
     @classmethod
-    def _tz(cls, v: str) -> str:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-        try:
-            ZoneInfo(v)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {v!r}") from None
-        return v
+    def _moved_keys(cls, data: Any) -> Any:
+        """Keys that moved to the calendar section: refused with their new place, never ignored."""
+        if isinstance(data, dict):
+            if "timezone" in data:
+                raise ValueError("timezone moved to calendar.timezone (and calendar.cdr_timezone)")
+            if isinstance(data.get("analytics"), dict) and "working_hours" in data["analytics"]:
+                raise ValueError("analytics.working_hours moved to calendar.working_hours")
+        return data
 
     @property
     def work_path(self) -> Path:

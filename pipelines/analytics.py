@@ -114,12 +114,14 @@ def build_group_analytics(cfg: Config, period: str, con: duckdb.DuckDBPyConnecti
         f"WHERE g.status = 'active' AND m.joined_at <= DATE {lit(end)} AND (m.left_at IS NULL OR m.left_at > DATE {lit(end)}) "
         "GROUP BY m.group_id, m.msisdn"
     )
-    ws, we = a.working_hours
+    from pipelines.transform import register_calendar
+
+    register_calendar(con, cfg, "calls", "work_calendar")  # working time (config section calendar)
     mc = a.model
     tie = (mc.tie_work_share, mc.tie_min_work_events)
     steps = [
-        ("events", events_sql("calls", ws, we, mc.evening_end, mc.rest_day_hours)),
-        ("all_events", events_sql("calls", ws, we, mc.evening_end, mc.rest_day_hours, nodes_only=False)),
+        ("events", events_sql("calls", "work_calendar")),
+        ("all_events", events_sql("calls", "work_calendar", nodes_only=False)),
         ("graph", call_graph_sql("events")),
         ("adj", adjacency_sql("graph")),
         ("presence", presence_sql("all_events")),

@@ -29,7 +29,10 @@ def analysed(tmp_path_factory):
     # the tidy operator (issue 12's variety off): the bars the first models were built to; the sweep
     # (benchmarks/sweep_quality.py, docs/quality.md) measures them on the real operator's variety
     generate(SynthParams(months=(PERIOD,), subscribers=9000, seed=12, **TIDY), root / "landing")
-    cfg = config_from_dict({"work_dir": str(root / "work"), "validation": {"gx_sample_rows": 5000}})
+    # its calendar is Monday-Friday, and so is the configured one
+    cfg = config_from_dict(
+        {"work_dir": str(root / "work"), "validation": {"gx_sample_rows": 5000}, "calendar": {"national": "none"}}
+    )
     report = run_period(cfg, root / "landing", PERIOD)
     return root, cfg, report
 
@@ -146,8 +149,8 @@ def test_analytics_sql_transpiles_to_spark():
 
     mc = ModelConfig()
     queries = [
-        graph.events_sql("calls", 9, 18, 23, (8, 18)),
-        graph.events_sql("calls", 9, 18, 23, (8, 18), nodes_only=False),
+        graph.events_sql("calls", "work_calendar"),
+        graph.events_sql("calls", "work_calendar", nodes_only=False),
         graph.call_graph_sql("events"),
         graph.presence_sql("events"),
         membership.member_features_sql("members", "adj", "presence", "profile", "activity", "billing", 0.5, 2, "2026-10-31"),
