@@ -108,7 +108,9 @@ class ModelConfig(_Section):
         default=0.9, ge=0, lt=1, description="evidence of being seen at work in the group's cells as much as its typical member"
     )
     colocation_min_records: int = Field(
-        default=5, ge=1, description="working-time records with a cell at which co-location counts fully (fewer: proportionally)"
+        default=2, ge=1,
+        description="working-time records with a cell at which co-location counts fully (fewer: proportionally); "
+        "a cell holding the typical member's share of the group's working time is rarely hit by chance",
     )
     colocation_floor: float = Field(
         default=0.05, gt=0, le=1, description="smallest reference co-location (a group without a shared workplace)"
