@@ -70,7 +70,7 @@ def _surveys_relation(work: Path, period: str, months: int) -> str:
 
 # last month's group summary as the month-over-month change needs it
 PREVIOUS_COLUMNS = {
-    "group_id": "VARCHAR", "onnet_registered_staff": "BIGINT", "est_onnet_unregistered": "BIGINT", "offnet_detected": "BIGINT",
+    "group_id": "VARCHAR", "onnet_registered_staff": "BIGINT", "onnet_detected": "BIGINT", "offnet_detected": "BIGINT",
     "offnet_key_competitor": "BIGINT", "correction_coefficient": "DOUBLE", "rule_correction_coefficient": "DOUBLE",
 }
 

@@ -1,28 +1,47 @@
 """Group size, purity and market share, two ways, with correction coefficients calibrated on surveys.
 
-Off-net employees are seen only through calls with home subscribers, so any count of them from the
-call graph undercounts them. Two counts are corrected:
+Employees who are not registered members are seen only through their calls with members, so what the
+call graph finds undercounts them. On-net staff are the real members that are people (real members
+less data cards and IoT SIMs, which are lines, not employees). Two ways to the rest:
 
+- **score**: unregistered likely employees (employee score at the threshold), on-net and off-net;
+  both are found the same way (through their contacts with members), so one coefficient corrects both:
+  est_onnet_unregistered = round(coefficient x on-net likely employees), est_offnet_employees =
+  coefficient x off-net likely employees;
 - **rule**: the operator's established rule, key competitor users = off-net numbers in contact with
-  more than `potential_member_share` (10 %) of the group's members;
-- **score**: off-net numbers whose employee score reaches the threshold (likely employees).
+  more than `potential_member_share` (10 %) of the group's members, times its own coefficient; its
+  on-net side is on-net staff + on-net likely employees, uncorrected.
 
-On-net staff = real members that are people (real members less data cards and IoT SIMs, which are
-lines, not employees) + on-net unregistered likely employees. Account managers' on-site surveys give
-the headcount of some groups. For a surveyed group the off-net employees the survey implies are
-headcount - on-net staff; each
-method's correction coefficient is the ratio estimator sum(implied) / sum(count) over the surveyed
-groups, per industry where it has at least `min_surveys` surveys, over all groups otherwise. Its
-error is measured leave-one-out: each surveyed group is predicted with the coefficient fitted on the
-other surveys of its scope, and the absolute difference between the predicted market share and the
-survey's (on-net estimate / surveyed headcount) is averaged, in percentage points. Without surveys
-(or with nothing counted on the surveyed groups) a method is 'uncalibrated': no coefficient, the
-uncorrected count is used, and the run warns.
+Account managers' on-site surveys give the headcount of some groups. Each method's coefficient is the
+ratio estimator sum(what the survey implies) / sum(what was counted) over the surveyed groups (score:
+headcount - on-net staff over all likely employees; rule: headcount - on-net side over key competitor
+users), per industry where it has at least `min_surveys` surveys, over all groups otherwise. Its error
+is measured leave-one-out: each surveyed group is predicted with the coefficient fitted on the other
+surveys of its scope, and the absolute difference between the predicted market share and the
+survey's (the same on-net estimate over the surveyed headcount) is averaged, in percentage points.
+Without surveys (or with nothing counted on the surveyed groups) a method is 'uncalibrated': no
+coefficient, the uncorrected counts are used, and the run warns.
 """
 
 from __future__ import annotations
 
-METHODS = {"score": "offnet_detected", "rule": "offnet_key_competitor"}
+# per method: (what the survey implies, what was counted), over a relation with the group's counts and headcount
+IMPLIED = {
+    "score": ("greatest(0, {a}headcount - {a}onnet_registered_staff)", "({a}onnet_detected + {a}offnet_detected)"),
+    "rule": ("greatest(0, {a}headcount - {a}onnet_registered_staff - {a}onnet_detected)", "{a}offnet_key_competitor"),
+}
+
+
+def _onnet(method: str, a: str, coef: str) -> str:
+    """On-net staff estimate of a group (columns of relation alias `a`) under coefficient `coef`."""
+    if method == "score":
+        return f"({a}onnet_registered_staff + round({a}onnet_detected * {coef}))"
+    return f"({a}onnet_registered_staff + {a}onnet_detected)"
+
+
+def _offnet(method: str, a: str, coef: str) -> str:
+    col = "offnet_detected" if method == "score" else "offnet_key_competitor"
+    return f"({a}{col} * {coef})"
 
 
 def group_counts_sql(groups: str, fake: str, potential: str, fake_threshold: float, employee_threshold: float,
@@ -39,7 +58,7 @@ WITH f AS (
 ),
 p AS (
     SELECT group_id,
-           count(*) FILTER (WHERE on_net AND score >= {employee_threshold}) AS est_onnet_unregistered,
+           count(*) FILTER (WHERE on_net AND score >= {employee_threshold}) AS onnet_detected,
            count(*) FILTER (WHERE NOT on_net AND score >= {employee_threshold}) AS offnet_detected,
            count(*) FILTER (WHERE NOT on_net AND member_share > {key_share}) AS offnet_key_competitor
     FROM {potential} GROUP BY group_id
@@ -50,7 +69,7 @@ SELECT g.group_id, g.industry, g.region, g.account_manager_id,
        f.insufficient_members, f.data_lines,
        -- employees on the home network: real members that are people (not data cards or IoT SIMs)
        f.listed_members - f.suspect_members - f.data_lines AS onnet_registered_staff,
-       coalesce(p.est_onnet_unregistered, 0) AS est_onnet_unregistered,
+       coalesce(p.onnet_detected, 0) AS onnet_detected,
        coalesce(p.offnet_detected, 0) AS offnet_detected,
        coalesce(p.offnet_key_competitor, 0) AS offnet_key_competitor
 FROM {groups} AS g JOIN f ON f.group_id = g.group_id
@@ -68,21 +87,23 @@ def calibration_sql(counts: str, surveys: str, min_surveys: int) -> str:
     the mean absolute error in employees on the surveys it was fitted on, and the leave-one-out error of
     market share in percentage points. One 'global' row always exists; status says whether it is calibrated."""
     per_method = []
-    for m, col in METHODS.items():
+    for m, (implied, counted) in IMPLIED.items():
         pre = "" if m == "score" else "rule_"
+        imp, cnt = implied.format(a="o."), counted.format(a="o.")
+        loo = f"(k.implied - {imp}) / nullif(k.counted - {cnt}, 0)"
+        on = _onnet(m, "o.", loo)
         per_method.append(f"""
 {m}_fit AS (
-    SELECT s.scope, s.surveys, sum(o.offnet_implied) AS implied, sum(o.{col}) AS counted,
-           sum(o.offnet_implied) * 1.0 / nullif(sum(o.{col}), 0) AS coefficient
+    SELECT s.scope, sum({imp}) AS implied, sum({cnt}) AS counted,
+           sum({imp}) * 1.0 / nullif(sum({cnt}), 0) AS coefficient
     FROM scopes AS s JOIN obs AS o ON s.scope = 'global' OR s.scope = o.industry
-    GROUP BY s.scope, s.surveys
+    GROUP BY s.scope
 ),
 {m}_err AS (
     SELECT k.scope,
-           avg(abs(o.{col} * k.coefficient - o.offnet_implied)) AS mae_employees,
+           avg(abs({cnt} * k.coefficient - {imp})) AS mae_employees,
            -- leave one out: the coefficient of the scope's other surveys predicts this group's share
-           avg(abs({_share("o.onnet_est", f"o.{col} * (k.implied - o.offnet_implied) / nullif(k.counted - o.{col}, 0)")}
-                   - o.survey_share)) * 100 AS loo_mae_pp
+           avg(abs({on} / nullif({on} + {_offnet(m, "o.", loo)}, 0) - least(1.0, {on} / o.headcount))) * 100 AS loo_mae_pp
     FROM {m}_fit AS k JOIN obs AS o ON k.scope = 'global' OR k.scope = o.industry
     WHERE o.headcount > 0
     GROUP BY k.scope
@@ -101,10 +122,8 @@ WITH s AS (
         FROM {surveys}) AS x WHERE rk = 1
 ),
 obs AS (
-    SELECT c.industry, c.offnet_detected, c.offnet_key_competitor, s.surveyed_headcount AS headcount,
-           c.onnet_registered_staff + c.est_onnet_unregistered AS onnet_est,
-           greatest(0, s.surveyed_headcount - c.onnet_registered_staff - c.est_onnet_unregistered) AS offnet_implied,
-           least(1.0, (c.onnet_registered_staff + c.est_onnet_unregistered) * 1.0 / nullif(s.surveyed_headcount, 0)) AS survey_share
+    SELECT c.industry, c.onnet_registered_staff, c.onnet_detected, c.offnet_detected, c.offnet_key_competitor,
+           s.surveyed_headcount AS headcount
     FROM {counts} AS c JOIN s ON s.group_id = c.group_id
 ),
 scopes AS (
@@ -134,27 +153,30 @@ def market_share_sql(counts: str, calibration: str, previous: str) -> str:
     `previous` holds last month's group summary (group_id, the counts and each method's coefficient
     as applied), empty when that month has no results; `previous_month` then says 'missing'.
     """
-    onnet = "(c.onnet_registered_staff + c.est_onnet_unregistered)"
     cols = []
-    for m, col in METHODS.items():
+    for m in IMPLIED:
         pre = "" if m == "score" else "rule_"
         coef = f"coalesce(i.{pre}coefficient, g.{pre}coefficient)"
         applied = f"coalesce({coef}, 1.0)"
-        prev_onnet = "(p.onnet_registered_staff + p.est_onnet_unregistered)"
         prev_applied = f"coalesce(p.{pre}correction_coefficient, 1.0)"
-        share = _share(onnet, f"c.{col} * {applied}")
-        at_prev = _share(onnet, f"c.{col} * {prev_applied}")
-        prev_share = _share(prev_onnet, f"p.{col} * {prev_applied}")
+
+        def share(a: str, k: str, m=m) -> str:
+            on = _onnet(m, a, k)
+            return f"CAST({on} AS DOUBLE) / nullif({on} + {_offnet(m, a, k)}, 0)"
+
+        now, at_prev, before = share("c.", applied), share("c.", prev_applied), share("p.", prev_applied)
+        onnet_est = f"CAST(round(c.onnet_detected * {applied}) AS BIGINT) AS est_onnet_unregistered," if m == "score" else ""
         cols.append(f"""
        {coef} AS {pre}correction_coefficient,
        CASE WHEN {coef} IS NULL THEN 'uncalibrated'
             WHEN i.{pre}coefficient IS NOT NULL THEN i.scope ELSE 'global' END AS {pre}coefficient_scope,
-       c.{col} * {applied} AS {pre}est_offnet_employees,
-       {share} AS {pre}market_share,
-       {prev_share} AS {pre}previous_market_share,
-       {share} - {prev_share} AS {pre}share_change,
-       {at_prev} - {prev_share} AS {pre}share_change_movement,
-       {share} - {at_prev} AS {pre}share_change_recalibration""")
+       {onnet_est}
+       {_offnet(m, "c.", applied)} AS {pre}est_offnet_employees,
+       {now} AS {pre}market_share,
+       {before} AS {pre}previous_market_share,
+       {now} - {before} AS {pre}share_change,
+       {at_prev} - {before} AS {pre}share_change_movement,
+       {now} - {at_prev} AS {pre}share_change_recalibration""")
     return f"""
 SELECT c.*,{",".join(cols)},
        CASE WHEN NOT (SELECT count(*) > 0 FROM {previous}) THEN 'missing'

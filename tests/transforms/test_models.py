@@ -246,11 +246,11 @@ def test_employee_score_by_hand():
 
 COUNTS = {
     "group_id": ["G1", "G2", "G3"], "industry": ["retail"] * 3, "real_members": [9, 9, 5],
-    "onnet_registered_staff": [8, 9, 5], "est_onnet_unregistered": [2, 1, 0],
+    "onnet_registered_staff": [8, 9, 5], "onnet_detected": [2, 1, 0],
     "offnet_detected": [4, 6, 2], "offnet_key_competitor": [2, 5, 1],
 }
 PREVIOUS = {
-    "group_id": ["G3"], "onnet_registered_staff": [5], "est_onnet_unregistered": [0], "offnet_detected": [3],
+    "group_id": ["G3"], "onnet_registered_staff": [5], "onnet_detected": [0], "offnet_detected": [3],
     "offnet_key_competitor": [1], "correction_coefficient": [2.0], "rule_correction_coefficient": [None],
 }
 
@@ -269,28 +269,33 @@ def test_market_share_both_ways_by_hand():
     d = datetime(2026, 10, 15).date()
     cal, ms = _market({"group_id": ["G1", "G2"], "surveyed_headcount": [20, 24], "surveyed_at": [d, d]}, PREVIOUS)
     g = cal["global"]
-    # on-net staff: G1 8 + 2 = 10, G2 9 + 1 = 10; implied off-net 20 - 10 = 10 and 24 - 10 = 14
-    # score: (10 + 14) / (4 + 6) = 2.4; in-sample |4*2.4 - 10| = 0.4, |6*2.4 - 14| = 0.4
+    # score: implied unregistered staff G1 20 - 8 = 12 over 2 + 4 = 6 likely employees, G2 24 - 9 = 15
+    # over 1 + 6 = 7: coefficient 27 / 13 = 2.076923; in-sample |6c - 12| = |7c - 15| = 0.461538
     assert g["surveys"] == 2 and g["status"] == "calibrated"
-    assert g["coefficient"] == pytest.approx(2.4) and g["mae_employees"] == pytest.approx(0.4)
-    # leave one out: G1 by G2 alone, 14/6: share 10 / (10 + 4*14/6) = 0.517241 vs survey 10/20 = 0.5;
-    # G2 by G1 alone, 10/4: 10 / (10 + 15) = 0.4 vs 10/24 = 0.416667 -> mean 1.6954 pp
-    loo = (abs(10 / (10 + 4 * 14 / 6) - 0.5) + abs(0.4 - 10 / 24)) / 2 * 100
+    assert g["coefficient"] == pytest.approx(27 / 13) and g["mae_employees"] == pytest.approx(6 / 13, abs=1e-6)
+    # leave one out: G1 by G2 alone, 15/7: on-net 8 + round(2 * 15/7) = 12, off-net 4 * 15/7 = 8.5714:
+    # 12 / 20.5714 = 0.583333 vs the survey's 12 / 20 = 0.6; G2 by G1 alone, 12/6 = 2: on-net 9 + 2 = 11,
+    # off-net 12: 11 / 23 = 0.478261 vs 11 / 24 = 0.458333 -> mean 1.8297 pp
+    loo = (abs(12 / (12 + 4 * 15 / 7) - 0.6) + abs(11 / 23 - 11 / 24)) / 2 * 100
     assert g["loo_mae_pp"] == pytest.approx(loo, abs=1e-5)
-    # rule: 24 / (2 + 5) = 3.428571; LOO G1 by 14/5: 10 / (10 + 5.6); G2 by 10/2: 10 / 35
+    # rule: on-net side 8 + 2 = 10 and 9 + 1 = 10, implied 10 and 14 over 2 and 5 key competitor users:
+    # 24 / 7 = 3.428571; LOO G1 by 14/5: 10 / (10 + 5.6) vs 0.5; G2 by 10/2: 10 / 35 vs 10 / 24
     assert g["rule_coefficient"] == pytest.approx(24 / 7)
     rloo = (abs(10 / 15.6 - 0.5) + abs(10 / 35 - 10 / 24)) / 2 * 100
     assert g["rule_loo_mae_pp"] == pytest.approx(rloo, abs=1e-5)
+    # on-net likely employees are corrected like the off-net ones: G1 round(2 * 27/13) = 4
+    assert ms["G1"]["est_onnet_unregistered"] == 4
     g3 = ms["G3"]
-    # G3: 5 on-net, 2 detected, 1 key competitor user
-    assert g3["market_share"] == pytest.approx(5 / (5 + 2 * 2.4)) and g3["coefficient_scope"] == "global"
+    # G3: 5 on-net staff, no on-net likely employee, 2 off-net ones, 1 key competitor user
+    assert g3["market_share"] == pytest.approx(5 / (5 + 2 * 27 / 13)) and g3["coefficient_scope"] == "global"
     assert g3["rule_market_share"] == pytest.approx(5 / (5 + 24 / 7))
     # change since last month (5 on-net, 3 detected under 2.0: 5/11): this month's counts under last
-    # month's coefficient 5/9 -> movement 5/9 - 5/11; recalibration 5/9.8 - 5/9
+    # month's coefficient 5/9 -> movement 5/9 - 5/11; recalibration 5/(5 + 54/13) - 5/9
+    now = 5 / (5 + 54 / 13)
     assert g3["previous_month"] == "present" and g3["previous_market_share"] == pytest.approx(5 / 11)
     assert g3["share_change_movement"] == pytest.approx(5 / 9 - 5 / 11)
-    assert g3["share_change_recalibration"] == pytest.approx(5 / 9.8 - 5 / 9)
-    assert g3["share_change"] == pytest.approx(5 / 9.8 - 5 / 11)
+    assert g3["share_change_recalibration"] == pytest.approx(now - 5 / 9)
+    assert g3["share_change"] == pytest.approx(now - 5 / 11)
     assert ms["G1"]["previous_month"] == "new group" and ms["G1"]["share_change"] is None
 
 
