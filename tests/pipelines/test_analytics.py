@@ -69,7 +69,10 @@ def test_exports_follow_the_contract(analysed, tmp_path):
     for r in lists["fake-members"]:
         s = float(r["fake_score"])
         assert 0 <= s <= 1
-        assert r["is_suspect"] == ("true" if s >= thr else "false")
+        # after the contract's columns: evidence and confidence; too little evidence is never flagged
+        assert r["evidence"] in ("sufficient", "insufficient") and 0 <= float(r["confidence"]) <= 1
+        assert r["is_suspect"] == ("true" if s >= thr and r["evidence"] == "sufficient" else "false")
+        assert "0 of 0" not in r["reasons"]
         assert r["reasons"]
     keys = [(r["group_id"], r["msisdn"]) for r in lists["fake-members"]]
     assert len(keys) == len(set(keys))
