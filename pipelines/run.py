@@ -240,9 +240,9 @@ def calibration_text(con: duckdb.DuckDBPyConnection, path) -> tuple[str, str]:
 def group_report(con: duckdb.DuckDBPyConnection, out: dict, cfg: Config) -> str:
     g = f"read_parquet('{out['group_summary']}')"
     n, listed, suspects, onnet, offnet, share = con.execute(
-        f"SELECT count(*), sum(listed_members), sum(suspect_members), sum(est_onnet_unregistered), "
-        f"sum(est_offnet_employees), (sum(real_members) + sum(est_onnet_unregistered)) / "
-        f"(sum(real_members) + sum(est_onnet_unregistered) + sum(est_offnet_employees)) FROM {g}"
+        f"SELECT count(*), coalesce(sum(listed_members), 0), coalesce(sum(suspect_members), 0), "
+        f"coalesce(sum(est_onnet_unregistered), 0), coalesce(sum(est_offnet_employees), 0), (sum(onnet_registered_staff) + sum(est_onnet_unregistered)) / "
+        f"nullif(sum(onnet_registered_staff) + sum(est_onnet_unregistered) + sum(est_offnet_employees), 0) FROM {g}"
     ).fetchone()
     p = f"read_parquet('{out['potential_members']}')"
     likely, key_offnet = con.execute(
@@ -257,7 +257,7 @@ def group_report(con: duckdb.DuckDBPyConnection, out: dict, cfg: Config) -> str:
         f"groups: {n:,} active, {listed:,} registered members, {suspects:,} suspected fake "
         f"(purity {(listed - suspects) / max(listed, 1):.1%})\n"
         f"potential members: {likely:,} likely employees listed; {key_offnet:,} key competitor users (off-net)\n"
-        f"estimated employees: {onnet:,} on-net unregistered, {offnet:,.0f} off-net; market share {share:.1%}\n"
+        f"estimated employees: {onnet:,} on-net unregistered, {offnet:,.0f} off-net; market share {'n/a' if share is None else format(share, '.1%')}\n"
         f"correction coefficient: {coef}\n{warning}"
         f"prospect groups: {n_pros:,} calling communities outside the registered groups, {pros_numbers:,} numbers "
         f"({pros_onnet / max(pros_numbers, 1):.0%} on-net), largest {largest:,}"

@@ -325,3 +325,19 @@ def test_model_tunables_are_config_keys_with_their_meaning():
     con = duckdb.connect()
     labels = [con.execute(f"SELECT {scores.size_band_sql(str(n), [3, 9])}").fetchall()[0][0] for n in (1, 3, 4, 9, 10)]
     assert labels == ["1-3", "1-3", "4-9", "4-9", "10+"]
+
+
+def test_an_uncalibrated_month_is_said_in_the_report_and_the_log(tmp_path, caplog):
+    from pipelines.run import calibration_text
+
+    path = tmp_path / "cal.parquet"
+    con = duckdb.connect()
+    con.execute(
+        f"COPY (SELECT 'global' AS scope, 0::BIGINT AS surveys, 'uncalibrated' AS status, NULL::DOUBLE AS coefficient, "
+        f"NULL::DOUBLE AS loo_mae_pp, NULL::DOUBLE AS rule_coefficient, NULL::DOUBLE AS rule_loo_mae_pp) TO '{path}' (FORMAT parquet)"
+    )
+    with caplog.at_level("WARNING", logger="groupscope"):
+        text, warning = calibration_text(con, path)
+    assert text == "global (n=0): score uncalibrated, 10 % rule uncalibrated"
+    assert warning.startswith("WARNING: market share uncalibrated (0 surveys)")
+    assert "market share uncalibrated" in caplog.text
