@@ -123,7 +123,11 @@ WITH r AS (
 ),
 e AS (
     SELECT *,
-           (1.0 - pow(1.0 - {num(mc.tie_evidence)}, ties)) * least(1.0, work_focus / {num(mc.tie_focus_full)}) AS e_ties,
+           -- ties with colleagues count by the share of working time they carry (an outsider's chance tie
+           -- carries little of it); a work-like tie with the key person, one named person, counts whole
+           1.0 - pow(1.0 - {num(mc.tie_evidence)},
+                     (work_ties + colleague_ties) * least(1.0, work_focus / {num(mc.tie_focus_full)})
+                     + {num(mc.key_person_ties)} * key_person_tie) AS e_ties,
            {num(mc.colocation_evidence)} * r_colocation * colocation_reliability AS e_colocation,
            {num(mc.profile_evidence)} * r_time AS e_profile,
            CASE WHEN is_key_person THEN {num(mc.key_person_evidence)} ELSE 0.0 END AS e_key_person,
