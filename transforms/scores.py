@@ -11,8 +11,9 @@ falls back to the industry, then to all groups.
 
 **Fake score.** Each kind of evidence that a member is real gives a value e in [0, 1), and
 fake_score = product of (1 - e) over them (a noisy-OR: any one strong piece clears a member):
-- work-like ties with colleagues (registered members and the group's likely employees; one with the
-  key person counts `key_person_ties` times): e = 1 - (1 - tie_evidence)^ties;
+- work-like ties with colleagues (registered members and the group's likely employees), discounted by
+  the share of the member's working time they carry (work focus), and with the key person (counting
+  `key_person_ties` times, whole): e = 1 - (1 - tie_evidence)^ties;
 - co-location at work: e = colocation_evidence x min(1, colocation / reference) x
   min(1, working-time records / colocation_min_records);
 - calling-time profile like the group's: e = profile_evidence x min(1, similarity / reference);
