@@ -124,7 +124,8 @@ others AS (
 )
 SELECT m.group_id, m.msisdn, g.listed, m.member_role,
        coalesce(m.member_role = 'key_person', false) AS is_key_person,
-       greatest(0, least(date_diff('day', m.since, DATE '{period_end}') + 1, 31)) AS days_observed,
+       greatest(0, least(date_diff('day', m.since, DATE '{period_end}') + 1, day(DATE '{period_end}'))) AS days_observed,
+       day(DATE '{period_end}') AS days_in_period,
        coalesce(ac.events, 0) AS own_events,
        coalesce(ac.service_events, 0) AS service_events,
        coalesce(ac.active_days, 0) AS active_days,

@@ -153,7 +153,7 @@ v AS (
 w AS (
     SELECT *,
            CASE WHEN too_new OR too_quiet OR nobody_to_compare THEN 'insufficient' ELSE 'sufficient' END AS evidence,
-           CASE WHEN dormant THEN least(1.0, days_observed / 28.0)
+           CASE WHEN dormant THEN least(1.0, days_observed * 1.0 / days_in_period)
                 WHEN data_line THEN 1.0
                 ELSE least(1.0, own_events * 1.0 / {int(mc.confident_events)}) END AS volume
     FROM v

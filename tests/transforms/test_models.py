@@ -138,7 +138,7 @@ def test_small_groups_borrow_reference_values_from_their_peers():
 # ---------------------------------------------------------------- fake score
 
 FEATURE_DEFAULTS = dict(
-    group_id="G", listed=10, member_role="member", is_key_person=False, days_observed=31, own_events=40,
+    group_id="G", listed=10, member_role="member", is_key_person=False, days_observed=31, days_in_period=31, own_events=40,
     service_events=0, members_contacted=0, work_contacts=0, work_ties=0.0, key_person_tie=0.0,
     work_tie_events=0, graph_work_events=8, colocation=0.0, work_records=0, time_similarity=0.0,
     own_work_share=0.5, voice_fee=20.0, data_fee=30.0, sms_fee=0.0, top_member_events=0,
