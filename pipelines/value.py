@@ -102,11 +102,11 @@ def retention_model(con: duckdb.DuckDBPyConnection, period: str, previous: Path 
         if np.isfinite(alpha) and np.isfinite(beta):
             return Retention(alpha, beta, "sbg", at_risk, churned, alive)
     if previous is not None and previous.exists():
-        prev = con.execute(
+        prev = con.execute(  # fetchall: the connection must be free for the next register()
             f"SELECT alpha, beta FROM read_parquet({lit(str(previous))}) WHERE alpha IS NOT NULL AND beta IS NOT NULL"
-        ).fetchone()
-        if prev is not None:
-            return Retention(float(prev[0]), float(prev[1]), "previous_period", at_risk, churned, alive)
+        ).fetchall()
+        if prev:
+            return Retention(float(prev[0][0]), float(prev[0][1]), "previous_period", at_risk, churned, alive)
     return Retention(None, None, "no_churn_observed", at_risk, churned, alive)
 
 
