@@ -30,7 +30,7 @@ from transforms.communities import (
 )
 from transforms.graph import activity_sql, adjacency_sql, call_graph_sql, events_sql, presence_sql
 from transforms.market import calibration_sql, group_counts_sql, market_share_sql
-from transforms.membership import member_features_sql, profile_sql
+from transforms.membership import colleague_ties_sql, member_features_sql, profile_sql
 from transforms.potential import candidate_features_sql, numbers_sql
 from transforms.scores import employee_scores_sql, fake_scores_sql, group_reference_sql
 from transforms.sql import lit
@@ -69,6 +69,26 @@ def _surveys_relation(work: Path, period: str, months: int) -> str:
     return "read_parquet([" + ", ".join(lit(str(f)) for f in files) + "], union_by_name=true)"
 
 
+# last month's group summary as the month-over-month change needs it
+PREVIOUS_COLUMNS = {
+    "group_id": "VARCHAR", "onnet_registered_staff": "BIGINT", "onnet_detected": "BIGINT", "offnet_detected": "BIGINT",
+    "offnet_key_competitor": "BIGINT", "correction_coefficient": "DOUBLE", "rule_correction_coefficient": "DOUBLE",
+}
+
+
+def _previous_summary(con: duckdb.DuckDBPyConnection, work: Path, period: str) -> str:
+    """Query of the previous month's group summary (empty when that month has no results); columns a
+    summary written by an older version lacks are NULL."""
+    prev = _earlier_periods(period, 2)[1]
+    path = derived_path(work, "group_summary", prev)
+    if not path.exists():
+        return "SELECT " + ", ".join(f"CAST(NULL AS {t}) AS {c}" for c, t in PREVIOUS_COLUMNS.items()) + " WHERE false"
+    rel = f"read_parquet({lit(str(path))})"
+    have = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {rel}").fetchall()}
+    cols = ", ".join(f"CAST({c if c in have else 'NULL'} AS {t}) AS {c}" for c, t in PREVIOUS_COLUMNS.items())
+    return f"SELECT {cols} FROM {rel}"
+
+
 def build_group_analytics(cfg: Config, period: str, con: duckdb.DuckDBPyConnection | None = None) -> dict[str, Path]:
     work = cfg.work_path
     a = cfg.analytics
@@ -79,29 +99,50 @@ def build_group_analytics(cfg: Config, period: str, con: duckdb.DuckDBPyConnecti
     con.execute(f"CREATE OR REPLACE TEMP VIEW memberships AS SELECT * FROM {staged_glob(work, 'memberships', period)}")
     con.execute(f"CREATE OR REPLACE TEMP VIEW surveys AS SELECT * FROM {_surveys_relation(work, period, a.survey_months)}")
     end = period_end(period).isoformat()
-    # registered members at period end, of active groups
+    con.execute(f"CREATE OR REPLACE TEMP VIEW subscribers AS SELECT * FROM {staged_glob(work, 'subscribers', period)}")
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE members AS SELECT DISTINCT m.group_id, m.msisdn FROM memberships AS m "
-        "JOIN groups AS g ON g.group_id = m.group_id "
-        f"WHERE g.status = 'active' AND m.joined_at <= DATE {lit(end)} AND (m.left_at IS NULL OR m.left_at > DATE {lit(end)})"
+        "CREATE OR REPLACE TEMP VIEW billing AS SELECT msisdn, CAST(voice_fee AS DOUBLE) AS voice_fee, "
+        "CAST(data_fee AS DOUBLE) AS data_fee, CAST(sms_fee AS DOUBLE) AS sms_fee, CAST(vas_fee AS DOUBLE) AS vas_fee "
+        f"FROM {staged_glob(work, 'billing', period)} WHERE bill_month = {lit(period)}"
     )
-    ws, we = a.working_hours
+    # registered members at period end, of active groups; since = the later of joining and activating the line
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE members AS SELECT m.group_id, m.msisdn, "
+        "CASE WHEN bool_or(m.member_role = 'key_person') THEN 'key_person' ELSE max(m.member_role) END AS member_role, "
+        "greatest(max(m.joined_at), coalesce(max(s.activated_at), max(m.joined_at))) AS since FROM memberships AS m "
+        "JOIN groups AS g ON g.group_id = m.group_id "
+        "LEFT JOIN (SELECT msisdn, max(activated_at) AS activated_at FROM subscribers WHERE status <> 'closed' GROUP BY msisdn) AS s "
+        "ON s.msisdn = m.msisdn "
+        f"WHERE g.status = 'active' AND m.joined_at <= DATE {lit(end)} AND (m.left_at IS NULL OR m.left_at > DATE {lit(end)}) "
+        "GROUP BY m.group_id, m.msisdn"
+    )
+    from pipelines.transform import register_calendar
+
+    register_calendar(con, cfg, "calls", "work_calendar")  # working time (config section calendar)
+    mc = a.model
+    tie = (mc.tie_work_share, mc.tie_min_work_events)
     steps = [
-        ("events", events_sql("calls", ws, we)),
+        ("events", events_sql("calls", "work_calendar")),
+        ("all_events", events_sql("calls", "work_calendar", nodes_only=False)),
         ("graph", call_graph_sql("events")),
         ("adj", adjacency_sql("graph")),
-        ("presence", presence_sql("events")),
+        ("presence", presence_sql("all_events")),
         ("activity", activity_sql("calls")),
         ("profile", profile_sql("events")),
         ("numbers", numbers_sql("calls", cfg.home_carrier)),
-        ("features", member_features_sql("members", "adj", "presence", "profile", "activity")),
-        ("refs", group_reference_sql("features")),
-        ("fake", fake_scores_sql("features", "refs")),
+        ("features", member_features_sql("members", "adj", "presence", "profile", "activity", "billing", *tie, end)),
+        ("refs", group_reference_sql("features", "groups", mc)),
         ("candidates", candidate_features_sql("members", "adj", "presence", "numbers")),
-        ("employee", employee_scores_sql("candidates", "refs")),
-        ("counts", group_counts_sql("groups", "fake", "employee", a.fake_threshold, a.employee_score_threshold)),
-        ("calibration", calibration_sql("counts", "surveys", a.min_surveys_per_industry)),
-        ("market", market_share_sql("counts", "calibration")),
+        ("employee", employee_scores_sql("candidates", "refs", mc)),
+        ("colleagues", colleague_ties_sql(
+            "members", "adj", f"(SELECT group_id, msisdn FROM employee WHERE score >= {a.employee_score_threshold})", *tie)),
+        ("fake", fake_scores_sql("features", "refs", "colleagues", mc, a.fake_threshold)),
+        ("counts", group_counts_sql(
+            "groups", "fake", "employee", a.fake_threshold, a.employee_score_threshold, a.potential_member_share,
+            mc.size_bands)),
+        ("calibration", calibration_sql("counts", "surveys", a.min_surveys_per_industry, mc.size_bands)),
+        ("previous", _previous_summary(con, work, period)),
+        ("market", market_share_sql("counts", "calibration", "previous")),
     ]
     with progress(len(steps), "call graph, scores") as bar:
         for name, sql in steps:
@@ -112,7 +153,7 @@ def build_group_analytics(cfg: Config, period: str, con: duckdb.DuckDBPyConnecti
         "call_graph": write_parquet(con, "SELECT * FROM graph", derived_path(work, "call_graph", period)),
         "member_scores": write_parquet(
             con,
-            f"SELECT *, fake_score >= {a.fake_threshold} AS is_suspect FROM fake ORDER BY group_id, msisdn",
+            "SELECT * FROM fake ORDER BY group_id, msisdn",
             derived_path(work, "member_scores", period),
         ),
         "potential_members": write_parquet(

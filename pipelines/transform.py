@@ -46,3 +46,14 @@ def build_calls(cfg: Config, period: str, con: duckdb.DuckDBPyConnection | None 
     write_parquet(con, normalised_cdr_sql("cdr", "number_ranges", "ported_numbers", cfg.home_carrier), norm)
     con.execute(f"CREATE OR REPLACE TEMP VIEW cdr_normalised AS SELECT * FROM read_parquet({lit(str(norm))})")
     return write_parquet(con, calls_sql("cdr_normalised"), derived_path(work, "calls", period))
+
+
+def register_calendar(con: duckdb.DuckDBPyConnection, cfg: Config, calls: str, name: str) -> None:
+    """The working calendar's hour table (transforms.graph.calendar_slots) over the hours that the calls in
+    `calls` span, as temp table `name` (what events_sql joins for working time)."""
+    from transforms.graph import calendar_slots
+
+    ((first, last),) = con.execute(f"SELECT min(start_time), max(start_time) FROM {calls}").fetchall()
+    con.register(f"{name}_arrow", calendar_slots(cfg.calendar.work_calendar(), first, last))
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM {name}_arrow")
+    con.unregister(f"{name}_arrow")
