@@ -555,9 +555,13 @@ def _stage_on(cur, path, table, out_dir, opts, sha, rel, rules, res, tmpdir) -> 
             extra, notes = read_parquet_text(cur, path, table, tmpdir)
             counted = pq.read_metadata(path).num_rows
         else:
-            counted = count_data_rows(path)
-            if counted is None:
-                raise OSError("cannot read: the file's rows cannot be counted (truncated or corrupt)")
+            try:
+                counted = max(_nonempty_lines(_decompressed(path)) - 1, 0)
+            except (OSError, EOFError, zlib.error) as e:
+                if is_disk_full(e):
+                    raise
+                gz = " (truncated or corrupt gzip)" if path.name.lower().endswith(".gz") else ""
+                raise OSError(f"cannot read{gz}: {_short(e)}") from None
             data, rejects, extra = read_csv_text(cur, path, table, opts.encoding, tmpdir)
             cur.register("__raw_arrow", data)
             cur.execute("CREATE OR REPLACE TEMP TABLE __raw AS SELECT * FROM __raw_arrow")
@@ -594,7 +598,7 @@ def _stage_on(cur, path, table, out_dir, opts, sha, rel, rules, res, tmpdir) -> 
         return f"{rule.reason} ({notes[rule.column]})" if rule.column in notes else rule.reason
 
     q = [(r, rules[k - 1].column, why(rules[k - 1]), raw) for r, k, raw in failed]
-    accepted = cur.execute("SELECT count(*) FROM __checked WHERE __rule IS NULL").fetchone()[0]
+    accepted = cur.execute("SELECT count(*) FROM __checked WHERE __rule IS NULL").fetchall()[0][0]
     cur.execute("DROP TABLE __checked")
     qrows = [(table.name, rel, r, c, w, raw) for (r, c, w, raw) in rejects]
     qrows += [(table.name, rel, int(r), c, w, raw) for (r, c, w, raw) in q]
@@ -752,7 +756,7 @@ def dedupe_period(con: duckdb.DuckDBPyConnection, work: Path, table: Table, part
         f"row_number() OVER (PARTITION BY {keys} ORDER BY __file, __row) AS __n "
         f"FROM read_parquet({lst}, filename=true) SEMI JOIN __dupkeys USING ({keys})) WHERE __n > 1"
     )
-    n = con.execute("SELECT count(*) FROM __dups").fetchone()[0]
+    n = con.execute("SELECT count(*) FROM __dups").fetchall()[0][0]
     if not n:
         return 0
     raw_cols = " || ',' || ".join(f"coalesce(CAST(\"{c}\" AS VARCHAR), '')" for c in table.column_names)

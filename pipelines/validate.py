@@ -175,7 +175,7 @@ def referential_checks(con, cfg: Config, work: Path, staged: dict[str, list[Part
             continue
         n, orphans = con.execute(
             f"SELECT count(*), count(*) FILTER (WHERE \"{col}\" NOT IN (SELECT \"{pcol}\" FROM {p_rel})) FROM {c_rel}"
-        ).fetchone()
+        ).fetchall()[0]  # fetched to the end: no result is left open on the shared connection
         out.append(
             CheckResult(
                 child,
@@ -221,7 +221,7 @@ def _gx_frame(con, table: str, rel: str, sample: int):
         else:
             cols.append(q)
     derived = "".join(f", {expr} AS \"{n}\"" for n, expr in DERIVED.get(table, {}).items())
-    n = con.execute(f"SELECT count(*) FROM {rel}").fetchone()[0]
+    n = con.execute(f"SELECT count(*) FROM {rel}").fetchall()[0][0]
     samp = f" USING SAMPLE reservoir({sample} ROWS) REPEATABLE (7)" if n > sample else ""
     return con.execute(f"SELECT {', '.join(cols)}{derived} FROM (SELECT * FROM {rel}{samp})").df(), n
 

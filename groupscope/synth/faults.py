@@ -332,7 +332,7 @@ def _inject_row(cf: _File, fault: RowFault, rng: np.random.Generator) -> dict | 
         column=fault.column,
         kind=fault.kind,
         reason=fault.reason,
-        value=value,
+        value=value[:1000],  # the start of a very long value (csv readers limit a field's size)
     )
 
 
