@@ -5,7 +5,7 @@ allowed code). The rules here say what it may be, with bounds from `validation.p
 (groupscope/config.py):
 
 - text columns: at most `max_text_length` characters and, with `reject_control_characters`, no
-  control characters (NUL, tab, line breaks, DEL);
+  control characters (NUL, ESC, BEL, DEL, ...; tab and line breaks are left to CSV quoting);
 - CDR voice records (MOC/MTC): duration_s at most `max_call_duration_s`;
 - CDR SMS records: duration_s at most `max_sms_duration_s` (0: switches write no duration for SMS);
 - CDR start_time within the day of its dt= partition, widened by `record_day_tolerance_s` on both
@@ -25,8 +25,9 @@ from groupscope.contract import INPUT_TABLES
 
 VOICE_TYPES = ("MOC", "MTC")
 SMS_TYPES = ("SMS_MO", "SMS_MT")
-# C0 control characters and DEL, as an RE2 class (DuckDB's regexp_matches)
-CONTROL_CHARACTERS = r"[\x00-\x1f\x7f]"
+# C0 control characters and DEL, as an RE2 class (DuckDB's regexp_matches); tab and line breaks are
+# left to the CSV quoting (a company name may hold them and exports quote them)
+CONTROL_CHARACTERS = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
 
 
 def _present(v: str) -> str:

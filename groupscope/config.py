@@ -154,7 +154,8 @@ class PlausibilityConfig(_Section):
     )
     reject_control_characters: bool = Field(
         default=True,
-        description="quarantine rows whose text columns hold control characters (NUL, tab, line breaks, ...)",
+        description="quarantine rows whose text columns hold control characters (NUL, ESC, BEL, DEL, ...; "
+        "tab and line breaks inside quoted values are kept)",
     )
 
 

@@ -104,5 +104,6 @@ def disk_errors(work: Path) -> Iterator[None]:
     except Exception as e:
         if not is_disk_full(e):
             raise
-        first = (str(e).strip().splitlines() or [type(e).__name__])[0][:200]
-        raise DiskFull(f"no space left under the work directory {work}: {first}; free space and run again") from None
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        first = first.split(': {"exception_type"')[0][:160]  # DuckDB appends its error as JSON
+        raise DiskFull(f"no space left under the work directory {work} ({first}); free space and run again") from None

@@ -1,8 +1,8 @@
 """Extract and row-level validation: landing files -> typed staged Parquet + quarantine, nothing lost.
 
 This is the one reader every source goes through (a SQL source is first written to a CSV file by
-pipelines/extract.py). For every source file, rows are counted from the file itself (non-empty lines
-after the header of a CSV, the footer of a Parquet file), and rows counted = rows accepted + rows
+pipelines/extract.py). For every source file, rows are counted from the file itself (records after
+the header of a CSV, the footer of a Parquet file), and rows counted = rows accepted + rows
 quarantined. A row is quarantined with the first failing row-level expectation of its table's suite
 (expectations/suites.py, compiled to SQL), then the first failing plausibility rule
 (expectations/plausibility.py), or because the CSV reader could not parse it (broken quoting, bytes
@@ -169,12 +169,18 @@ def scan_partition(landing: Path, table: Table, key: str) -> tuple[list[Path], l
     return files, other
 
 
-def _nonempty_lines(data: bytes) -> int:
+def _records(data: bytes) -> int:
+    """CSV records in `data` (header included): line breaks outside double quotes end a record, blank
+    lines are none (as DuckDB's reader skips them). Quotes toggle the state; an escaped quote ("")
+    toggles it twice."""
     if not data:
         return 0
-    total = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
-    empty = len(re.findall(rb"(?m)^\r?$", data)) - (1 if data.endswith(b"\n") else 0)
-    return total - empty
+    outside = data.split(b'"')[0::2]
+    breaks = sum(seg.count(b"\n") for seg in outside)
+    blank = sum(len(re.findall(rb"\n(?=\r?\n)", seg)) for seg in outside)
+    blank += 1 if re.match(rb"\r?\n", data) else 0
+    tail = 0 if data.endswith(b"\n") else 1
+    return breaks + tail - blank
 
 
 def _decompressed(path: Path) -> bytes:
@@ -188,14 +194,14 @@ def _decompressed(path: Path) -> bytes:
 
 
 def count_data_rows(path: Path) -> int | None:
-    """Data rows of a file counted from its bytes (CSV-like text: non-empty lines after the header,
+    """Data rows of a file counted from its bytes (CSV-like text: records after the header,
     Parquet: its footer); None when the file is not a kind that can be counted or cannot be read."""
     name = path.name.lower()
     try:
         if name.endswith(".parquet"):
             return pq.read_metadata(path).num_rows
         if re.search(r"\.(csv|txt|tsv)(\.gz|\.bz2)?$", name):
-            return max(_nonempty_lines(_decompressed(path)) - 1, 0)
+            return max(_records(_decompressed(path)) - 1, 0)
     except Exception as e:  # noqa: BLE001 - any reader error means: not countable
         if is_disk_full(e):
             raise
@@ -556,7 +562,7 @@ def _stage_on(cur, path, table, out_dir, opts, sha, rel, rules, res, tmpdir) -> 
             counted = pq.read_metadata(path).num_rows
         else:
             try:
-                counted = max(_nonempty_lines(_decompressed(path)) - 1, 0)
+                counted = max(_records(_decompressed(path)) - 1, 0)
             except (OSError, EOFError, zlib.error) as e:
                 if is_disk_full(e):
                     raise

@@ -6,6 +6,7 @@ Every stage takes paths and a period and returns paths and counts; nothing passe
 from __future__ import annotations
 
 import json
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -36,11 +37,20 @@ class StopRun(RuntimeError):
 def guarded(cfg: Config, shared: bool = False) -> Iterator[None]:
     """Hold the work directory's lock (shared: day staging, which may run side by side) and turn a
     concurrent run or a full disk into StopRun with one line."""
+    if getattr(_guard, "active", False):  # already inside a guarded stage of this thread
+        yield
+        return
+    _guard.active = True
     try:
         with disk_errors(cfg.work_path), work_lock(cfg.work_path, shared=shared):
             yield
     except (WorkDirBusy, DiskFull) as e:
         raise StopRun(str(e)) from None
+    finally:
+        _guard.active = False
+
+
+_guard = threading.local()
 
 
 @dataclass

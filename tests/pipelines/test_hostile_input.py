@@ -316,7 +316,6 @@ def test_formula_in_a_group_name_is_kept_and_escaped_for_spreadsheets(tiny, tmp_
 
 
 def test_spreadsheet_safe_escapes_formula_starts_only():
-    from pipelines.export import _write
 
     for v in ("=1+1", "+86 138", "-2", "@SUM(A1)", "\tx", "\rx"):
         assert spreadsheet_safe(v) == "'" + v
