@@ -61,6 +61,7 @@ QUARANTINE_SCHEMA = pa.schema(
     ]
 )
 MANIFEST = "_manifest.json"
+RAW_MAX_CHARS = 10_000  # longest raw row kept whole in the quarantine
 GLOB_CHARACTERS = frozenset("*?[]{}")
 # errors a damaged or unreadable file raises while it is read (disk-full errors are told apart first)
 READ_ERRORS = (OSError, EOFError, zlib.error, UnicodeError, duckdb.Error, pa.ArrowException, csv.Error)
@@ -615,7 +616,16 @@ def _stage_on(cur, path, table, out_dir, opts, sha, rel, rules, res, tmpdir) -> 
     return res, _quarantine_rows(qrows)
 
 
+def cap_raw(raw: str | None) -> str | None:
+    """The raw row as kept in the quarantine: whole up to RAW_MAX_CHARS, else its start and how much is
+    left out (a 1 MB cell_id stays readable in a spreadsheet; the source file keeps the rest)."""
+    if raw is None or len(raw) <= RAW_MAX_CHARS:
+        return raw
+    return raw[:RAW_MAX_CHARS] + f"…[{len(raw) - RAW_MAX_CHARS} more characters]"
+
+
 def _quarantine_rows(rows: list[tuple]) -> pa.Table:
+    rows = [(*r[:-1], cap_raw(r[-1])) for r in rows]
     cols = list(zip(*rows)) if rows else [[] for _ in QUARANTINE_SCHEMA.names]
     return pa.table([pa.array(list(c), t) for c, t in zip(cols, QUARANTINE_SCHEMA.types)], schema=QUARANTINE_SCHEMA)
 
