@@ -391,6 +391,20 @@ def test_full_disk_is_one_line(error, tiny, tmp_path, capsys, monkeypatch, no_gx
     assert rc == 2 and "no space left under the work directory" in line
 
 
+def test_full_disk_for_real_on_a_small_filesystem(tiny, tmp_path, capsys, no_gx):
+    """Where this process may mount a 400 KB tmpfs (root in a container), the real DuckDB and OS errors."""
+    mnt = tmp_path / "mnt"
+    mnt.mkdir()
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=400k", "tmpfs", str(mnt)], capture_output=True)
+    if r.returncode != 0:
+        pytest.skip("no privilege to mount a small tmpfs; test_full_disk_is_one_line covers the messages")
+    try:
+        rc, err = _cli_run(tiny, mnt / "work", capsys)
+        assert rc == 2 and "no space left under the work directory" in _one_line(err)
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], check=False)
+
+
 def test_rows_are_counted_from_the_files(clean_run, tiny):
     _, s = clean_run
     for f in s.files:
