@@ -430,8 +430,8 @@ def _parquet_text(c, arrow_type: pa.DataType) -> tuple[str, str]:
 def read_parquet_text(
     con: duckdb.DuckDBPyConnection, path: Path, table: Table, tmpdir: Path
 ) -> tuple[list[str], dict[str, str]]:
-    """Materialise a Parquet file as TEMP TABLE __raw (contract columns as text plus __row); returns the
-    extra columns and notes on unexpected physical types. Raises OSError (one line) on a damaged file."""
+    """A Parquet file as TEMP VIEW __raw (contract columns as text plus __row); returns the extra columns
+    and notes on unexpected physical types. Raises OSError (one line) on a damaged footer."""
     try:
         schema = pq.read_schema(path)
     except Exception as e:  # noqa: BLE001 - pyarrow raises several types for a damaged file
@@ -450,15 +450,11 @@ def read_parquet_text(
         if note:
             notes[c.name] = note
     src = lit(exact_path(path, tmpdir))
-    try:  # every page is decoded here: corrupt data pages fail now, inside the file's error handling
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE __raw AS SELECT {', '.join(cols)}, file_row_number + 1 AS __row "
-            f"FROM read_parquet({src}, file_row_number=true)"
-        )
-    except duckdb.Error as e:
-        if is_disk_full(e):
-            raise
-        raise OSError(f"corrupt parquet: {_short(e)}") from None
+    # a view: its pages are decoded when the rules are applied, inside the file's error handling
+    con.execute(
+        f"CREATE OR REPLACE TEMP VIEW __raw AS SELECT {', '.join(cols)}, file_row_number + 1 AS __row "
+        f"FROM read_parquet({src}, file_row_number=true)"
+    )
     return extra, notes
 
 
@@ -570,19 +566,25 @@ def _stage_on(cur, path, table, out_dir, opts, sha, rel, rules, res, tmpdir) -> 
                 gz = " (truncated or corrupt gzip)" if path.name.lower().endswith(".gz") else ""
                 raise OSError(f"cannot read{gz}: {_short(e)}") from None
             data, rejects, extra = read_csv_text(cur, path, table, opts.encoding, tmpdir)
-            cur.register("__raw_arrow", data)
-            cur.execute("CREATE OR REPLACE TEMP TABLE __raw AS SELECT * FROM __raw_arrow")
-            cur.unregister("__raw_arrow")
+            cur.register("__raw", data)
+        # every value is read here: corrupt Parquet pages fail now, inside the file's error handling
+        cur.execute(f"CREATE OR REPLACE TEMP TABLE __checked AS SELECT *, {_rule_index_sql(rules)} AS __rule FROM __raw")
     except SchemaError:
         raise
     except READ_ERRORS as e:
         if is_disk_full(e):
             raise
-        res.status, res.error = "unreadable", _short(e)
+        msg = _short(e)
+        if fmt == "parquet" and not msg.startswith("corrupt parquet"):
+            msg = f"corrupt parquet: {msg}"
+        res.status, res.error = "unreadable", msg
         return res, _quarantine_rows([])
+    finally:
+        if fmt == "parquet":
+            cur.execute("DROP VIEW IF EXISTS __raw")
+        else:
+            cur.unregister("__raw")
     res.extra_columns = extra
-    cur.execute(f"CREATE OR REPLACE TEMP TABLE __checked AS SELECT *, {_rule_index_sql(rules)} AS __rule FROM __raw")
-    cur.execute("DROP TABLE __raw")
     staged_name = artifact_name(path.name, sha)
     out_dir.mkdir(parents=True, exist_ok=True)
     tmp = out_dir / _tmp_name(staged_name)
