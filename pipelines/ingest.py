@@ -213,13 +213,13 @@ def count_data_rows(path: Path) -> int | None:
 def _unexpected(landing: Path, table: str, partition: str, path: Path, why: str) -> FileResult:
     rel = path.relative_to(landing).as_posix()
     if path.is_dir() and not path.is_symlink():
-        files = sorted(f for f in path.rglob("*") if f.is_file())
+        files = sorted(f for f in path.rglob("*") if f.is_file() and not f.is_symlink())  # links: not followed
         counts = [count_data_rows(f) for f in files]
         rows = sum(c for c in counts if c is not None)
         unknown = sum(c is None for c in counts)
         detail = f"{why}: {len(files)} file(s), {rows} data row(s)" + (f", {unknown} file(s) not countable" if unknown else "")
     else:
-        c = count_data_rows(path) if path.exists() else None
+        c = count_data_rows(path) if path.exists() and not path.is_symlink() else None
         rows = c or 0
         detail = f"{why}: " + (f"{c} data row(s)" if c is not None else "rows not countable")
     return FileResult(table, rel, partition, "", "unexpected", rows_read=rows, error=detail)

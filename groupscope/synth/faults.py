@@ -4,6 +4,11 @@ Every broken row is written to `truth/faults.csv` (source, file, row_number, col
 value) and every broken file or partition to `truth/fault_files.csv`, so that ingest can be checked
 against exactly what was broken. Row faults are only put into CSV files (Parquet is typed by its
 writer); a row gets at most one fault, so its expected reason is unambiguous.
+
+`HOSTILE_KINDS` are deliveries that a month must survive with one clear line or a reason (corrupt
+Parquet pages, unreadable or empty files, files outside the layout, links out of the landing folder,
+formulas in names, ...). They are applied to the last month only when named in `fault_kinds`, one at
+a time in tests/pipelines/test_hostile_input.py, and recorded in `fault_files.csv` with their effect.
 """
 
 from __future__ import annotations
