@@ -86,7 +86,7 @@ def table_checks(
                 CheckResult(
                     name, "rows_accounted", sev["rows_accounted"], False,
                     "; ".join(f"{f.file}: {f.rows_read} rows in the file, {f.accepted} accepted + {f.quarantined} "
-                              "quarantined (a record spanning lines?)" for f in unbalanced),
+                              "quarantined (a quote left open?)" for f in unbalanced),
                 )
             )
         dup = [f for f in files if f.status == "duplicate_delivery"]
