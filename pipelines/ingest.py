@@ -80,6 +80,7 @@ class IngestOptions:
     """How files are read: text encoding, plausibility bounds, where symbolic links may lead."""
 
     encoding: str = "utf-8"
+    timezone: str = "Asia/Shanghai"  # local time of the contract: time-zone-aware Parquet values are read in it
     plausibility: PlausibilityConfig = field(default_factory=PlausibilityConfig)
     allow_links_outside_landing: bool = False
     link_roots: tuple[str, ...] = ()
@@ -88,6 +89,7 @@ class IngestOptions:
     def from_config(cls, cfg, table: str) -> IngestOptions:
         return cls(
             encoding=cfg.sources.encoding_of(table),
+            timezone=cfg.timezone,
             plausibility=cfg.validation.plausibility,
             allow_links_outside_landing=cfg.sources.allow_links_outside_landing,
             link_roots=tuple(cfg.sources.link_roots),
@@ -543,6 +545,8 @@ def stage_file(
         return res, _quarantine_rows([])
     cur = con.cursor()
     try:
+        # a Parquet timestamp with a time zone becomes the contract's local time when cast to TIMESTAMP
+        cur.execute(f"SET SESSION TimeZone = {lit(opts.timezone)}")
         with tempfile.TemporaryDirectory(prefix="groupscope-") as td:
             return _stage_on(cur, path, table, out_dir, opts, sha, rel, rules, res, Path(td))
     finally:

@@ -194,6 +194,26 @@ def test_parquet_epoch_start_time_keeps_what_was_there(tiny, tmp_path, clean_run
     _assert_clean_rerun(tiny, landing, work, clean_run)
 
 
+def test_parquet_time_with_a_time_zone_is_read_in_local_time(tiny, tmp_path, clean_run, no_gx):
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    landing = tmp_path / "landing"
+    shutil.copytree(tiny, landing)
+    f = sorted(landing.glob("cdr/dt=*/*.parquet"))[0]
+    t = pq.read_table(f)
+    local = t["start_time"]
+    i = t.schema.get_field_index("start_time")
+    utc = pc.cast(pc.subtract(local, pa.scalar(8 * 3600 * 10**6, pa.duration("us"))), pa.timestamp("s"))
+    pq.write_table(t.set_column(i, "start_time", utc.cast(pa.timestamp("s", tz="UTC"))), f)  # Asia/Shanghai is UTC+8
+    work = _work_copy(clean_run, tmp_path)
+    s = ingest_period(cfg_for(work), landing, PERIOD)
+    entry = next(e for e in s.files if e["file"] == f.relative_to(landing).as_posix())
+    staged = pq.read_table(work / "staged" / "cdr" / entry["partition"] / entry["staged"])
+    assert staged["start_time"].to_pylist() == local.to_pylist() and entry["quarantined"] == 0
+    _assert_clean_rerun(tiny, landing, work, clean_run)
+
+
 def test_file_the_process_may_not_read(tiny, tmp_path, capsys, clean_run, monkeypatch, no_gx):
     landing, _, files = _faulty(tiny, tmp_path, "cdr_unreadable_file")
     bad = (landing / files[0]["file"]).resolve()
