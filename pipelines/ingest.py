@@ -153,6 +153,11 @@ def source_files(landing: Path, table: Table, key: str) -> list[Path]:
     return scan_partition(landing, table, key)[0]
 
 
+def _marker(p: Path) -> bool:
+    """An empty marker file such as `_SUCCESS` or `.keep`: it holds no rows and is not reported."""
+    return p.name[:1] in ("_", ".") and p.is_file() and not p.is_symlink() and p.stat().st_size == 0
+
+
 def scan_partition(landing: Path, table: Table, key: str) -> tuple[list[Path], list[tuple[Path, str]]]:
     """The partition's data files, and what else is in its folder (with why it is unexpected)."""
     folder = landing / table.partition_dir(key)
@@ -163,6 +168,8 @@ def scan_partition(landing: Path, table: Table, key: str) -> tuple[list[Path], l
     for p in sorted(folder.iterdir()):
         if table.partitioning == "reference" and p.name.split(".")[0] != table.name:
             continue  # another reference table's file; strays are reported by landing_unexpected
+        if _marker(p):
+            continue
         if p.is_dir() and not p.is_symlink():
             other.append((p, "sub-folder of a partition"))
         elif _format_of(p.name) and (p.is_file() or p.is_symlink()):
@@ -254,7 +261,7 @@ def table_unexpected(landing: Path, table: Table, period: str) -> list[FileResul
         return []
     out = []
     for p in sorted(folder.iterdir()):
-        if p.is_dir() and _valid_key(table, p.name):
+        if (p.is_dir() and _valid_key(table, p.name)) or _marker(p):
             continue
         m = LOOSE_PERIOD.match(p.name)
         if m and f"{m.group(1)}-{int(m.group(2)):02d}" != period:
@@ -270,11 +277,11 @@ def landing_unexpected(landing: Path) -> list[FileResult]:
     ref = {t.name for t in INPUT_TABLES.values() if t.partitioning == "reference"}
     out = []
     for p in sorted(landing.iterdir()):
-        if p.name not in names:
+        if p.name not in names and not _marker(p):
             out.append(_unexpected(landing, "landing", "", p, "not a contract table folder"))
     if (landing / "reference").is_dir():
         for p in sorted((landing / "reference").iterdir()):
-            if p.name.split(".")[0] not in ref:
+            if p.name.split(".")[0] not in ref and not _marker(p):
                 out.append(_unexpected(landing, "landing", "reference", p, "not a reference table file"))
     return out
 

@@ -309,7 +309,9 @@ def test_stray_entry_of_the_landing_folder_is_reported(tiny, tmp_path, clean_run
     shutil.copytree(tiny, landing)
     (landing / "exports").mkdir()
     (landing / "exports" / "old.csv").write_text("a,b\n1,2\n3,4\n")
-    with pytest.raises(StopRun, match=r"landing: unexpected_files failed: 1 .* 2 data row\(s\) not read: exports"):
+    for marker in ("_SUCCESS", f"cdr/dt={PERIOD}-01/_SUCCESS", ".keep"):  # empty markers: not reported
+        (landing / marker).write_bytes(b"")
+    with pytest.raises(StopRun, match=r"landing: unexpected_files failed: 1 .* 2 data row\(s\) not read: exports \("):
         ingest_period(cfg_for(_work_copy(clean_run, tmp_path)), landing, PERIOD)
 
 
