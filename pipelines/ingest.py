@@ -136,8 +136,13 @@ def sha256_of(path: Path) -> str:
     return h.hexdigest()
 
 
-def rules_fingerprint(rules: list[RowRule]) -> str:
-    return hashlib.sha256("\n".join(f"{r.column}|{r.reason}|{r.fails_sql}" for r in rules).encode()).hexdigest()[:16]
+def rules_fingerprint(rules: list[RowRule], opts: IngestOptions | None = None) -> str:
+    """What a staged file depends on besides its bytes: the row rules, the encoding and time zone it was
+    read with. A change re-reads the file."""
+    text = "\n".join(f"{r.column}|{r.reason}|{r.fails_sql}" for r in rules)
+    if opts is not None:
+        text += f"\n{codecs.lookup(opts.encoding).name}|{opts.timezone}"
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 # ---- what lies in the landing folder ---------------------------------------------------------------
@@ -539,7 +544,7 @@ def stage_file(
     opts = encoding if isinstance(encoding, IngestOptions) else IngestOptions(encoding=encoding)
     rel = rel or path.relative_to(landing).as_posix()
     rules = rules_for(table, part, opts)
-    res = FileResult(table.name, rel, part, sha, "ok", rules=rules_fingerprint(rules))
+    res = FileResult(table.name, rel, part, sha, "ok", rules=rules_fingerprint(rules, opts))
     try:
         size = path.stat().st_size
     except OSError as e:
@@ -698,7 +703,7 @@ def ingest_partition(
     new: dict[str, dict] = {}
     seen_sha: dict[str, str] = {}
     results: list[FileResult] = []
-    fingerprint = rules_fingerprint(rules_for(table, part, opts))
+    fingerprint = rules_fingerprint(rules_for(table, part, opts), opts)
     if sql_source is not None:
         from pipelines.extract import extract_sql_table
 

@@ -244,6 +244,7 @@ def test_truncated_gzip_of_a_gbk_source_is_an_unreadable_file(tiny, tmp_path, cl
         ingest_period(cfg, landing, PERIOD)
     assert "cdr: files_readable failed" in str(e.value) and files[0]["file"] in str(e.value)
     assert "gzip" in str(e.value) and "\n" not in str(e.value)
+    _assert_clean_rerun(tiny, landing, Path(cfg.work_dir), clean_run)  # read as UTF-8 again: re-staged
 
 
 def test_zero_byte_file_is_reported_and_the_month_goes_on(tiny, tmp_path, clean_run, no_gx):
