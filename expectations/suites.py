@@ -40,6 +40,9 @@ BILL_GAP_SQL = (
 )
 DERIVED: dict[str, dict[str, str]] = {"billing": {"reconciliation_gap": BILL_GAP_SQL}}
 
+# Values the staged types hold: BIGINT and DECIMAL(14,2).
+TYPE_RANGES = {"int": (-(2**63), 2**63 - 1), "money": (-999_999_999_999.99, 999_999_999_999.99)}
+
 OTHER_PARTY_REGEX = r"^\+?[0-9]{3,20}$"
 
 # strftime formats of the contract, as (exact shape, SQL type whose cast checks the calendar)
@@ -70,6 +73,16 @@ def _column_expectations(c: Column) -> list:
                     column=c.name, strftime_format=fmt, meta=_meta("row", reason, c.name)
                 )
             )
+    if c.type in TYPE_RANGES:
+        # a well-formed number may still not fit the staged type (BIGINT, DECIMAL(14,2)): quarantined here,
+        # never a failed cast when staging
+        lo, hi = TYPE_RANGES[c.type]
+        out.append(
+            gxe.ExpectColumnValuesToBeBetween(
+                column=c.name, min_value=lo, max_value=hi,
+                meta=_meta("row", f"{c.name} out of range for {c.sql_type}", c.name) | {"fits": c.sql_type},
+            )
+        )
     if c.allowed:
         out.append(
             gxe.ExpectColumnValuesToBeInSet(
@@ -175,6 +188,9 @@ def compile_expectation(table: str, e) -> RowRule | None:
         cond = f"{present} AND (NOT regexp_matches({text}, {_lit(shape)}) OR TRY_CAST({text} AS {sql_type}) IS NULL)"
     elif kind == "expect_column_values_to_be_in_set":
         cond = f"{present} AND CAST({v} AS VARCHAR) NOT IN ({', '.join(_lit(x) for x in e.value_set)})"
+    elif kind == "expect_column_values_to_be_between" and meta.get("fits"):
+        # exact: whether the text converts to the staged type (a DOUBLE comparison rounds near the limits)
+        cond = f"{present} AND TRY_CAST(CAST({v} AS VARCHAR) AS {meta['fits']}) IS NULL"
     elif kind == "expect_column_values_to_be_between":
         num = f"TRY_CAST({v} AS DOUBLE)"
         parts = []

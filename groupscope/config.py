@@ -42,6 +42,16 @@ class SourcesConfig(_Section):
     sql: dict[str, SqlSource] = Field(
         default_factory=dict, description="monthly tables read from a SQL source instead of LANDING"
     )
+    allow_links_outside_landing: bool = Field(
+        default=False,
+        description="read files whose symbolic links resolve outside the landing folder (off: such a file is "
+        "refused and named in files_readable)",
+    )
+    link_roots: list[str] = Field(
+        default_factory=list,
+        description="folders outside the landing folder that symbolic links may resolve into, for deployments "
+        "that mount sources by link",
+    )
 
     @field_validator("encodings", "sql")
     @classmethod
@@ -339,6 +349,34 @@ class CalendarConfig(_Section):
 Severity = Literal["blocking", "warning"]
 
 
+class PlausibilityConfig(_Section):
+    """Bounds on values that are well-formed but cannot be true (expectations/plausibility.py applies them)."""
+
+    max_call_duration_s: int = Field(
+        default=21_600,
+        ge=1,
+        description="longest voice record (MOC/MTC) accepted, in seconds; switches cut longer calls into "
+        "partial records, so a longer one is a corrupt duration",
+    )
+    max_sms_duration_s: int = Field(
+        default=0, ge=0, description="largest duration_s of an SMS record (SMS_MO/SMS_MT); switches write 0"
+    )
+    record_day_tolerance_s: int = Field(
+        default=10_800,
+        ge=0,
+        description="a CDR's start_time may lie this many seconds before or after its dt= partition's day "
+        "(calls crossing midnight, records filed by end time); outside it the row is quarantined",
+    )
+    max_text_length: int = Field(
+        default=256, ge=1, description="longest value of a free-text column (names, cell_id, ...), in characters"
+    )
+    reject_control_characters: bool = Field(
+        default=True,
+        description="quarantine rows whose text columns hold control characters (NUL, ESC, BEL, DEL, ...; "
+        "tab and line breaks inside quoted values are kept)",
+    )
+
+
 class ValidationConfig(_Section):
     severity: dict[str, Severity] = Field(
         default_factory=lambda: {
@@ -350,6 +388,10 @@ class ValidationConfig(_Section):
             "extra_columns": "warning",
             "duplicate_delivery": "warning",
             "great_expectations": "blocking",
+            "unexpected_files": "blocking",
+            "rows_accounted": "blocking",
+            "rows_present": "blocking",
+            "empty_files": "warning",
         },
         description="table-level expectations: blocking stops the run, warning is reported",
     )
@@ -362,6 +404,10 @@ class ValidationConfig(_Section):
     row_count_history: int = Field(default=3, ge=1, description="earlier periods compared in row_count_band")
     gx_sample_rows: int = Field(
         default=50_000, ge=1000, description="rows of a large table that Great Expectations validates (a fixed sample)"
+    )
+    plausibility: PlausibilityConfig = Field(
+        default_factory=PlausibilityConfig,
+        description="bounds on values that are well-formed but implausible; failing rows are quarantined",
     )
 
     @field_validator("severity")

@@ -106,6 +106,20 @@ def _query(name: str, period: str, account_manager: str | None = None) -> sa.Sel
     raise ValueError(f"unknown list {name}")
 
 
+# A spreadsheet reads a cell that starts with one of these as a formula (OWASP "CSV injection").
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(v: object) -> object:
+    """A cell value that a spreadsheet shows as text: a string starting with = + - @ (or a tab or carriage
+    return) gets a leading apostrophe, e.g. `=HYPERLINK(...)` -> `'=HYPERLINK(...)`. Numbers and
+    other values are returned unchanged (a negative number stays a number). Every CSV export meant for
+    spreadsheets writes its cells through this function."""
+    if isinstance(v, str) and v.startswith(FORMULA_START):
+        return "'" + v
+    return v
+
+
 def _text(col: str, v: object) -> object:
     if v is None:
         return ""
@@ -113,7 +127,7 @@ def _text(col: str, v: object) -> object:
         return "true" if v else "false"
     if isinstance(v, float | decimal.Decimal) and col in ROUNDING:
         return round(float(v), ROUNDING[col])
-    return v
+    return spreadsheet_safe(v)
 
 
 def _write(rows: Iterable, cols: list[str], out: Path) -> int:
@@ -189,14 +203,3 @@ def export_worklists(cfg: Config, period: str, out_dir: str | Path, url: str | N
 def _safe(name: str) -> str:
     return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name)
 
-
-# Characters that make a spreadsheet read a cell as a formula (CSV injection); tab and CR as well.
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def spreadsheet_safe(v: object) -> object:
-    """A text cell that a spreadsheet would run as a formula, made inert with a leading apostrophe;
-    numbers and other text unchanged."""
-    if isinstance(v, str) and v.startswith(FORMULA_START):
-        return "'" + v
-    return v

@@ -1,28 +1,41 @@
 """Extract and row-level validation: landing files -> typed staged Parquet + quarantine, nothing lost.
 
-For every source file: rows read = rows accepted + rows quarantined. A row is quarantined with the
-first failing row-level expectation of its table's suite (expectations/suites.py, compiled to SQL),
-or because the CSV reader could not parse it (broken quoting, bytes that are not valid in the
-file's encoding). An unreadable file (truncated gzip, corrupt Parquet) is reported by name.
+This is the one reader every source goes through (a SQL source is first written to a CSV file by
+pipelines/extract.py). For every source file, rows are counted from the file itself (records after
+the header of a CSV, the footer of a Parquet file), and rows counted = rows accepted + rows
+quarantined. A row is quarantined with the first failing row-level expectation of its table's suite
+(expectations/suites.py, compiled to SQL), then the first failing plausibility rule
+(expectations/plausibility.py), or because the CSV reader could not parse it (broken quoting, bytes
+that are not valid in the file's encoding).
+
+A file that cannot be read at all (permission, truncated gzip, corrupt Parquet pages, a link resolving
+outside the landing folder, 0 bytes) is a file result with a status and a one-line error, never an
+exception. Whatever lies in the landing folder outside the layout of the contract (other file endings,
+sub-folders, malformed partition names) is reported as `unexpected` with its row count where it can
+be counted. Files are read by their exact path: a name with glob characters is never a pattern.
 
 Staged layout under WORK/staged/<table>/<partition>/ (partition: reference, month=YYYY-MM or
 dt=YYYY-MM-DD): one Parquet file per source file plus `_manifest.json` with content checksums, so
 an unchanged file is not read again, the same file delivered twice adds nothing, and a corrected
-re-delivery replaces what came from the old one.
+re-delivery or a withdrawn one replaces what came from the old set of files.
 """
 
 from __future__ import annotations
 
+import bz2
 import codecs
 import csv
+import datetime as dt
 import gzip
 import hashlib
 import json
 import os
+import re
 import tempfile
 import threading
+import zlib
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import duckdb
@@ -30,9 +43,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from expectations.suites import dedupe_key, row_rules
+from expectations.plausibility import plausibility_rules
+from expectations.suites import RowRule, dedupe_key, row_rules
+from groupscope.config import PlausibilityConfig
 from groupscope.console import advance
 from groupscope.contract import INPUT_TABLES, Table, file_format
+from pipelines.guard import is_disk_full
 from transforms.sql import lit
 
 QUARANTINE_SCHEMA = pa.schema(
@@ -46,6 +62,10 @@ QUARANTINE_SCHEMA = pa.schema(
     ]
 )
 MANIFEST = "_manifest.json"
+RAW_MAX_CHARS = 10_000  # longest raw row kept whole in the quarantine
+GLOB_CHARACTERS = frozenset("*?[]{}")
+# errors a damaged or unreadable file raises while it is read (disk-full errors are told apart first)
+READ_ERRORS = (OSError, EOFError, zlib.error, UnicodeError, duckdb.Error, pa.ArrowException, csv.Error)
 
 
 class MissingPartition(RuntimeError):
@@ -56,27 +76,57 @@ class SchemaError(RuntimeError):
     pass
 
 
+@dataclass(frozen=True)
+class IngestOptions:
+    """How files are read: text encoding, plausibility bounds, where symbolic links may lead."""
+
+    encoding: str = "utf-8"
+    timezone: str = "Asia/Shanghai"  # local time of the contract: time-zone-aware Parquet values are read in it
+    plausibility: PlausibilityConfig = field(default_factory=PlausibilityConfig)
+    allow_links_outside_landing: bool = False
+    link_roots: tuple[str, ...] = ()
+
+    @classmethod
+    def from_config(cls, cfg, table: str) -> IngestOptions:
+        return cls(
+            encoding=cfg.sources.encoding_of(table),
+            timezone=cfg.timezone,
+            plausibility=cfg.validation.plausibility,
+            allow_links_outside_landing=cfg.sources.allow_links_outside_landing,
+            link_roots=tuple(cfg.sources.link_roots),
+        )
+
+
 @dataclass
 class FileResult:
     table: str
     file: str  # relative to LANDING
     partition: str
     sha256: str
-    status: str  # ok | unreadable | duplicate_delivery
-    rows_read: int = 0
+    status: str  # ok | unreadable | refused | empty | unexpected | duplicate_delivery
+    rows_read: int = 0  # data rows counted in the file itself
     accepted: int = 0
     quarantined: int = 0
     staged: str = ""  # staged Parquet file name in the partition folder
     error: str = ""
     extra_columns: list[str] = field(default_factory=list)
+    deduplicated: int = 0  # of the quarantined rows, those repeating a key of another row of the period
+    rules: str = ""  # fingerprint of the row rules the file was validated with
 
     def balanced(self) -> bool:
         return self.status != "ok" or self.rows_read == self.accepted + self.quarantined
 
+    @classmethod
+    def from_manifest(cls, d: dict) -> FileResult:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in known})
+
 
 def artifact_name(source_name: str, sha: str) -> str:
-    """Name of the staged and of the quarantine Parquet file made from one source file."""
-    return f"{source_name.split('.')[0]}-{sha[:12]}.parquet"
+    """Name of the staged and of the quarantine Parquet file made from one source file: only letters,
+    digits, '-', '_' (never a glob character when the staged files are read back)."""
+    stem = re.sub(r"[^A-Za-z0-9_-]", "_", source_name.split(".")[0])[:80] or "file"
+    return f"{stem}-{sha[:12]}.parquet"
 
 
 def sha256_of(path: Path) -> str:
@@ -87,27 +137,198 @@ def sha256_of(path: Path) -> str:
     return h.hexdigest()
 
 
+def rules_fingerprint(rules: list[RowRule], opts: IngestOptions | None = None) -> str:
+    """What a staged file depends on besides its bytes: the row rules, the encoding and time zone it was
+    read with. A change re-reads the file."""
+    text = "\n".join(f"{r.column}|{r.reason}|{r.fails_sql}" for r in rules)
+    if opts is not None:
+        text += f"\n{codecs.lookup(opts.encoding).name}|{opts.timezone}"
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+# ---- what lies in the landing folder ---------------------------------------------------------------
+
+
+def _format_of(name: str) -> str | None:
+    """Contract format of a file name, whatever the case of its ending (MSC03.CSV is a CSV file)."""
+    return file_format(name.lower())
+
+
 def source_files(landing: Path, table: Table, key: str) -> list[Path]:
+    """The files of a partition that are read, by exact path (links included, checked when read)."""
+    return scan_partition(landing, table, key)[0]
+
+
+def _marker(p: Path) -> bool:
+    """An empty marker file such as `_SUCCESS` or `.keep`: it holds no rows and is not reported."""
+    return p.name[:1] in ("_", ".") and p.is_file() and not p.is_symlink() and p.stat().st_size == 0
+
+
+def scan_partition(landing: Path, table: Table, key: str) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """The partition's data files, and what else is in its folder (with why it is unexpected)."""
     folder = landing / table.partition_dir(key)
     if not folder.is_dir():
-        return []
-    files = sorted(p for p in folder.iterdir() if p.is_file() and file_format(p.name))
+        return [], []
+    files: list[Path] = []
+    other: list[tuple[Path, str]] = []
+    for p in sorted(folder.iterdir()):
+        if table.partitioning == "reference" and p.name.split(".")[0] != table.name:
+            continue  # another reference table's file; strays are reported by landing_unexpected
+        if _marker(p):
+            continue
+        if p.is_dir() and not p.is_symlink():
+            other.append((p, "sub-folder of a partition"))
+        elif _format_of(p.name) and (p.is_file() or p.is_symlink()):
+            files.append(p)
+        else:
+            other.append((p, "not a .csv, .csv.gz or .parquet file"))
+    return files, other
+
+
+def _records(data: bytes) -> int:
+    """CSV records in `data` (header included): line breaks outside double quotes end a record, blank
+    lines are none (as DuckDB's reader skips them). Quotes toggle the state; an escaped quote ("")
+    toggles it twice."""
+    if not data:
+        return 0
+    outside = data.split(b'"')[0::2]
+    breaks = sum(seg.count(b"\n") for seg in outside)
+    blank = sum(len(re.findall(rb"\n(?=\r?\n)", seg)) for seg in outside)
+    blank += 1 if re.match(rb"\r?\n", data) else 0
+    tail = 0 if data.endswith(b"\n") else 1
+    return breaks + tail - blank
+
+
+def _decompressed(path: Path) -> bytes:
+    name = path.name.lower()
+    data = path.read_bytes()
+    if name.endswith(".gz"):
+        return gzip.decompress(data)
+    if name.endswith(".bz2"):
+        return bz2.decompress(data)
+    return data
+
+
+def count_data_rows(path: Path) -> int | None:
+    """Data rows of a file counted from its bytes (CSV-like text: records after the header,
+    Parquet: its footer); None when the file is not a kind that can be counted or cannot be read."""
+    name = path.name.lower()
+    try:
+        if name.endswith(".parquet"):
+            return pq.read_metadata(path).num_rows
+        if re.search(r"\.(csv|txt|tsv)(\.gz|\.bz2)?$", name):
+            return max(_records(_decompressed(path)) - 1, 0)
+    except Exception as e:  # noqa: BLE001 - any reader error means: not countable
+        if is_disk_full(e):
+            raise
+        return None
+    return None
+
+
+def _unexpected(landing: Path, table: str, partition: str, path: Path, why: str) -> FileResult:
+    rel = path.relative_to(landing).as_posix()
+    if path.is_dir() and not path.is_symlink():
+        files = sorted(f for f in path.rglob("*") if f.is_file() and not f.is_symlink())  # links: not followed
+        counts = [count_data_rows(f) for f in files]
+        rows = sum(c for c in counts if c is not None)
+        unknown = sum(c is None for c in counts)
+        detail = f"{why}: {len(files)} file(s), {rows} data row(s)" + (f", {unknown} file(s) not countable" if unknown else "")
+    else:
+        c = count_data_rows(path) if path.exists() and not path.is_symlink() else None
+        rows = c or 0
+        detail = f"{why}: " + (f"{c} data row(s)" if c is not None else "rows not countable")
+    return FileResult(table, rel, partition, "", "unexpected", rows_read=rows, error=detail)
+
+
+DAY_KEY = re.compile(r"^dt=\d{4}-\d{2}-\d{2}$")
+MONTH_KEY = re.compile(r"^month=\d{4}-(0[1-9]|1[0-2])$")
+LOOSE_PERIOD = re.compile(r"^(?:dt|month)=(\d{4})-(\d{1,2})(?:\D|$)")
+
+
+def _valid_key(table: Table, name: str) -> bool:
+    if table.partitioning == "day":
+        if not DAY_KEY.match(name):
+            return False
+        try:
+            dt.date.fromisoformat(name[3:])
+        except ValueError:
+            return False
+        return True
+    return bool(MONTH_KEY.match(name))
+
+
+def table_unexpected(landing: Path, table: Table, period: str) -> list[FileResult]:
+    """Entries of a table's folder outside its partition layout that may belong to `period`: malformed
+    partition names (dt=2026-10-5, dt=2026-10-32) of the period, and anything that names no period."""
     if table.partitioning == "reference":
-        files = [p for p in files if p.name.split(".")[0] == table.name]
-    return files
+        return []
+    folder = landing / table.name
+    if not folder.is_dir():
+        return []
+    out = []
+    for p in sorted(folder.iterdir()):
+        if (p.is_dir() and _valid_key(table, p.name)) or _marker(p):
+            continue
+        m = LOOSE_PERIOD.match(p.name)
+        if m and f"{m.group(1)}-{int(m.group(2)):02d}" != period:
+            continue  # another period's (malformed) partition: reported by that period's run
+        why = "malformed partition folder" if p.is_dir() else "file outside any partition"
+        out.append(_unexpected(landing, table.name, p.name, p, why))
+    return out
+
+
+def landing_unexpected(landing: Path) -> list[FileResult]:
+    """Top-level entries that are no contract table, and reference files of no reference table."""
+    names = set(INPUT_TABLES) | {"reference"}
+    ref = {t.name for t in INPUT_TABLES.values() if t.partitioning == "reference"}
+    out = []
+    for p in sorted(landing.iterdir()):
+        if p.name not in names and not _marker(p):
+            out.append(_unexpected(landing, "landing", "", p, "not a contract table folder"))
+    if (landing / "reference").is_dir():
+        for p in sorted((landing / "reference").iterdir()):
+            if p.name.split(".")[0] not in ref and not _marker(p):
+                out.append(_unexpected(landing, "landing", "reference", p, "not a reference table file"))
+    return out
+
+
+def refusal(path: Path, landing: Path, opts: IngestOptions) -> str:
+    """Why a file must not be read (its real path lies outside the landing folder), else ''."""
+    if opts.allow_links_outside_landing:
+        return ""
+    real = path.resolve()
+    roots = [landing.resolve(), *(Path(r).resolve() for r in opts.link_roots)]
+    if any(real == r or real.is_relative_to(r) for r in roots):
+        return ""
+    return f"resolves outside the landing folder (to {real}); allow it with sources.link_roots"
 
 
 # ---- reading ------------------------------------------------------------------------------------
 
 
+def exact_path(path: Path, tmpdir: Path) -> str:
+    """A path that DuckDB reads as exactly this one file: a name with glob characters is read
+    through a plain-named link in `tmpdir`."""
+    text = str(path)
+    if not (GLOB_CHARACTERS & set(text)):
+        return text
+    fmt = _format_of(path.name) or "data"
+    link = tmpdir / f"source.{fmt}"
+    link.unlink(missing_ok=True)
+    link.symlink_to(path.resolve())
+    return str(link)
+
+
+def _opener(path: Path):
+    return gzip.open if path.name.lower().endswith(".gz") else open
+
 
 def _csv_to_utf8(path: Path, encoding: str, tmpdir: Path) -> tuple[Path, dict[int, str]]:
     """Transcode a non-UTF-8 CSV line by line; lines that do not decode are returned as rejects."""
-    opener = gzip.open if path.name.endswith(".gz") else open
     bad: dict[int, str] = {}
     out = tmpdir / "transcoded.csv"
     decoder = codecs.getincrementaldecoder(encoding)
-    with opener(path, "rb") as src, open(out, "w", encoding="utf-8", newline="") as dst:
+    with _opener(path)(path, "rb") as src, open(out, "w", encoding="utf-8", newline="") as dst:
         for i, line in enumerate(src):
             try:
                 text = decoder().decode(line, final=True)
@@ -120,60 +341,66 @@ def _csv_to_utf8(path: Path, encoding: str, tmpdir: Path) -> tuple[Path, dict[in
 
 
 def _first_line(path: Path) -> bytes | None:
-    opener = gzip.open if path.name.endswith(".gz") else open
-    try:
-        with opener(path, "rb") as fh:
-            line = fh.readline()
-    except (OSError, EOFError) as e:
-        raise OSError(f"cannot read: {e}") from None
+    with _opener(path)(path, "rb") as fh:
+        line = fh.readline()
     return line.rstrip(b"\r\n") if line else None
 
 
 def _raw_lines(path: Path) -> list[bytes]:
-    data = path.read_bytes()
-    if path.name.endswith(".gz"):
-        data = gzip.decompress(data)
-    return data.split(b"\n")
+    return _decompressed(path).split(b"\n")
+
+
+def _empty_text_table(table: Table) -> pa.Table:
+    return pa.table({c: pa.array([], pa.string()) for c in [*table.column_names, "__row"]})
 
 
 def read_csv_text(
-    con: duckdb.DuckDBPyConnection, path: Path, table: Table, encoding: str
+    con: duckdb.DuckDBPyConnection, path: Path, table: Table, encoding: str, tmpdir: Path | None = None
 ) -> tuple[pa.Table, list[tuple[int, str, str, str]], list[str]]:
     """All columns as text plus __row (1-based data row), the rejected rows, and extra column names.
 
-    Rejects are (row_number, column, reason, raw).
+    Rejects are (row_number, column, reason, raw). Raises OSError (one line) when the file cannot be read.
     """
-    with tempfile.TemporaryDirectory() as td:
-        src = path
-        pre_bad: dict[int, str] = {}
+    if tmpdir is None:
+        with tempfile.TemporaryDirectory(prefix="groupscope-") as td:
+            return read_csv_text(con, path, table, encoding, Path(td))
+    src = path
+    pre_bad: dict[int, str] = {}
+    gz = path.name.lower().endswith(".gz")
+    try:
         if codecs.lookup(encoding).name != "utf-8":
-            src, pre_bad = _csv_to_utf8(path, encoding, Path(td))
+            src, pre_bad = _csv_to_utf8(path, encoding, tmpdir)
+            gz = False
         first = _first_line(src)
-        if first is None:
-            return pa.table({c: pa.array([], pa.string()) for c in [*table.column_names, "__row"]}), [], []
-        try:
-            header = next(csv.reader([first.decode("utf-8-sig")]))
-        except UnicodeDecodeError:
-            raise OSError("header row is not valid text in the configured encoding") from None
-        missing = [c for c in table.column_names if c not in header]
-        if missing:
-            raise SchemaError(f"missing contract column(s): {', '.join(missing)}")
-        extra = [c for c in header if c not in table.column_names]
-        cols = "{" + ", ".join(f"{lit(c)}: 'VARCHAR'" for c in header) + "}"
-        rej = f"rej_{abs(hash(str(path))) % 10**9}"
-        sql = (
-            f"SELECT * FROM read_csv({lit(str(src))}, header=true, auto_detect=false, columns={cols}, "
-            f"delim=',', quote='\"', escape='\"', strict_mode=true, store_rejects=true, "
-            f"rejects_table='{rej}_t', rejects_scan='{rej}_s', null_padding=false, max_line_size=10000000)"
-        )
-        try:
-            data = con.execute(sql).to_arrow_table()
-            rejects = con.execute(
-                f"SELECT line, column_name, error_type, csv_line FROM {rej}_t ORDER BY line"
-            ).fetchall()
-            con.execute(f"DROP TABLE IF EXISTS {rej}_t; DROP TABLE IF EXISTS {rej}_s")
-        except duckdb.Error as e:
-            raise OSError(_short(e)) from None
+    except (OSError, EOFError, zlib.error) as e:
+        if is_disk_full(e):
+            raise
+        raise OSError(f"cannot read{' (truncated or corrupt gzip)' if gz or path.name.lower().endswith('.gz') else ''}: {e}") from None
+    if first is None:
+        return _empty_text_table(table), [], []
+    try:
+        header = next(csv.reader([first.decode("utf-8-sig")]))
+    except UnicodeDecodeError:
+        raise OSError("header row is not valid text in the configured encoding") from None
+    missing = [c for c in table.column_names if c not in header]
+    if missing:
+        raise SchemaError(f"missing contract column(s): {', '.join(missing)}")
+    extra = [c for c in header if c not in table.column_names]
+    cols = "{" + ", ".join(f"{lit(c)}: 'VARCHAR'" for c in header) + "}"
+    sql = (
+        f"SELECT * FROM read_csv({lit(exact_path(src, tmpdir))}, header=true, auto_detect=false, columns={cols}, "
+        f"delim=',', quote='\"', escape='\"', strict_mode=true, store_rejects=true, "
+        f"compression='{'gzip' if gz else 'none'}', "
+        f"rejects_table='__rejects_t', rejects_scan='__rejects_s', null_padding=false, max_line_size=10000000)"
+    )
+    try:
+        data = con.execute(sql).to_arrow_table()
+        rejects = con.execute("SELECT line, column_name, error_type, csv_line FROM __rejects_t ORDER BY line").fetchall()
+        con.execute("DROP TABLE IF EXISTS __rejects_t; DROP TABLE IF EXISTS __rejects_s")
+    except duckdb.Error as e:
+        if is_disk_full(e):
+            raise
+        raise OSError(_short(e)) from None
     out: dict[int, tuple[int, str, str, str]] = {}
     lines: list[bytes] | None = None
     for line, _column, etype, csv_line in rejects:
@@ -200,25 +427,50 @@ def read_csv_text(
     return data, [out[r] for r in rejected], extra
 
 
-def read_parquet_text(con: duckdb.DuckDBPyConnection, path: Path, table: Table) -> tuple[str, list[str]]:
-    """A SQL relation over a Parquet file: contract columns as text plus __row; and extra columns."""
+def _parquet_text(c, arrow_type: pa.DataType) -> tuple[str, str]:
+    """SQL for one Parquet column as contract text, and a note on a physical type the contract does not
+    expect (the reason of a failing row then says what was stored)."""
+    q = f'"{c.name}"'
+    temporal = pa.types.is_timestamp(arrow_type) or pa.types.is_date(arrow_type)
+    if c.type == "datetime" and temporal:
+        return f"strftime(CAST({q} AS TIMESTAMP), '%Y-%m-%d %H:%M:%S')", ""
+    if c.type == "date" and temporal:
+        return f"strftime(CAST({q} AS DATE), '%Y-%m-%d')", ""
+    note = ""
+    if c.type in ("date", "datetime") and not pa.types.is_string(arrow_type) and not pa.types.is_large_string(arrow_type):
+        note = f"stored as {arrow_type} in Parquet"
+    return f"CAST({q} AS VARCHAR)", note
+
+
+def read_parquet_text(
+    con: duckdb.DuckDBPyConnection, path: Path, table: Table, tmpdir: Path
+) -> tuple[list[str], dict[str, str]]:
+    """A Parquet file as TEMP VIEW __raw (contract columns as text plus __row); returns the extra columns
+    and notes on unexpected physical types. Raises OSError (one line) on a damaged footer."""
     try:
-        names = pq.read_schema(path).names
-    except Exception as e:  # pyarrow raises several types for a damaged file
-        raise OSError(f"corrupt parquet: {e}") from None
+        schema = pq.read_schema(path)
+    except Exception as e:  # noqa: BLE001 - pyarrow raises several types for a damaged file
+        if is_disk_full(e):
+            raise
+        raise OSError(f"corrupt parquet: {_short(e)}") from None
+    names = schema.names
     missing = [c for c in table.column_names if c not in names]
     if missing:
         raise SchemaError(f"missing contract column(s): {', '.join(missing)}")
     extra = [c for c in names if c not in table.column_names]
-    cols = []
+    cols, notes = [], {}
     for c in table.columns:
-        q = f'"{c.name}"'
-        if c.type == "datetime":
-            cols.append(f"strftime(TRY_CAST({q} AS TIMESTAMP), '%Y-%m-%d %H:%M:%S') AS {q}")
-        else:
-            cols.append(f"CAST({q} AS VARCHAR) AS {q}")
-    rel = f"SELECT {', '.join(cols)}, file_row_number + 1 AS __row FROM read_parquet({lit(str(path))}, file_row_number=true)"  # noqa: E501
-    return rel, extra
+        expr, note = _parquet_text(c, schema.field(c.name).type)
+        cols.append(f'{expr} AS "{c.name}"')
+        if note:
+            notes[c.name] = note
+    src = lit(exact_path(path, tmpdir))
+    # a view: its pages are decoded when the rules are applied, inside the file's error handling
+    con.execute(
+        f"CREATE OR REPLACE TEMP VIEW __raw AS SELECT {', '.join(cols)}, file_row_number + 1 AS __row "
+        f"FROM read_parquet({src}, file_row_number=true)"
+    )
+    return extra, notes
 
 
 def _label(encoding: str) -> str:
@@ -226,15 +478,20 @@ def _label(encoding: str) -> str:
 
 
 def _short(e: Exception) -> str:
-    return str(e).strip().splitlines()[0][:300]
+    text = str(e).strip()
+    return (text.splitlines()[0] if text else type(e).__name__)[:300]
 
 
 # ---- validation and staging -------------------------------------------------------------------------
 
 
-def _rule_index_sql(table: str) -> str:
+def rules_for(table: Table, partition: str, opts: IngestOptions) -> list[RowRule]:
+    """Row rules of a partition, in order: the suite's, then the plausibility rules."""
+    return row_rules(table.name) + plausibility_rules(table.name, opts.plausibility, partition)
+
+
+def _rule_index_sql(rules: list[RowRule]) -> str:
     """SQL: the 1-based index of the first row rule a row fails, NULL when it passes them all."""
-    rules = row_rules(table)
     return "CASE " + " ".join(f"WHEN {r.fails_sql} THEN {i}" for i, r in enumerate(rules, 1)) + " END"
 
 
@@ -268,6 +525,11 @@ def _typed_sql(table: Table) -> str:
     return ", ".join(out)
 
 
+def _tmp_name(name: str) -> str:
+    """A temporary file name of this process and thread (never shared with a concurrent writer)."""
+    return f".{name}.{os.getpid()}-{threading.get_ident()}.tmp"
+
+
 def stage_file(
     con: duckdb.DuckDBPyConnection,
     landing: Path,
@@ -275,57 +537,114 @@ def stage_file(
     table: Table,
     part: str,
     out_dir: Path,
-    encoding: str,
+    encoding: str | IngestOptions,
     sha: str,
     rel: str | None = None,
 ) -> tuple[FileResult, pa.Table]:
+    """Validate and stage one source file on a cursor of its own (no result is ever left open on `con`)."""
+    opts = encoding if isinstance(encoding, IngestOptions) else IngestOptions(encoding=encoding)
     rel = rel or path.relative_to(landing).as_posix()
-    res = FileResult(table.name, rel, part, sha, "ok")
-    fmt = file_format(path.name)
+    rules = rules_for(table, part, opts)
+    res = FileResult(table.name, rel, part, sha, "ok", rules=rules_fingerprint(rules, opts))
+    try:
+        size = path.stat().st_size
+    except OSError as e:
+        if is_disk_full(e):
+            raise
+        res.status, res.error = "unreadable", f"cannot read: {e.strerror or e}"
+        return res, _quarantine_rows([])
+    if size == 0:
+        res.status, res.error = "empty", "0-byte file (no header, no rows)"
+        return res, _quarantine_rows([])
+    cur = con.cursor()
+    try:
+        # a Parquet timestamp with a time zone becomes the contract's local time when cast to TIMESTAMP
+        cur.execute(f"SET SESSION TimeZone = {lit(opts.timezone)}")
+        with tempfile.TemporaryDirectory(prefix="groupscope-") as td:
+            return _stage_on(cur, path, table, out_dir, opts, sha, rel, rules, res, Path(td))
+    finally:
+        cur.close()
+
+
+def _stage_on(cur, path, table, out_dir, opts, sha, rel, rules, res, tmpdir) -> tuple[FileResult, pa.Table]:
+    fmt = _format_of(path.name)
     rejects: list[tuple[int, str, str, str]] = []
+    notes: dict[str, str] = {}
     try:
         if fmt == "parquet":
-            rel_sql, extra = read_parquet_text(con, path, table)
-            con.execute(f"CREATE OR REPLACE TEMP VIEW __raw AS {rel_sql}")
+            extra, notes = read_parquet_text(cur, path, table, tmpdir)
+            counted = pq.read_metadata(path).num_rows
         else:
-            data, rejects, extra = read_csv_text(con, path, table, encoding)
-            con.register("__raw_arrow", data)
-            con.execute("CREATE OR REPLACE TEMP TABLE __raw AS SELECT * FROM __raw_arrow")
-            con.unregister("__raw_arrow")
-    except OSError as e:
-        res.status, res.error = "unreadable", str(e)
+            try:
+                counted = max(_records(_decompressed(path)) - 1, 0)
+            except (OSError, EOFError, zlib.error) as e:
+                if is_disk_full(e):
+                    raise
+                gz = " (truncated or corrupt gzip)" if path.name.lower().endswith(".gz") else ""
+                raise OSError(f"cannot read{gz}: {_short(e)}") from None
+            data, rejects, extra = read_csv_text(cur, path, table, opts.encoding, tmpdir)
+            cur.register("__raw", data)
+        # every value is read here: corrupt Parquet pages fail now, inside the file's error handling
+        cur.execute(f"CREATE OR REPLACE TEMP TABLE __checked AS SELECT *, {_rule_index_sql(rules)} AS __rule FROM __raw")
+    except SchemaError:
+        raise
+    except READ_ERRORS as e:
+        if is_disk_full(e):
+            raise
+        msg = _short(e)
+        if fmt == "parquet" and not msg.startswith("corrupt parquet"):
+            msg = f"corrupt parquet: {msg}"
+        res.status, res.error = "unreadable", msg
         return res, _quarantine_rows([])
-    except duckdb.Error as e:
-        res.status, res.error = "unreadable", _short(e)
-        return res, _quarantine_rows([])
+    finally:
+        if fmt == "parquet":
+            cur.execute("DROP VIEW IF EXISTS __raw")
+        else:
+            cur.unregister("__raw")
     res.extra_columns = extra
-    con.execute(f"CREATE OR REPLACE TEMP TABLE __checked AS SELECT *, {_rule_index_sql(table.name)} AS __rule FROM __raw")
-    con.execute("DROP VIEW __raw" if fmt == "parquet" else "DROP TABLE __raw")
     staged_name = artifact_name(path.name, sha)
     out_dir.mkdir(parents=True, exist_ok=True)
-    tmp = out_dir / f".{staged_name}.tmp"
+    tmp = out_dir / _tmp_name(staged_name)
     # insertion order is kept: staged rows stay in file order without a sort
-    con.execute(
-        f"COPY (SELECT {_typed_sql(table)}, {lit(rel)} AS __file, __row FROM __checked "
-        f"WHERE __rule IS NULL) TO {lit(str(tmp))} (FORMAT parquet, COMPRESSION snappy)"
-    ).fetchall()
+    try:
+        cur.execute(
+            f"COPY (SELECT {_typed_sql(table)}, {lit(rel)} AS __file, __row FROM __checked "
+            f"WHERE __rule IS NULL) TO {lit(str(tmp))} (FORMAT parquet, COMPRESSION snappy)"
+        ).fetchall()
+    except duckdb.ConversionException as e:  # a value the rules let through and the typed cast refused
+        tmp.unlink(missing_ok=True)
+        res.status, res.error = "unreadable", f"a value does not convert to its contract type: {_short(e)}"
+        return res, _quarantine_rows([])
     os.replace(tmp, out_dir / staged_name)
-    rules = row_rules(table.name)
-    failed = con.execute(
+    failed = cur.execute(
         f"SELECT __row, __rule, {_raw_sql(table)} FROM __checked WHERE __rule IS NOT NULL ORDER BY __row"
     ).fetchall()
-    q = [(r, rules[k - 1].column, rules[k - 1].reason, raw) for r, k, raw in failed]
-    accepted = con.execute("SELECT count(*) FROM __checked WHERE __rule IS NULL").fetchone()[0]
-    qrows = [(table.name, rel, r, c, why, raw) for (r, c, why, raw) in rejects]
-    qrows += [(table.name, rel, int(r), c, why, raw) for (r, c, why, raw) in q]
+
+    def why(rule: RowRule) -> str:
+        return f"{rule.reason} ({notes[rule.column]})" if rule.column in notes else rule.reason
+
+    q = [(r, rules[k - 1].column, why(rules[k - 1]), raw) for r, k, raw in failed]
+    accepted = cur.execute("SELECT count(*) FROM __checked WHERE __rule IS NULL").fetchall()[0][0]
+    cur.execute("DROP TABLE __checked")
+    qrows = [(table.name, rel, r, c, w, raw) for (r, c, w, raw) in rejects]
+    qrows += [(table.name, rel, int(r), c, w, raw) for (r, c, w, raw) in q]
     res.accepted = int(accepted)
     res.quarantined = len(qrows)
-    res.rows_read = res.accepted + res.quarantined
+    res.rows_read = int(counted)
     res.staged = staged_name
     return res, _quarantine_rows(qrows)
 
 
+def cap_raw(raw: str | None) -> str | None:
+    """The raw row as kept in the quarantine: whole up to RAW_MAX_CHARS, else its start and how much is
+    left out (a 1 MB cell_id stays readable in a spreadsheet; the source file keeps the rest)."""
+    if raw is None or len(raw) <= RAW_MAX_CHARS:
+        return raw
+    return raw[:RAW_MAX_CHARS] + f"…[{len(raw) - RAW_MAX_CHARS} more characters]"
+
+
 def _quarantine_rows(rows: list[tuple]) -> pa.Table:
+    rows = [(*r[:-1], cap_raw(r[-1])) for r in rows]
     cols = list(zip(*rows)) if rows else [[] for _ in QUARANTINE_SCHEMA.names]
     return pa.table([pa.array(list(c), t) for c, t in zip(cols, QUARANTINE_SCHEMA.types)], schema=QUARANTINE_SCHEMA)
 
@@ -335,6 +654,7 @@ class PartitionResult:
     table: str
     partition: str
     files: list[FileResult]
+    expected: bool = True  # False: a folder outside the layout (its files are all `unexpected`)
 
     @property
     def staged_paths(self) -> list[str]:
@@ -346,19 +666,37 @@ def _load_manifest(folder: Path) -> dict:
     return json.loads(p.read_text()) if p.exists() else {"files": {}}
 
 
+def _write_manifest(folder: Path, manifest: dict) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / _tmp_name(MANIFEST)
+    tmp.write_text(json.dumps(manifest, indent=1, ensure_ascii=False))
+    os.replace(tmp, folder / MANIFEST)
+
+
+def _fingerprint(path: Path) -> tuple[str, str]:
+    """(sha256, '') of a readable file, ('', one-line error) of one that cannot be read."""
+    try:
+        return sha256_of(path), ""
+    except OSError as e:
+        if is_disk_full(e):
+            raise
+        return "", f"cannot read: {e.strerror or e}"
+
+
 def ingest_partition(
     con: duckdb.DuckDBPyConnection,
     landing: Path,
     work: Path,
     table: Table,
     part: str,
-    encoding: str,
+    encoding: str | IngestOptions,
     sql_source=None,
 ) -> PartitionResult:
-    """Stage one partition of one table; reuse staged files whose source checksum is unchanged.
+    """Stage one partition of one table; reuse staged files whose source checksum and rules are unchanged.
 
     With `sql_source` (config SqlSource) the partition is extracted from that SQL table instead.
     """
+    opts = encoding if isinstance(encoding, IngestOptions) else IngestOptions(encoding=encoding)
     staged_dir = work / "staged" / table.name / part
     quar_dir = work / "quarantine" / table.name / part
     manifest = _load_manifest(staged_dir)
@@ -366,47 +704,70 @@ def ingest_partition(
     new: dict[str, dict] = {}
     seen_sha: dict[str, str] = {}
     results: list[FileResult] = []
-    sources = source_files(landing, table, part)
+    fingerprint = rules_fingerprint(rules_for(table, part, opts), opts)
     if sql_source is not None:
         from pipelines.extract import extract_sql_table
 
         dest = work / "extract" / table.name / part / f"{table.name}.csv"
-        sources = [extract_sql_table(sql_source, table, part.split("=", 1)[1], dest)]
+        sources, other = [extract_sql_table(sql_source, table, part.split("=", 1)[1], dest)], []
+    else:
+        sources, other = scan_partition(landing, table, part)
     for path in sources:
         rel = sql_source.table if sql_source is not None else path.relative_to(landing).as_posix()
-        sha = sha256_of(path)
+        why_not = refusal(path, landing, opts) if sql_source is None else ""
+        if why_not:
+            res = FileResult(table.name, rel, part, "", "refused", error=why_not, rows_read=0)
+            results.append(res)
+            new[rel] = asdict(res)
+            continue
+        sha, err = _fingerprint(path)
+        if err:
+            res = FileResult(table.name, rel, part, "", "unreadable", error=err)
+            results.append(res)
+            new[rel] = asdict(res)
+            continue
         if sha in seen_sha:
             res = FileResult(table.name, rel, part, sha, "duplicate_delivery", error=f"same content as {seen_sha[sha]}")
-            res.rows_read = 0
             results.append(res)
             new[rel] = asdict(res)
             continue
         seen_sha[sha] = rel
         prev = old.get(rel)
-        reusable = prev and prev["sha256"] == sha and prev["status"] != "duplicate_delivery"
+        reusable = (
+            prev
+            and prev["sha256"] == sha
+            and prev["status"] in ("ok", "empty")
+            and prev.get("rules") == fingerprint
+            # rows taken out as duplicates depend on the other files of the period: read it again
+            and not prev.get("deduplicated")
+        )
         if reusable and (not prev["staged"] or (staged_dir / prev["staged"]).exists()):
-            res = FileResult(**prev)
+            res = FileResult.from_manifest(prev)
         else:
-            res, qt = stage_file(con, landing, path, table, part, staged_dir, encoding, sha, rel)
+            res, qt = stage_file(con, landing, path, table, part, staged_dir, opts, sha, rel)
             quar_dir.mkdir(parents=True, exist_ok=True)
-            pq.write_table(qt, quar_dir / artifact_name(path.name, sha))
+            qfile = quar_dir / artifact_name(path.name, sha)
+            tmp = quar_dir / _tmp_name(qfile.name)
+            pq.write_table(qt, tmp)
+            os.replace(tmp, qfile)
         results.append(res)
         new[rel] = asdict(res)
+    for path, why in other:
+        res = _unexpected(landing, table.name, part, path, why)
+        results.append(res)
+        new[res.file] = asdict(res)
     # files no longer delivered (or re-delivered with new content): drop what came from them
     keep_staged = {r["staged"] for r in new.values() if r["staged"]}
     if staged_dir.exists():
         for f in staged_dir.glob("*.parquet"):
             if f.name not in keep_staged:
                 f.unlink()
-    keep_q = {artifact_name(Path(r["file"]).name, r["sha256"]) for r in new.values()}
+    keep_q = {artifact_name(Path(r["file"]).name, r["sha256"]) for r in new.values() if r["sha256"]}
     if quar_dir.exists():
         for f in quar_dir.glob("*.parquet"):
             if f.name not in keep_q:
                 f.unlink()
-    staged_dir.mkdir(parents=True, exist_ok=True)
-    tmp = staged_dir / f".{MANIFEST}.tmp"
-    tmp.write_text(json.dumps({"files": new}, indent=1, ensure_ascii=False))
-    os.replace(tmp, staged_dir / MANIFEST)
+    _write_manifest(staged_dir, {"files": new})
     return PartitionResult(table.name, part, results)
 
 
@@ -430,7 +791,7 @@ def dedupe_period(con: duckdb.DuckDBPyConnection, work: Path, table: Table, part
         f"row_number() OVER (PARTITION BY {keys} ORDER BY __file, __row) AS __n "
         f"FROM read_parquet({lst}, filename=true) SEMI JOIN __dupkeys USING ({keys})) WHERE __n > 1"
     )
-    n = con.execute("SELECT count(*) FROM __dups").fetchone()[0]
+    n = con.execute("SELECT count(*) FROM __dups").fetchall()[0][0]
     if not n:
         return 0
     raw_cols = " || ',' || ".join(f"coalesce(CAST(\"{c}\" AS VARCHAR), '')" for c in table.column_names)
@@ -447,8 +808,10 @@ def dedupe_period(con: duckdb.DuckDBPyConnection, work: Path, table: Table, part
         qdir = work / "quarantine" / table.name / part
         qfile = qdir / sp.name  # same name as the staged file
         existing = pq.read_table(qfile) if qfile.exists() else _quarantine_rows([])
-        pq.write_table(pa.concat_tables([existing, _quarantine_rows([tuple(r) for r in q])]).sort_by("row_number"), qfile)
-        tmp = sp.parent / f".{sp.name}.tmp"
+        qtmp = qdir / _tmp_name(qfile.name)
+        pq.write_table(pa.concat_tables([existing, _quarantine_rows([tuple(r) for r in q])]).sort_by("row_number"), qtmp)
+        os.replace(qtmp, qfile)
+        tmp = sp.parent / _tmp_name(sp.name)
         con.execute(
             f"COPY (SELECT * FROM read_parquet({lit(staged)}) WHERE (__file, __row) NOT IN "
             f"(SELECT (__file, __row) FROM __dups WHERE __staged = {lit(staged)}) ORDER BY __row) "
@@ -457,11 +820,12 @@ def dedupe_period(con: duckdb.DuckDBPyConnection, work: Path, table: Table, part
         os.replace(tmp, sp)
         entry["accepted"] -= len(q)
         entry["quarantined"] += len(q)
-        (sp.parent / MANIFEST).write_text(json.dumps(manifest, indent=1, ensure_ascii=False))
+        entry["deduplicated"] = entry.get("deduplicated", 0) + len(q)
+        _write_manifest(sp.parent, manifest)
         for p in parts:
             for f in p.files:
                 if f.staged == sp.name and f.partition == part:
-                    f.accepted, f.quarantined = entry["accepted"], entry["quarantined"]
+                    f.accepted, f.quarantined, f.deduplicated = entry["accepted"], entry["quarantined"], entry["deduplicated"]
     return int(n)
 
 
@@ -471,9 +835,12 @@ def ingest_table(
     work: Path,
     table_name: str,
     period: str,
-    encoding: str,
+    encoding: str | IngestOptions,
     sql_source=None,
 ) -> list[PartitionResult]:
+    """Stage every partition of a table for the period, quarantine duplicate keys across the period, and
+    report folders of the table that lie outside its partition layout (a PartitionResult with
+    expected=False)."""
     table = INPUT_TABLES[table_name]
     if sql_source is not None and table.partitioning != "month":
         raise ValueError(f"{table_name}: only monthly tables can come from a SQL source")
@@ -499,4 +866,8 @@ def ingest_table(
         with ThreadPoolExecutor(max_workers=workers) as pool:
             parts = list(pool.map(one, keys))
     dedupe_period(con, work, table, parts)
+    if sql_source is None:
+        stray = table_unexpected(landing, table, period)
+        if stray:
+            parts.append(PartitionResult(table.name, "(outside the layout)", stray, expected=False))
     return parts

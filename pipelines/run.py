@@ -6,8 +6,11 @@ Every stage takes paths and a period and returns paths and counts; nothing passe
 from __future__ import annotations
 
 import json
+import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -16,14 +19,41 @@ import duckdb
 from groupscope.config import Config
 from groupscope.console import get_logger, progress
 from groupscope.contract import DAILY_TABLES, INPUT_TABLES, MONTHLY_TABLES, REFERENCE_TABLES
-from pipelines.ingest import PartitionResult, ingest_table, source_files
-from pipelines.validate import CheckResult, run_great_expectations, table_checks, write_results
+from pipelines.guard import DiskFull, WorkDirBusy, disk_errors, work_lock
+from pipelines.ingest import IngestOptions, PartitionResult, ingest_table, landing_unexpected, source_files
+from pipelines.validate import (
+    CheckResult,
+    run_great_expectations,
+    table_checks,
+    unexpected_files_check,
+    write_results,
+)
 
 log = get_logger("run")
 
 
 class StopRun(RuntimeError):
     """The run must stop; str(e) is the one-line reason."""
+
+
+@contextmanager
+def guarded(cfg: Config, shared: bool = False) -> Iterator[None]:
+    """Hold the work directory's lock (shared: day staging, which may run side by side) and turn a
+    concurrent run or a full disk into StopRun with one line."""
+    if getattr(_guard, "active", False):  # already inside a guarded stage of this thread
+        yield
+        return
+    _guard.active = True
+    try:
+        with disk_errors(cfg.work_path), work_lock(cfg.work_path, shared=shared):
+            yield
+    except (WorkDirBusy, DiskFull) as e:
+        raise StopRun(str(e)) from None
+    finally:
+        _guard.active = False
+
+
+_guard = threading.local()
 
 
 @dataclass
@@ -34,16 +64,21 @@ class IngestSummary:
     files: list[dict] = field(default_factory=list)
     accepted: dict[str, int] = field(default_factory=dict)
     quarantined: dict[str, int] = field(default_factory=dict)
-    read: dict[str, int] = field(default_factory=dict)
+    read: dict[str, int] = field(default_factory=dict)  # rows counted in the files themselves
+    unexpected: dict[str, int] = field(default_factory=dict)  # rows in files outside the layout, not read
+    balanced: bool = True  # read = accepted + quarantined + unexpected, for every table
     checks: list[dict] = field(default_factory=list)
     data_docs: str = ""
     seconds: float = 0.0
 
     def text(self) -> str:
         lines = [f"period {self.period}: ingest and validation ({self.seconds:.1f} s)"]
-        lines.append(f"  {'table':<18}{'read':>12}{'accepted':>12}{'quarantined':>13}")
+        lines.append(f"  {'table':<18}{'read':>12}{'accepted':>12}{'quarantined':>13}{'unexpected':>12}")
         for t in self.read:
-            lines.append(f"  {t:<18}{self.read[t]:>12,}{self.accepted[t]:>12,}{self.quarantined[t]:>13,}")
+            lines.append(
+                f"  {t:<18}{self.read[t]:>12,}{self.accepted[t]:>12,}{self.quarantined[t]:>13,}"
+                f"{self.unexpected.get(t, 0):>12,}"
+            )
         bad = [c for c in self.checks if not c["success"]]
         for c in bad:
             lines.append(f"  [{c['severity']}] {c['table']}: {c['expectation']}: {c['observed']}")
@@ -88,8 +123,13 @@ def ingest_period(cfg: Config, landing: Path, period: str, run_id: str | None = 
     """Stage and validate every table of a period and load its data-quality, quarantine and
     row-accounting tables into the reporting database (also when it stops). Raises StopRun on a
     blocking failure."""
-    t0 = time.perf_counter()
     check_config(cfg)
+    with guarded(cfg):
+        return _ingest_period(cfg, landing, period, run_id, db_url)
+
+
+def _ingest_period(cfg: Config, landing: Path, period: str, run_id: str | None, db_url: str | None) -> IngestSummary:
+    t0 = time.perf_counter()
     landing = Path(landing).resolve()
     work = cfg.work_path
     work.mkdir(parents=True, exist_ok=True)
@@ -109,25 +149,35 @@ def ingest_period(cfg: Config, landing: Path, period: str, run_id: str | None = 
         for name in names:
             try:
                 staged[name] = ingest_table(
-                    con, landing, work, name, period, cfg.sources.encoding_of(name), cfg.sources.sql.get(name)
+                    con, landing, work, name, period, IngestOptions.from_config(cfg, name), cfg.sources.sql.get(name)
                 )
             except SchemaError as e:
                 schema_errors.append(CheckResult(name, "columns_present", "blocking", False, str(e)))
                 continue
             except SourceError as e:
                 raise StopRun(str(e)) from None
-    for name, parts in staged.items():
-        files = [f for p in parts for f in p.files]
+    stray = landing_unexpected(landing)
+    by_table = {name: [f for p in parts for f in p.files] for name, parts in staged.items()}
+    if stray:
+        by_table["landing"] = stray
+    for name, files in by_table.items():
         summary.files += [asdict(f) for f in files]
-        summary.read[name] = sum(f.rows_read for f in files)
+        summary.read[name] = sum(f.rows_read for f in files if f.status in ("ok", "unexpected"))
         summary.accepted[name] = sum(f.accepted for f in files)
         summary.quarantined[name] = sum(f.quarantined for f in files)
+        summary.unexpected[name] = sum(f.rows_read for f in files if f.status == "unexpected")
+        summary.balanced &= summary.read[name] == (
+            summary.accepted[name] + summary.quarantined[name] + summary.unexpected[name]
+        )
         log.debug("%s: %d files, %s rows read, %s accepted, %s quarantined", name, len(files),
                   f"{summary.read[name]:,}", f"{summary.accepted[name]:,}", f"{summary.quarantined[name]:,}",
                   extra={"stage": "ingest", "period": period, "table": name, "files": len(files),
                          "rows_read": summary.read[name], "accepted": summary.accepted[name],
                          "quarantined": summary.quarantined[name]})
     checks = schema_errors + table_checks(con, cfg, work, period, staged)
+    stray_check = unexpected_files_check(cfg, "landing", stray)
+    if stray_check:
+        checks.append(stray_check)
     log.info("period %s: Great Expectations suites on %d tables", period, len(staged),
              extra={"stage": "validate", "period": period})
     gx_checks, docs = run_great_expectations(con, cfg, work, period, staged)
@@ -166,6 +216,11 @@ def ingest_period(cfg: Config, landing: Path, period: str, run_id: str | None = 
 def run_period(cfg: Config, landing: Path | str, period: str, db_url: str | None = None) -> str:
     """The whole monthly pipeline; returns a printable report. Results are loaded into the reporting
     database at `db_url` (default: the configured one, else the embedded DuckDB file)."""
+    with guarded(cfg):
+        return _run_period(cfg, landing, period, db_url)
+
+
+def _run_period(cfg: Config, landing: Path | str, period: str, db_url: str | None) -> str:
     from groupscope.reporting.db import database_url, make_engine
     from pipelines.analytics import build_group_analytics
     from pipelines.load import pseudonym_key

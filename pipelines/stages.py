@@ -29,13 +29,15 @@ def days_of(period: str) -> list[str]:
 
 def stage_cdr_day(cfg: Config, landing: str, day: str) -> dict:
     """Stage and quarantine one day partition of call records (cdr/dt=DAY)."""
-    from pipelines.ingest import ingest_partition
+    from pipelines.ingest import IngestOptions, ingest_partition
+    from pipelines.run import guarded
 
     part_dir = Path(landing) / "cdr" / f"dt={day}"
     if not part_dir.is_dir():
         raise StopRun(f"missing partition: cdr/dt={day}")
-    r = ingest_partition(cfg.duckdb_connect(), Path(landing).resolve(), cfg.work_path, CDR, f"dt={day}",
-                         cfg.sources.encoding_of("cdr"))
+    with guarded(cfg, shared=True):
+        r = ingest_partition(cfg.duckdb_connect(), Path(landing).resolve(), cfg.work_path, CDR, f"dt={day}",
+                             IngestOptions.from_config(cfg, "cdr"))
     return {
         "day": day, "period": day[:7], "files": len(r.files),
         "rows_read": sum(f.rows_read for f in r.files), "accepted": sum(f.accepted for f in r.files),
@@ -46,14 +48,16 @@ def stage_cdr_day(cfg: Config, landing: str, day: str) -> dict:
 
 def stage_snapshots(cfg: Config, landing: str, period: str) -> dict:
     """Stage and quarantine the month's snapshot tables and the reference tables."""
-    from pipelines.ingest import ingest_table
+    from pipelines.ingest import IngestOptions, ingest_table
+    from pipelines.run import guarded
 
-    con = cfg.duckdb_connect()
     out = {}
-    for t in REFERENCE_TABLES + MONTHLY_TABLES:
-        parts = ingest_table(con, Path(landing).resolve(), cfg.work_path, t.name, period,
-                             cfg.sources.encoding_of(t.name), cfg.sources.sql.get(t.name))
-        out[t.name] = sum(f.accepted for p in parts for f in p.files)
+    with guarded(cfg, shared=True):
+        con = cfg.duckdb_connect()
+        for t in REFERENCE_TABLES + MONTHLY_TABLES:
+            parts = ingest_table(con, Path(landing).resolve(), cfg.work_path, t.name, period,
+                                 IngestOptions.from_config(cfg, t.name), cfg.sources.sql.get(t.name))
+            out[t.name] = sum(f.accepted for p in parts for f in p.files)
     return {"period": period, "accepted": out}
 
 

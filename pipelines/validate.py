@@ -61,16 +61,34 @@ def table_checks(
     out: list[CheckResult] = []
     for name, parts in staged.items():
         files = [f for p in parts for f in p.files]
-        bad = [f for f in files if f.status == "unreadable"]
+        bad = [f for f in files if f.status in ("unreadable", "refused")]
         out.append(
             CheckResult(
                 name,
                 "files_readable",
                 sev["files_readable"],
                 not bad,
-                f"{len(bad)} unreadable file(s)" + (": " + "; ".join(f"{f.file} ({f.error})" for f in bad) if bad else ""),
+                f"{len(bad)} unreadable or refused file(s)" + (": " + "; ".join(f"{f.file} ({f.error})" for f in bad) if bad else ""),
             )
         )
+        empty = [f for f in files if f.status == "empty"]
+        if empty:
+            out.append(
+                CheckResult(name, "empty_files", sev["empty_files"], False,
+                            f"{len(empty)} 0-byte file(s): {', '.join(f.file for f in empty)}")
+            )
+        c = unexpected_files_check(cfg, name, files)
+        if c:
+            out.append(c)
+        unbalanced = [f for f in files if not f.balanced()]
+        if unbalanced:
+            out.append(
+                CheckResult(
+                    name, "rows_accounted", sev["rows_accounted"], False,
+                    "; ".join(f"{f.file}: {f.rows_read} rows in the file, {f.accepted} accepted + {f.quarantined} "
+                              "quarantined (a quote left open?)" for f in unbalanced),
+                )
+            )
         dup = [f for f in files if f.status == "duplicate_delivery"]
         if dup:
             out.append(
@@ -82,8 +100,14 @@ def table_checks(
             out.append(
                 CheckResult(name, "extra_columns", sev["extra_columns"], False, f"unknown column(s) {', '.join(extra)} in {', '.join(where)}")
             )
-        read = sum(f.rows_read for f in files)
+        if not INPUT_TABLES[name].optional:
+            n_ok = sum(f.accepted for f in files)
+            out.append(
+                CheckResult(name, "rows_present", sev["rows_present"], n_ok > 0,
+                            f"{n_ok} rows accepted from {sum(f.status == 'ok' for f in files)} readable file(s)")
+            )
         quarantined = sum(f.quarantined for f in files)
+        read = sum(f.accepted for f in files) + quarantined
         share = quarantined / read if read else 0.0
         out.append(
             CheckResult(
@@ -95,14 +119,15 @@ def table_checks(
             )
         )
         if INPUT_TABLES[name].partitioning == "day":
-            missing = [p.partition for p in parts if not any(f.status == "ok" for f in p.files)]
+            days = [p for p in parts if p.expected]
+            missing = [p.partition for p in days if not any(f.status == "ok" for f in p.files)]
             out.append(
                 CheckResult(
                     name,
                     "days_complete",
                     sev["days_complete"],
                     not missing,
-                    f"{len(missing)} of {len(parts)} days without readable data" + (": " + ", ".join(missing) if missing else ""),
+                    f"{len(missing)} of {len(days)} days without readable data" + (": " + ", ".join(missing) if missing else ""),
                 )
             )
         accepted = sum(f.accepted for f in files)
@@ -116,6 +141,19 @@ def table_checks(
             )
     out += referential_checks(con, cfg, work, staged)
     return out
+
+
+def unexpected_files_check(cfg: Config, table: str, files) -> CheckResult | None:
+    """Files and folders outside the contract's layout, with the rows they hold where countable."""
+    odd = [f for f in files if f.status == "unexpected"]
+    if not odd:
+        return None
+    rows = sum(f.rows_read for f in odd)
+    return CheckResult(
+        table, "unexpected_files", cfg.validation.severity["unexpected_files"], False,
+        f"{len(odd)} file(s) or folder(s) outside the layout, {rows} data row(s) not read: "
+        + "; ".join(f"{f.file} ({f.error})" for f in odd),
+    )
 
 
 RI_RULES = [
@@ -137,7 +175,7 @@ def referential_checks(con, cfg: Config, work: Path, staged: dict[str, list[Part
             continue
         n, orphans = con.execute(
             f"SELECT count(*), count(*) FILTER (WHERE \"{col}\" NOT IN (SELECT \"{pcol}\" FROM {p_rel})) FROM {c_rel}"
-        ).fetchone()
+        ).fetchall()[0]  # fetched to the end: no result is left open on the shared connection
         out.append(
             CheckResult(
                 child,
@@ -183,7 +221,7 @@ def _gx_frame(con, table: str, rel: str, sample: int):
         else:
             cols.append(q)
     derived = "".join(f", {expr} AS \"{n}\"" for n, expr in DERIVED.get(table, {}).items())
-    n = con.execute(f"SELECT count(*) FROM {rel}").fetchone()[0]
+    n = con.execute(f"SELECT count(*) FROM {rel}").fetchall()[0][0]
     samp = f" USING SAMPLE reservoir({sample} ROWS) REPEATABLE (7)" if n > sample else ""
     return con.execute(f"SELECT {', '.join(cols)}{derived} FROM (SELECT * FROM {rel}{samp})").df(), n
 

@@ -4,6 +4,11 @@ Every broken row is written to `truth/faults.csv` (source, file, row_number, col
 value) and every broken file or partition to `truth/fault_files.csv`, so that ingest can be checked
 against exactly what was broken. Row faults are only put into CSV files (Parquet is typed by its
 writer); a row gets at most one fault, so its expected reason is unambiguous.
+
+`HOSTILE_KINDS` are deliveries that a month must survive with one clear line or a reason (corrupt
+Parquet pages, unreadable or empty files, files outside the layout, links out of the landing folder,
+formulas in names, ...). They are applied to the last month only when named in `fault_kinds`, one at
+a time in tests/pipelines/test_hostile_input.py, and recorded in `fault_files.csv` with their effect.
 """
 
 from __future__ import annotations
@@ -18,7 +23,10 @@ from pathlib import Path
 
 import numpy as np
 
+from groupscope.config import PlausibilityConfig
 from groupscope.synth.params import SynthParams
+
+_BOUNDS = PlausibilityConfig()  # the default plausibility bounds the row faults below break
 
 
 @dataclass(frozen=True)
@@ -59,10 +67,52 @@ ROW_FAULTS: list[RowFault] = [
     RowFault("memberships_bad_msisdn", "memberships", "msisdn", "msisdn not an 11-digit mobile number", lambda v, r: "+86" + v),
     RowFault("groups_bad_date", "groups", "registered_at", "registered_at not a valid date", lambda v, r: "2021-04-31"),
     RowFault("groups_gbk_bytes", "groups", "", "not valid UTF-8", lambda v, r: v),  # re-encoded by caller
+    # well-formed values that do not fit the staged type, or cannot be true
+    RowFault("cdr_int64_overflow", "cdr", "duration_s", "duration_s out of range for BIGINT", lambda v, r: "99999999999999999999"),
+    RowFault("billing_decimal_overflow", "billing", "voice_fee", "voice_fee out of range for DECIMAL(14,2)", lambda v, r: v),  # set by caller
+    RowFault("cdr_outside_day", "cdr", "start_time", f"start_time outside its partition's day (± {_BOUNDS.record_day_tolerance_s} s)",
+             lambda v, r: ["1970-01-01 08:00:00", "2031-05-01 12:00:00", _other_month(v)][int(r.integers(3))]),
+    RowFault("cdr_implausible_duration", "cdr", "duration_s", f"duration_s above {_BOUNDS.max_call_duration_s} s for a call",
+             lambda v, r: ["1000000000", "1000000000000", str(_BOUNDS.max_call_duration_s + 1)][int(r.integers(3))]),
+    RowFault("cdr_sms_duration", "cdr", "duration_s", f"duration_s above {_BOUNDS.max_sms_duration_s} s for an SMS",
+             lambda v, r: str(40 * 86400)),
+    RowFault("cdr_control_characters", "cdr", "cell_id", "cell_id contains control characters",
+             lambda v, r: [v[:6] + "\x00" + v[6:], v + "\x07", "\x1b[31m" + v][int(r.integers(3))]),
+    RowFault("cdr_long_text", "cdr", "cell_id", f"cell_id longer than {_BOUNDS.max_text_length} characters",
+             lambda v, r: v + "9" * (1 << 20)),
 ]  # fmt: skip
+
+# row faults that need a record of one kind (voice or SMS)
+_NEEDS_TYPE = {"cdr_implausible_duration": ("MOC", "MTC"), "cdr_sms_duration": ("SMS_MO", "SMS_MT"),
+               "cdr_int64_overflow": ("MOC", "MTC")}
+
+
+def _other_month(v: str) -> str:
+    """The same time of day in a month before (the record is well-formed but filed under the wrong day)."""
+    y, m = int(v[:4]), int(v[5:7])
+    y, m = (y, m - 1) if m > 1 else (y - 1, 12)
+    return f"{y:04d}-{m:02d}-15{v[10:]}"
 
 FILE_FAULTS = ["cdr_truncated_gzip", "cdr_corrupt_parquet", "cdr_missing_day", "cdr_extra_column"]
 ALL_KINDS = [f.kind for f in ROW_FAULTS] + FILE_FAULTS
+# Hostile deliveries, one at a time: only injected when named in fault_kinds (several of them stop a run
+# on purpose, with one line and exit 2). Each is recorded in fault_files.csv with its expected effect.
+HOSTILE_KINDS = [
+    "cdr_corrupt_pages",       # Parquet data pages corrupt, footer intact: unreadable file
+    "cdr_epoch_start_time",    # Parquet start_time stored as int64 epoch seconds: rows quarantined, value kept
+    "cdr_unreadable_file",     # a file the process may not read (mode 000; root reads it anyway)
+    "cdr_empty_file",          # a 0-byte file beside the day's files
+    "groups_header_only",      # the groups file has its header and no rows
+    "cdr_glob_name",           # a one-row file named msc0?.csv (a glob pattern if used as one)
+    "cdr_upper_case_ext",      # MSC01.CSV: read like msc01.csv
+    "cdr_sub_folder",          # a file moved into dt=.../late/: unexpected, with its rows
+    "cdr_malformed_partition", # files moved into dt=YYYY-MM-5/ and dt=YYYY-MM-32/: unexpected, with their rows
+    "cdr_bz2",                 # a file recompressed as .csv.bz2: unexpected, with its rows
+    "cdr_symlink_outside",     # a file replaced by a link to a copy outside the landing folder: refused
+    "groups_formula_name",     # a group name that a spreadsheet would run as a formula: escaped in exports
+]
+KNOWN_KINDS = ALL_KINDS + HOSTILE_KINDS
+FORMULA_NAME = '=HYPERLINK("http://example.invalid/","open")'
 ROWS_PER_KIND_AND_MONTH = 3
 
 
@@ -110,9 +160,9 @@ class _File:
 def inject_faults(landing: Path, truth: Path, p: SynthParams) -> int:
     rng = np.random.default_rng([p.seed, 9])
     kinds = set(p.fault_kinds) if p.fault_kinds else set(ALL_KINDS)
-    unknown = kinds - set(ALL_KINDS)
+    unknown = kinds - set(KNOWN_KINDS)
     if unknown:
-        raise ValueError(f"unknown fault kinds: {', '.join(sorted(unknown))} (known: {', '.join(ALL_KINDS)})")
+        raise ValueError(f"unknown fault kinds: {', '.join(sorted(unknown))} (known: {', '.join(KNOWN_KINDS)})")
     row_truth: list[dict] = []
     file_truth: list[dict] = []
 
@@ -169,6 +219,10 @@ def inject_faults(landing: Path, truth: Path, p: SynthParams) -> int:
             destroyed.add(f)  # keep row faults out of it: its rows are otherwise good
             file_truth.append(dict(source="cdr", file=cf.rel, kind="cdr_extra_column", effect="extra column imei", rows_lost=0))  # noqa: E501
 
+    for kind in HOSTILE_KINDS:
+        if kind in kinds:
+            file_truth += _hostile(kind, landing, p, rng, destroyed)
+
     # row-level faults
     for month in p.months:
         files: dict[str, list[_File]] = {}
@@ -221,6 +275,8 @@ def _inject_row(cf: _File, fault: RowFault, rng: np.random.Generator) -> dict | 
             return v not in ("", "0")
         if fault.kind == "billing_negative_fee":
             return v not in ("", "0.00")
+        if fault.kind in _NEEDS_TYPE:
+            return _fields(cf.rows[i])[header.index("record_type")] in _NEEDS_TYPE[fault.kind]
         return v != ""
 
     i = _pick_row(cf, rng, col_ok)
@@ -262,6 +318,13 @@ def _inject_row(cf: _File, fault: RowFault, rng: np.random.Generator) -> dict | 
             value = f"{-old:.2f}"
             t = header.index("total_due")
             fields[t] = f"{float(fields[t]) - 2 * old:.2f}"
+        elif fault.kind == "billing_decimal_overflow":
+            # a fee of 10 trillion yuan that still reconciles: only the staged type cannot hold it
+            from decimal import Decimal
+
+            value = str(Decimal(fields[j]) + Decimal("10000000000000.00"))
+            t = header.index("total_due")
+            fields[t] = str(Decimal(fields[t]) + Decimal("10000000000000.00"))
         else:
             value = fault.mutate(fields[j], rng)
         fields[j] = value
@@ -274,7 +337,7 @@ def _inject_row(cf: _File, fault: RowFault, rng: np.random.Generator) -> dict | 
         column=fault.column,
         kind=fault.kind,
         reason=fault.reason,
-        value=value,
+        value=value[:1000],  # the start of a very long value (csv readers limit a field's size)
     )
 
 
@@ -283,3 +346,148 @@ def _write_csv(path: Path, cols: list[str], rows: list[dict]) -> None:
         w = csv.DictWriter(fh, fieldnames=cols)
         w.writeheader()
         w.writerows(rows)
+
+
+# ---- hostile deliveries ---------------------------------------------------------------------------
+
+
+def _rows_of(path: Path) -> int:
+    if path.name.endswith(".parquet"):
+        import pyarrow.parquet as pq
+
+        return pq.read_metadata(path).num_rows
+    return _read(path).count(b"\n") - 1
+
+
+def _day_files(landing: Path, month: str, ending: str) -> list[Path]:
+    return [f for f in sorted(landing.glob(f"cdr/dt={month}-*/*")) if f.name.endswith(ending)]
+
+
+def _hostile(kind: str, landing: Path, p: SynthParams, rng: np.random.Generator, destroyed: set[Path]) -> list[dict]:
+    """Apply one hostile kind to the last month; returns its truth rows (source, file, kind, effect, rows_lost)."""
+    import bz2
+
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    month = p.months[-1]
+    out: list[dict] = []
+
+    def note(f: Path | str, effect: str, rows_lost: int, source: str = "cdr") -> None:
+        rel = f if isinstance(f, str) else f.relative_to(landing).as_posix()
+        out.append(dict(source=source, file=rel, kind=kind, effect=effect, rows_lost=rows_lost))
+
+    def pick(ending: str, k: int = 0) -> Path | None:
+        files = [f for f in _day_files(landing, month, ending) if f not in destroyed]
+        if not files:
+            return None
+        f = files[(len(files) // 3 + k) % len(files)]
+        destroyed.add(f)
+        return f
+
+    if kind in ("cdr_corrupt_pages", "cdr_epoch_start_time"):
+        f = pick(".parquet")
+        if f is None:
+            return out
+        t = pq.read_table(f)
+        if kind == "cdr_epoch_start_time":
+            i = t.schema.get_field_index("start_time")
+            epoch = pc.cast(pc.cast(t["start_time"], pa.timestamp("s")), pa.int64())
+            pq.write_table(t.set_column(i, "start_time", epoch), f, compression="zstd")
+            note(f, "rows quarantined: start_time not a valid datetime (stored as int64 in Parquet)", t.num_rows)
+        else:
+            # pages written without dictionaries, then bytes in the middle of the column data
+            # flipped: the footer still describes the file, the pages no longer decode
+            pq.write_table(t, f, compression="zstd", use_dictionary=False, write_statistics=False)
+            data = bytearray(f.read_bytes())
+            meta = pq.read_metadata(f)
+            col = meta.row_group(0).column(0)
+            start, size = col.data_page_offset, col.total_compressed_size
+            for k in range(start + 8, start + size - 8, max(size // 64, 1)):
+                data[k] ^= 0xFF
+            f.write_bytes(bytes(data))
+            note(f, "unreadable: corrupt parquet", t.num_rows)
+    elif kind == "cdr_unreadable_file":
+        f = pick(".csv")
+        if f is not None:
+            n = _rows_of(f)
+            f.chmod(0)
+            note(f, "unreadable: permission denied", n)
+    elif kind == "cdr_empty_file":
+        f = landing / "cdr" / f"dt={month}-03" / "msc09.csv"
+        f.write_bytes(b"")
+        note(f, "empty: 0-byte file", 0)
+    elif kind == "groups_header_only":
+        for f in sorted(landing.glob(f"groups/month={month}/*")):
+            lines = _read(f).split(b"\n")
+            n = len(lines) - 2
+            _write(f, lines[0] + b"\n")
+            destroyed.add(f)
+            note(f, "header only: no groups", n, "groups")
+    elif kind == "cdr_glob_name":
+        f = pick(".csv")
+        if f is not None:
+            cf = _File(f, landing)
+            moved = cf.rows.pop()
+            cf.save()
+            g = f.parent / "msc0?.csv"
+            g.write_bytes(_line(cf.header) + b"\n" + moved + b"\n")
+            destroyed.add(g)
+            note(g, "one row, read by exact name", 0)
+    elif kind == "cdr_upper_case_ext":
+        f = pick(".csv")
+        if f is not None:
+            g = f.with_name(f.name.split(".")[0].upper() + ".CSV")
+            f.rename(g)
+            destroyed.add(g)
+            note(g, "read like a .csv file", 0)
+    elif kind == "cdr_sub_folder":
+        f = pick(".csv")
+        if f is not None:
+            late = f.parent / "late"
+            late.mkdir()
+            n = _rows_of(f)
+            f.rename(late / f.name)
+            destroyed.add(late / f.name)
+            note(late, f"unexpected: sub-folder with {n} rows", n)
+    elif kind == "cdr_malformed_partition":
+        for k, bad in enumerate((f"dt={month}-5", f"dt={month}-32")):
+            f = pick(".csv", k)
+            if f is None:
+                continue
+            folder = landing / "cdr" / bad
+            folder.mkdir(exist_ok=True)
+            n = _rows_of(f)
+            f.rename(folder / f.name)
+            destroyed.add(folder / f.name)
+            note(folder, f"unexpected: malformed partition with {n} rows", n)
+    elif kind == "cdr_bz2":
+        f = pick(".csv")
+        if f is not None:
+            n = _rows_of(f)
+            g = f.with_name(f.name + ".bz2")
+            g.write_bytes(bz2.compress(f.read_bytes()))
+            f.unlink()
+            note(g, f"unexpected: .csv.bz2 with {n} rows", n)
+    elif kind == "cdr_symlink_outside":
+        f = pick(".csv")
+        if f is not None:
+            outside = landing.parent / f"{landing.name}_outside"
+            outside.mkdir(exist_ok=True)
+            target = outside / f"{f.parent.name}-{f.name}"
+            shutil.move(f, target)
+            f.symlink_to(target)
+            note(f, "refused: link resolves outside the landing folder", _rows_of(target))
+    elif kind == "groups_formula_name":
+        for f in sorted(landing.glob(f"groups/month={month}/*")):
+            cf = _File(f, landing)
+            j = cf.header.index("group_name")
+            fields = _fields(cf.rows[0])
+            fields[j] = FORMULA_NAME
+            cf.rows[0] = _line(fields)
+            cf.save()
+            destroyed.add(f)
+            note(f, f"accepted; group {fields[0]} exported with its name escaped", 0, "groups")
+    return out
+

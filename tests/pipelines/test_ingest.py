@@ -16,7 +16,8 @@ from pipelines.export import export_list
 from pipelines.run import StopRun, ingest_period
 
 PERIOD = "2026-10"
-RELAXED = {"days_complete": "warning", "files_readable": "warning", "quarantine_share": "warning"}
+csv.field_size_limit(1 << 24)  # a quarantined row keeps a 1 MB cell_id (fault cdr_long_text) as delivered
+RELAXED = {"days_complete": "warning", "files_readable": "warning", "quarantine_share": "warning", "rows_present": "warning"}
 
 
 def cfg_for(work: Path, **severity):

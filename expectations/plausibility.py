@@ -1,0 +1,98 @@
+"""Plausibility rules: values that are well-formed but cannot be true, quarantined like any failing row.
+
+The suites in expectations/suites.py say what a value must look like (an integer, a datetime, an
+allowed code). The rules here say what it may be, with bounds from `validation.plausibility`
+(groupscope/config.py):
+
+- text columns (those the suite does not already hold to a value set or pattern): at most
+  `max_text_length` characters and, with `reject_control_characters`, no
+  control characters (NUL, ESC, BEL, DEL, ...; tab and line breaks are left to CSV quoting);
+- CDR voice records (MOC/MTC): duration_s at most `max_call_duration_s`;
+- CDR SMS records: duration_s at most `max_sms_duration_s` (0: switches write no duration for SMS);
+- CDR start_time within the day of its dt= partition, widened by `record_day_tolerance_s` on both
+  sides for calls that cross midnight.
+
+They are evaluated after the suite's row rules (the first failing rule gives the reason), over the
+same text columns, so they see only values that already have the right shape.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from expectations.suites import RowRule, _lit, _q, suite_for
+from groupscope.config import PlausibilityConfig
+from groupscope.contract import INPUT_TABLES
+
+VOICE_TYPES = ("MOC", "MTC")
+SMS_TYPES = ("SMS_MO", "SMS_MT")
+# C0 control characters and DEL, as an RE2 class (DuckDB's regexp_matches); tab and line breaks are
+# left to the CSV quoting (a company name may hold them and exports quote them)
+CONTROL_CHARACTERS = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
+
+
+def _present(v: str) -> str:
+    return f"({v} IS NOT NULL AND {v} <> '')"
+
+
+def _in(v: str, values: tuple[str, ...]) -> str:
+    return f"{v} IN ({', '.join(_lit(x) for x in values)})"
+
+
+def partition_day(partition: str) -> dt.date | None:
+    """The day of a `dt=YYYY-MM-DD` partition key, else None."""
+    if not partition.startswith("dt="):
+        return None
+    try:
+        return dt.date.fromisoformat(partition[3:])
+    except ValueError:
+        return None
+
+
+def _shaped_columns(table: str) -> set[str]:
+    """Text columns whose suite already fixes their shape (a value set, or a regular expression over
+    printable characters): the text checks would repeat it, at the price of a regex per row."""
+    kinds = ("expect_column_values_to_match_regex", "expect_column_values_to_be_in_set")
+    return {e.column for e in suite_for(table).expectations if e.expectation_type in kinds}
+
+
+def plausibility_rules(table: str, p: PlausibilityConfig, partition: str = "") -> list[RowRule]:
+    """The table's plausibility rules for one partition, as SQL over its text columns."""
+    t = INPUT_TABLES[table]
+    rules: list[RowRule] = []
+    for c in t.columns:
+        if c.type != "text" or c.name in _shaped_columns(table):
+            continue
+        v = _q(c.name)
+        if p.reject_control_characters:
+            rules.append(
+                RowRule(c.name, f"{c.name} contains control characters",
+                        f"{_present(v)} AND regexp_matches({v}, {_lit(CONTROL_CHARACTERS)})")
+            )
+        rules.append(
+            RowRule(c.name, f"{c.name} longer than {p.max_text_length} characters",
+                    f"{_present(v)} AND length({v}) > {int(p.max_text_length)}")
+        )
+    if table == "cdr":
+        dur, rtype = "TRY_CAST(duration_s AS BIGINT)", "record_type"
+        rules.append(
+            RowRule("duration_s", f"duration_s above {p.max_call_duration_s} s for a call",
+                    f"{_in(rtype, VOICE_TYPES)} AND {dur} > {int(p.max_call_duration_s)}")
+        )
+        rules.append(
+            RowRule("duration_s", f"duration_s above {p.max_sms_duration_s} s for an SMS",
+                    f"{_in(rtype, SMS_TYPES)} AND {dur} > {int(p.max_sms_duration_s)}")
+        )
+        day = partition_day(partition)
+        if day is not None:
+            tol = dt.timedelta(seconds=p.record_day_tolerance_s)
+            lo = dt.datetime.combine(day, dt.time()) - tol
+            hi = dt.datetime.combine(day + dt.timedelta(days=1), dt.time()) + tol
+            # the suite's rules before this one hold start_time to 'YYYY-MM-DD HH:MM:SS', in which text order
+            # is time order: compared as text, without a cast per row
+            rules.append(
+                RowRule("start_time", f"start_time outside its partition's day (± {p.record_day_tolerance_s} s)",
+                        f"start_time < '{lo:%Y-%m-%d %H:%M:%S}' OR start_time >= '{hi:%Y-%m-%d %H:%M:%S}'")
+            )
+    return rules
+
