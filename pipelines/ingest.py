@@ -90,7 +90,7 @@ class IngestOptions:
     def from_config(cls, cfg, table: str) -> IngestOptions:
         return cls(
             encoding=cfg.sources.encoding_of(table),
-            timezone=cfg.timezone,
+            timezone=cfg.calendar.timezone,
             plausibility=cfg.validation.plausibility,
             allow_links_outside_landing=cfg.sources.allow_links_outside_landing,
             link_roots=tuple(cfg.sources.link_roots),
