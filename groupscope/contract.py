@@ -101,6 +101,7 @@ class Table:
     columns: tuple[Column, ...]
     key: tuple[str, ...] = ()
     optional: bool = False
+    may_be_empty: bool = False  # delivered every period, but a header alone is a valid delivery
     description: str = ""
     extra_checks: tuple[str, ...] = field(default_factory=tuple)  # row rules beyond single columns
 
@@ -162,6 +163,7 @@ PORTED_NUMBERS = Table(
         Column("ported_at", "date", description="from when"),
     ),
     key=("msisdn", "ported_at"),
+    may_be_empty=True,  # an operator (or a young number range) may have no ported numbers yet
     description="numbers that moved carrier (mobile number portability)",
 )
 

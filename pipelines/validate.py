@@ -100,7 +100,7 @@ def table_checks(
             out.append(
                 CheckResult(name, "extra_columns", sev["extra_columns"], False, f"unknown column(s) {', '.join(extra)} in {', '.join(where)}")
             )
-        if not INPUT_TABLES[name].optional:
+        if not (INPUT_TABLES[name].optional or INPUT_TABLES[name].may_be_empty):
             n_ok = sum(f.accepted for f in files)
             out.append(
                 CheckResult(name, "rows_present", sev["rows_present"], n_ok > 0,
