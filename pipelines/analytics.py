@@ -6,14 +6,13 @@ WORK/derived/<name>/period=P/ and returns their paths (never data frames).
 
 from __future__ import annotations
 
-import calendar
 from datetime import date
 from pathlib import Path
 
-import duckdb
-
 from groupscope.config import AnalyticsConfig, Config
-from pipelines.transform import derived_path, staged_glob, write_parquet
+from groupscope.period import Period
+from pipelines.engine import Engine, engine_for
+from pipelines.transform import derived_path, staged_files
 from transforms.communities import (
     leiden_teams,
     merge_teams,
@@ -46,43 +45,38 @@ OUTPUTS = (
 
 
 def period_end(period: str) -> date:
-    y, m = (int(x) for x in period.split("-"))
-    return date(y, m, calendar.monthrange(y, m)[1])
+    return Period.parse(period).end
 
 
-def _earlier_periods(period: str, months: int) -> list[str]:
-    y, m = (int(x) for x in period.split("-"))
-    out = []
-    for _ in range(months):
-        out.append(f"{y:04d}-{m:02d}")
-        y, m = (y, m - 1) if m > 1 else (y - 1, 12)
-    return out
+SURVEY_COLUMNS = {"group_id": "VARCHAR", "surveyed_headcount": "BIGINT", "surveyed_at": "DATE"}
 
 
-def _surveys_relation(work: Path, period: str, months: int) -> str:
+def _register_surveys(eng: Engine, work: Path, period: str, months: int) -> None:
     files = []
-    for p in _earlier_periods(period, months):
-        files += sorted((work / "staged" / "surveys" / f"month={p}").glob("*.parquet"))
-    if not files:
-        return "(SELECT CAST(NULL AS VARCHAR) AS group_id, CAST(NULL AS BIGINT) AS surveyed_headcount, CAST(NULL AS DATE) AS surveyed_at WHERE false)"
-    return "read_parquet([" + ", ".join(lit(str(f)) for f in files) + "], union_by_name=true)"
+    for p in Period.parse(period).back(months):
+        files += sorted(str(f) for f in (work / "staged" / "surveys" / f"month={p}").glob("*.parquet"))
+    if files:
+        eng.register_parquet("surveys", files)
+    else:
+        eng.empty("surveys", SURVEY_COLUMNS)
 
 
-def build_group_analytics(cfg: Config, period: str, con: duckdb.DuckDBPyConnection | None = None) -> dict[str, Path]:
+def build_group_analytics(cfg: Config, period: str, con=None) -> dict[str, Path]:
+    """`con`: an Engine, a DuckDB connection, or None for the configured engine."""
     work = cfg.work_path
     a = cfg.analytics
-    con = con or cfg.duckdb_connect()
-    calls = derived_path(work, "calls", period)
-    con.execute(f"CREATE OR REPLACE TEMP VIEW calls AS SELECT * FROM read_parquet({lit(str(calls))})")
-    con.execute(f"CREATE OR REPLACE TEMP VIEW groups AS SELECT * FROM {staged_glob(work, 'groups', period)}")
-    con.execute(f"CREATE OR REPLACE TEMP VIEW memberships AS SELECT * FROM {staged_glob(work, 'memberships', period)}")
-    con.execute(f"CREATE OR REPLACE TEMP VIEW surveys AS SELECT * FROM {_surveys_relation(work, period, a.survey_months)}")
+    eng = engine_for(cfg, con)
+    eng.register_parquet("calls", [derived_path(work, "calls", period)])
+    eng.register_parquet("groups", staged_files(work, "groups", period))
+    eng.register_parquet("memberships", staged_files(work, "memberships", period))
+    _register_surveys(eng, work, period, a.survey_months)
     end = period_end(period).isoformat()
     # registered members at period end, of active groups
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE members AS SELECT DISTINCT m.group_id, m.msisdn FROM memberships AS m "
+    eng.transform(
+        "members",
+        "SELECT DISTINCT m.group_id, m.msisdn FROM memberships AS m "
         "JOIN groups AS g ON g.group_id = m.group_id "
-        f"WHERE g.status = 'active' AND m.joined_at <= DATE {lit(end)} AND (m.left_at IS NULL OR m.left_at > DATE {lit(end)})"
+        f"WHERE g.status = 'active' AND m.joined_at <= DATE {lit(end)} AND (m.left_at IS NULL OR m.left_at > DATE {lit(end)})",
     )
     ws, we = a.working_hours
     steps = [
@@ -103,79 +97,73 @@ def build_group_analytics(cfg: Config, period: str, con: duckdb.DuckDBPyConnecti
         ("market", market_share_sql("counts", "calibration")),
     ]
     for name, sql in steps:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}")
+        eng.transform(name, sql)
     share = a.potential_member_share
     out = {
-        "call_graph": write_parquet(con, "SELECT * FROM graph", derived_path(work, "call_graph", period)),
-        "member_scores": write_parquet(
-            con,
+        "call_graph": eng.write("SELECT * FROM graph", derived_path(work, "call_graph", period)),
+        "member_scores": eng.write(
             f"SELECT *, fake_score >= {a.fake_threshold} AS is_suspect FROM fake ORDER BY group_id, msisdn",
             derived_path(work, "member_scores", period),
         ),
-        "potential_members": write_parquet(
-            con,
+        "potential_members": eng.write(
             f"SELECT *, score >= {a.employee_score_threshold} AS likely_employee FROM employee "
             f"WHERE member_share > {share} OR score >= {a.employee_score_threshold} ORDER BY group_id, score DESC, msisdn",
             derived_path(work, "potential_members", period),
         ),
-        "group_summary": write_parquet(
-            con, f"SELECT {lit(period)} AS period, * FROM market ORDER BY group_id", derived_path(work, "group_summary", period)
+        "group_summary": eng.write(
+            f"SELECT {lit(period)} AS period, * FROM market ORDER BY group_id", derived_path(work, "group_summary", period)
         ),
-        "market_calibration": write_parquet(
-            con, f"SELECT {lit(period)} AS period, * FROM calibration", derived_path(work, "market_calibration", period)
+        "market_calibration": eng.write(
+            f"SELECT {lit(period)} AS period, * FROM calibration", derived_path(work, "market_calibration", period)
         ),
     }
-    out.update(_prospects(con, cfg, period))
+    out.update(_prospects(eng, cfg, period))
     return out
 
 
-def _prospects(con: duckdb.DuckDBPyConnection, cfg: Config, period: str) -> dict[str, Path]:
+def _prospects(eng: Engine, cfg: Config, period: str) -> dict[str, Path]:
     work = cfg.work_path
-    regions = (
-        f"(SELECT msisdn, min(region) AS region FROM {staged_glob(work, 'subscribers', period)} "
-        "WHERE status <> 'closed' GROUP BY msisdn)"
-    )
-    groups_sql, members_sql = build_prospects(con, cfg.analytics, regions)
+    eng.register_parquet("subscribers_staged", staged_files(work, "subscribers", period))
+    regions = "(SELECT msisdn, min(region) AS region FROM subscribers_staged WHERE status <> 'closed' GROUP BY msisdn)"
+    groups_sql, members_sql = build_prospects(eng, cfg.analytics, regions)
     return {
-        "prospect_groups": write_parquet(
-            con, f"SELECT {lit(period)} AS period, * FROM ({groups_sql})", derived_path(work, "prospect_groups", period)
+        "prospect_groups": eng.write(
+            f"SELECT {lit(period)} AS period, * FROM ({groups_sql}) AS p", derived_path(work, "prospect_groups", period)
         ),
-        "prospect_members": write_parquet(con, members_sql, derived_path(work, "prospect_members", period)),
+        "prospect_members": eng.write(members_sql, derived_path(work, "prospect_members", period)),
     }
 
 
-def build_prospects(con: duckdb.DuckDBPyConnection, a: AnalyticsConfig, regions: str) -> tuple[str, str]:
-    """Prospect groups from the relations graph, adj, numbers, members and employee on `con`: teams
-    (Leiden CPM) of work-like ties outside the registered groups, cut to their core, without the teams
-    that are a registered group's staff, merged into companies by their links. Returns the queries of
-    the prospect groups and of their numbers."""
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE p_edges AS "
-        + prospect_edges_sql(
+def build_prospects(con, a: AnalyticsConfig, regions: str) -> tuple[str, str]:
+    """Prospect groups from the relations graph, adj, numbers, members and employee on `con` (an Engine
+    or a DuckDB connection): teams (Leiden CPM) of work-like ties outside the registered groups, cut to
+    their core, without the teams that are a registered group's staff, merged into companies by their
+    links. Returns the queries of the prospect groups and of their numbers.
+
+    Leiden runs on the driver, in memory, over the reduced graph only: work-like ties between numbers
+    outside every registered group, cut to the numbers with >= prospect_min_ties such ties (see
+    docs/scale.md for its size bound)."""
+    from pipelines.engine import DuckDBEngine
+
+    eng = con if isinstance(con, Engine) else DuckDBEngine(con)
+    eng.transform(
+        "p_edges",
+        prospect_edges_sql(
             "graph", "members", "numbers", "employee", a.prospect_min_work_share, a.prospect_min_events,
             a.employee_score_threshold,
-        )
+        ),
     )
-    con.execute("CREATE OR REPLACE TEMP TABLE p_nodes AS " + team_nodes_sql("p_edges", a.prospect_min_ties))
-    n_nodes = con.execute("SELECT count(*) FROM p_nodes").fetchall()[0][0]
-    teams = leiden_teams(n_nodes, con.sql(node_edges_sql("p_edges", "p_nodes")).to_arrow_table(), a.prospect_team_density)
-    con.register("p_teams_arrow", teams)
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE p_teams AS SELECT n.number, t.team FROM p_teams_arrow AS t JOIN p_nodes AS n USING (node)"
-    )
-    con.unregister("p_teams_arrow")
-    con.execute("CREATE OR REPLACE TEMP TABLE p_core AS " + team_core_sql("p_teams", "p_edges", a.prospect_min_ties))
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE p_kept AS "
-        + team_stats_sql("p_core", "graph", "adj", "members", a.prospect_max_group_attachment)
-    )
-    links = con.sql(team_links_sql("p_core", "p_kept", "p_edges", a.prospect_link_ties, a.prospect_link_numbers)).to_arrow_table()
-    con.register("p_merged_arrow", merge_teams(con.sql("SELECT team FROM p_kept").to_arrow_table(), links))
-    con.execute("CREATE OR REPLACE TEMP TABLE p_merged AS SELECT * FROM p_merged_arrow")
-    con.unregister("p_merged_arrow")
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE p_assign AS " + prospect_assignment_sql("p_core", "p_merged", a.prospect_min_size)
-    )
+    eng.transform("p_nodes", team_nodes_sql("p_edges", a.prospect_min_ties))
+    n_nodes = eng.rows("SELECT count(*) FROM p_nodes")[0][0]
+    teams = leiden_teams(n_nodes, eng.to_arrow(node_edges_sql("p_edges", "p_nodes")), a.prospect_team_density)
+    eng.register_arrow("p_teams_arrow", teams)
+    eng.transform("p_teams", "SELECT n.number, t.team FROM p_teams_arrow AS t JOIN p_nodes AS n ON n.node = t.node")
+    eng.drop("p_teams_arrow")
+    eng.transform("p_core", team_core_sql("p_teams", "p_edges", a.prospect_min_ties))
+    eng.transform("p_kept", team_stats_sql("p_core", "graph", "adj", "members", a.prospect_max_group_attachment))
+    links = eng.to_arrow(team_links_sql("p_core", "p_kept", "p_edges", a.prospect_link_ties, a.prospect_link_numbers))
+    eng.register_arrow("p_merged", merge_teams(eng.to_arrow("SELECT team FROM p_kept"), links))
+    eng.transform("p_assign", prospect_assignment_sql("p_core", "p_merged", a.prospect_min_size))
     return (
         prospects_sql("p_assign", "numbers", regions, "graph", "adj", "members"),
         prospect_members_sql("p_assign", "numbers"),

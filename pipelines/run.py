@@ -15,12 +15,11 @@ import duckdb
 
 from groupscope.config import Config
 from groupscope.contract import DAILY_TABLES, INPUT_TABLES, MONTHLY_TABLES, REFERENCE_TABLES
+from groupscope.errors import StopRun
 from pipelines.ingest import PartitionResult, ingest_table, source_files
 from pipelines.validate import CheckResult, run_great_expectations, table_checks, write_results
 
-
-class StopRun(RuntimeError):
-    """The run must stop; str(e) is the one-line reason."""
+__all__ = ["StopRun", "ingest_period", "run_period", "load_results", "period_report"]  # StopRun: re-exported
 
 
 @dataclass
@@ -149,8 +148,11 @@ def run_period(cfg: Config, landing: Path | str, period: str, db_url: str | None
     pseudonym_key(cfg, url)
     summary = ingest_period(cfg, Path(landing), period, db_url=url)
     t0 = time.perf_counter()
-    con = cfg.duckdb_connect()
-    calls = build_calls(cfg, period, con)
+    from pipelines.engine import DuckDBEngine, engine_for
+
+    eng = engine_for(cfg)  # the transforms' engine (engine.kind); reports and the load read results with DuckDB
+    con = eng.con if isinstance(eng, DuckDBEngine) else cfg.duckdb_connect()
+    calls = build_calls(cfg, period, eng)
     n_calls, n_pairs = con.execute(
         f"SELECT count(*), count(*) FILTER (WHERE caller_on_net AND callee_on_net) FROM read_parquet('{calls}')"
     ).fetchone()
@@ -160,12 +162,12 @@ def run_period(cfg: Config, landing: Path | str, period: str, db_url: str | None
         f"({n_pairs:,} on-net) in {time.perf_counter() - t0:.1f} s",
     ]
     t0 = time.perf_counter()
-    out = build_group_analytics(cfg, period, con)
+    out = build_group_analytics(cfg, period, eng)
     lines.append(group_report(con, out, cfg) + f"\n  (group analytics in {time.perf_counter() - t0:.1f} s)")
     from pipelines.value import build_value
 
     t0 = time.perf_counter()
-    val = build_value(cfg, period, con)
+    val = build_value(cfg, period, eng)
     lines.append(value_report(con, val) + f"\n  (value scores in {time.perf_counter() - t0:.1f} s)")
     lines.append(load_results(cfg, period, url, con, summary.run_id).text())
     return "\n".join(lines)
