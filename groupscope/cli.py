@@ -82,6 +82,18 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--work-dir")
     d.add_argument("--db", help="SQLAlchemy URL of the reporting database (default: embedded DuckDB in work_dir)")
 
+    b = sub.add_parser("bench", help="time the whole month on a generated operator, and the pair edge build against peers")
+    b.add_argument("--subscribers", type=int, default=120_000, help="size of the operator (120000: about 10M CDR rows)")
+    b.add_argument("--period", type=_period, default="2026-10")
+    b.add_argument("--seed", type=int, default=1)
+    b.add_argument("--cdr-format", default="parquet", choices=["mixed", "csv", "csv.gz", "parquet"])
+    b.add_argument("--cache", default="bench_cache", help="folder of generated operators (reused) and work folders")
+    b.add_argument("--out", default="bench.json", help="JSON file of every figure")
+    b.add_argument("--peers", default="duckdb,polars,pandas", help="comma-separated peers of the edge build")
+    b.add_argument("--readme", help="rewrite this README's performance section from the results")
+    b.add_argument("--from-json", help="do not measure: render --readme from this earlier JSON")
+    b.add_argument("--config", help="YAML config file (engine, memory limit)")
+
     c = sub.add_parser("config", help="print every configuration key with its default and meaning")
     c.add_argument("--check", help="validate this config file and exit")
     return ap
@@ -143,6 +155,26 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"role {args.role} sees the groups of account manager {args.account_manager}")
             else:
                 print(f"reporting schema at revision {db.current_revision(eng, cfg)}")
+            return 0
+        if args.command == "bench":
+            import json
+            import shlex
+            from pathlib import Path
+
+            from pipelines import bench
+
+            if args.from_json:
+                r = json.loads(Path(args.from_json).read_text())
+            else:
+                r = bench.bench(
+                    args.subscribers, Path(args.cache), Path(args.out), args.period, args.seed, args.cdr_format,
+                    args.config, tuple(p for p in args.peers.split(",") if p),
+                    command="groupscope " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:])),
+                )
+            print(bench.text_report(r))
+            if args.readme:
+                bench.update_readme(Path(args.readme), r)
+                print(f"performance section of {args.readme} rewritten")
             return 0
         if args.command == "config":
             if args.check:

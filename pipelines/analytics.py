@@ -6,6 +6,7 @@ WORK/derived/<name>/period=P/ and returns their paths (never data frames).
 
 from __future__ import annotations
 
+import time
 from datetime import date
 from pathlib import Path
 
@@ -155,7 +156,11 @@ def build_prospects(con, a: AnalyticsConfig, regions: str) -> tuple[str, str]:
     )
     eng.transform("p_nodes", team_nodes_sql("p_edges", a.prospect_min_ties))
     n_nodes = eng.rows("SELECT count(*) FROM p_nodes")[0][0]
-    teams = leiden_teams(n_nodes, eng.to_arrow(node_edges_sql("p_edges", "p_nodes")), a.prospect_team_density)
+    t0 = time.perf_counter()
+    ties = eng.to_arrow(node_edges_sql("p_edges", "p_nodes"))
+    teams = leiden_teams(n_nodes, ties, a.prospect_team_density)
+    eng.timings["leiden (driver)"] = time.perf_counter() - t0
+    eng.timings["leiden nodes"], eng.timings["leiden ties"] = n_nodes, ties.num_rows
     eng.register_arrow("p_teams_arrow", teams)
     eng.transform("p_teams", "SELECT n.number, t.team FROM p_teams_arrow AS t JOIN p_nodes AS n ON n.node = t.node")
     eng.drop("p_teams_arrow")

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -29,9 +30,11 @@ from transforms.sql import lit, render
 
 
 class Engine:
-    """The interface every engine implements."""
+    """The interface every engine implements. `timings` holds the seconds of every named step run
+    (transforms and writes), for the benchmark."""
 
     name = "engine"
+    timings: dict[str, float]
 
     def register_parquet(self, name: str, files: list[str | Path]) -> None:
         raise NotImplementedError
@@ -73,6 +76,7 @@ class DuckDBEngine(Engine):
 
     def __init__(self, con):
         self.con = con
+        self.timings = {}
 
     def register_parquet(self, name: str, files: list[str | Path]) -> None:
         if not files:
@@ -89,7 +93,9 @@ class DuckDBEngine(Engine):
             self.con.unregister(arrow_name)
 
     def transform(self, name: str, sql: str) -> None:
+        t0 = time.perf_counter()
         self.con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}")
+        self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - t0
 
     def view(self, name: str, sql: str) -> None:
         self.con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS {sql}")
@@ -104,8 +110,10 @@ class DuckDBEngine(Engine):
         out = Path(out)
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = out.with_name(f".{out.name}.tmp")
+        t0 = time.perf_counter()
         self.con.execute(f"COPY ({sql}) TO {lit(str(tmp))} (FORMAT parquet, COMPRESSION zstd)")
         os.replace(tmp, out)
+        self.timings[f"write {out.stem}"] = time.perf_counter() - t0
         return out
 
     def drop(self, name: str) -> None:
@@ -124,6 +132,7 @@ class SparkEngine(Engine):
     def __init__(self, spark):
         self.spark = spark
         self._cached: dict[str, Any] = {}
+        self.timings = {}
 
     @classmethod
     def from_config(cls, cfg) -> SparkEngine:
@@ -135,7 +144,7 @@ class SparkEngine(Engine):
     def register_parquet(self, name: str, files: list[str | Path]) -> None:
         if not files:
             raise FileNotFoundError(f"no Parquet files for {name}")
-        df = self.spark.read.option("mergeSchema", "true").parquet(*[_uri(f) for f in files])
+        df = self.spark.read.parquet(*[_uri(f) for f in files])  # staged files share the contract schema
         df.createOrReplaceTempView(name)
 
     def register_arrow(self, name: str, table: pa.Table) -> None:
@@ -143,15 +152,19 @@ class SparkEngine(Engine):
         self._keep(name, df)
 
     def _keep(self, name: str, df) -> None:
+        """Materialise a step once (later steps read it, not its lineage): a checkpoint on the executors,
+        eager, so the step's time is its own."""
         old = self._cached.pop(name, None)
-        df = df.cache()
+        df = df.localCheckpoint(eager=True)
         df.createOrReplaceTempView(name)
         self._cached[name] = df
         if old is not None:
             old.unpersist()
 
     def transform(self, name: str, sql: str) -> None:
+        t0 = time.perf_counter()
         self._keep(name, self._sql(sql))
+        self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - t0
 
     def view(self, name: str, sql: str) -> None:
         self._sql(sql).createOrReplaceTempView(name)
@@ -189,7 +202,8 @@ class SparkEngine(Engine):
 
 def _uri(p: str | Path) -> str:
     s = str(p)
-    return s if "://" in s else Path(s).resolve().as_uri()
+    # file:// and the plain path (Hadoop paths are not percent-decoded: dt=... must stay as it is)
+    return s if "://" in s else "file://" + str(Path(s).resolve())
 
 
 def _arrow_schema(schema) -> pa.Schema:
