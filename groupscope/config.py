@@ -264,7 +264,7 @@ class EngineConfig(_Section):
     )
     spark_master: str | None = Field(
         default="local[2]",
-        description="Spark master URL (local[N], spark://host:7077, yarn); spark-submit's --master wins when set",
+        description="Spark master URL (local[N], spark://host:7077, yarn); empty under spark-submit (its --master applies)",
     )
     spark_remote: str | None = Field(
         default=None, description="Spark Connect URL (sc://host:15002); when set, spark_master is not used"

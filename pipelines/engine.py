@@ -221,7 +221,7 @@ def spark_session(cfg):
     if e.spark_remote:
         b = b.remote(e.spark_remote)
     else:
-        if e.spark_master and not os.environ.get("SPARK_SUBMIT_MASTER"):
+        if e.spark_master:  # empty under spark-submit, whose --master then applies
             b = b.master(e.spark_master)
         b = b.config("spark.sql.shuffle.partitions", str(e.spark_shuffle_partitions))
         b = b.config("spark.driver.memory", e.spark_driver_memory)
