@@ -27,6 +27,25 @@ def _floats2(text: str) -> tuple[float, float]:
     return parts[0], parts[1]
 
 
+def _add_variety_flags(g: argparse.ArgumentParser) -> None:
+    """A real operator's variety (groupscope.synth.params): each flag defaults to SynthParams' default."""
+    v = g.add_argument_group("a real operator's variety (defaults: SynthParams; --tidy switches all of it off)")
+    v.add_argument("--tidy", action="store_true", help="no field staff, data lines, messaging users, tiny groups or holidays")
+    v.add_argument("--field-staff", type=float, help="factor on each industry's share of field staff (0: none; default 1)")
+    v.add_argument("--data-lines", type=_floats2, help="LO,HI share of a group's lines that are data cards / IoT SIMs")
+    v.add_argument("--messaging-share", type=float, help="share of employees who rarely phone colleagues (default 0.25)")
+    v.add_argument("--tiny-groups", type=float, help="probability a small business is a group of 1-3 lines (default 0.45)")
+    v.add_argument("--holidays", choices=["national", "none"], help="national calendar with make-up days (default) or Mon-Fri")
+    v.add_argument("--churn", type=float, help="monthly share of home lines closed (default 0.006)")
+    v.add_argument("--activations", type=float, help="monthly share of home lines newly activated (default 0.006)")
+    v.add_argument("--churn-free-months", type=float, help="probability a month has no closure at all (default 0.15)")
+    v.add_argument("--survey-error", type=float, help="relative error (sd) of surveyed headcounts (default 0.15)")
+    v.add_argument("--survey-share", type=float, help="share of active groups surveyed a month (default 0.12)")
+    v.add_argument("--ports", type=float, help="factor on number-porting rates (0: no ports; default 1)")
+    v.add_argument("--offnet-people", type=float, help="off-net people outside the companies per subscriber (default 0.7)")
+    v.add_argument("--max-groups", type=int, help="at most this many registered groups")
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="groupscope", description=__doc__)
     sub = ap.add_subparsers(dest="command", required=True)
@@ -44,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--activity", type=float, default=1.0, help="calling-rate multiplier")
     g.add_argument("--gbk-sources", help="comma-separated tables written in GBK")
     g.add_argument("--cdr-format", default="mixed", choices=["mixed", "csv", "csv.gz", "parquet"])
+    _add_variety_flags(g)
 
     r = sub.add_parser("run", help="the whole monthly pipeline for one period")
     r.add_argument("--landing", required=True, help="LANDING folder")

@@ -8,11 +8,12 @@ A wrong key or a wrong type is a `ConfigError` that names the key.
 from __future__ import annotations
 
 import os
+from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from groupscope.contract import INPUT_TABLES
 
@@ -62,6 +63,139 @@ class SourcesConfig(_Section):
         return self.encodings.get(table, self.default_encoding)
 
 
+class ModelConfig(_Section):
+    """Tunables of the member and potential-member models (transforms/scores.py, membership.py, graph.py)."""
+
+    reference_quantile: float = Field(
+        default=0.75, gt=0, lt=1,
+        description="a group's typical real member is this quantile of each signal over its active members (fakes are a minority)",
+    )
+    reference_prior_members: float = Field(
+        default=5.0, ge=0,
+        description="small groups borrow: reference = (n x own + k x peers) / (n + k), n = active members, k = this; peers = same industry and size band",
+    )
+    peer_min_members: int = Field(
+        default=20, ge=1,
+        description="a peer cell (industry x size band) lends reference values with at least this many active members; else the industry, else all groups",
+    )
+    size_bands: list[int] = Field(
+        default_factory=lambda: [3, 9, 29, 99],
+        description="upper bounds of the group size bands (registered members) whose groups lend each other reference values",
+    )
+    tie_work_share: float = Field(
+        default=0.5, ge=0, le=1, description="a tie is work-like when at least this share of its calls and SMS is in working time"
+    )
+    tie_min_work_events: int = Field(
+        default=2, ge=1,
+        description="a work-like tie counts fully with this many working-time calls or SMS in the month, in proportion below",
+    )
+    tie_evidence: float = Field(
+        default=0.35, ge=0, lt=1,
+        description="evidence of a real member given by one work-like tie with a colleague (member or likely employee); n ties give 1 - (1 - e)^n",
+    )
+    tie_focus_full: float = Field(
+        default=0.25, gt=0, le=1,
+        description="colleague ties count fully when they carry at least this share of the member's working-time calls and SMS (an outsider's chance tie carries little)",
+    )
+    key_person_ties: float = Field(
+        default=2.0, ge=0, description="a work-like tie with the group's key person counts as this many ties"
+    )
+    key_person_evidence: float = Field(
+        default=0.7, ge=0, lt=1,
+        description="evidence that the registered key person (the account manager's named contact) is a real member",
+    )
+    colocation_evidence: float = Field(
+        default=0.9, ge=0, lt=1, description="evidence of being seen at work in the group's cells as much as its typical member"
+    )
+    colocation_min_records: int = Field(
+        default=2, ge=1,
+        description="working-time records with a cell at which co-location counts fully (fewer: proportionally); "
+        "a cell holding the typical member's share of the group's working time is rarely hit by chance",
+    )
+    colocation_floor: float = Field(
+        default=0.05, gt=0, le=1, description="smallest reference co-location (a group without a shared workplace)"
+    )
+    profile_evidence: float = Field(
+        default=0.3, ge=0, lt=1,
+        description="evidence of a calling-time profile like the group's (weak: anyone who works has a working-time profile)",
+    )
+    profile_floor: float = Field(default=0.05, gt=0, le=1, description="smallest reference profile similarity")
+    data_line_share: float = Field(
+        default=0.9, gt=0, le=1,
+        description="a line without calls or SMS whose bill is at least this share data charges is a data card or IoT SIM in use, not dormant",
+    )
+    data_line_evidence: float = Field(
+        default=0.9, ge=0, lt=1, description="evidence of a real line given by data-only billing"
+    )
+    min_events: int = Field(
+        default=4, ge=0,
+        description="a member with fewer calls and SMS than this (but some) is not flagged: evidence = insufficient",
+    )
+    min_days_observed: int = Field(
+        default=10, ge=0,
+        description="a member who joined or activated fewer days than this before period end is not flagged: evidence = insufficient",
+    )
+    confident_events: int = Field(
+        default=30, ge=1, description="calls and SMS at which a verdict's confidence no longer grows with volume"
+    )
+    reason_strong: float = Field(
+        default=0.7, ge=0, le=1, description="co-location at or above this share of the typical value is named as evidence in the reasons"
+    )
+    reason_family_events: int = Field(
+        default=5, ge=1, description="a member without colleague ties that calls one member at least this often is described as family-like"
+    )
+    reason_family_work_share: float = Field(
+        default=0.3, ge=0, le=1, description="... when less than this share of those calls is in working time"
+    )
+    reason_weak: float = Field(
+        default=0.5, ge=0, le=1, description="a signal below this share of the group's typical value is named as weak in the reasons"
+    )
+    employee_weights: dict[str, float] = Field(
+        default_factory=lambda: {"work": 0.35, "coupling": 0.25, "focus": 0.15, "colocation": 0.25},
+        description="weights of the potential-member (employee) score: working-time share, members beyond the first, focus, co-location",
+    )
+    employee_min_work_records: int = Field(
+        default=3, ge=1, description="an on-net candidate's co-location counts with at least this many working-time records"
+    )
+    closure_full: float = Field(
+        default=0.3, gt=0, le=1,
+        description="a candidate's member contacts count as a team (no scatter penalty) when this share of them call another of them",
+    )
+    scatter_penalty: float = Field(
+        default=0.4, ge=0, le=1,
+        description="largest cut of the employee score for contacts scattered over the group (a client, supplier or courier of many)",
+    )
+    scatter_from: int = Field(default=4, ge=1, description="the scatter cut starts above this many members contacted")
+    scatter_full: int = Field(default=8, ge=2, description="... and is whole from this many members contacted on")
+    employee_floors: dict[str, float] = Field(
+        default_factory=lambda: {"work": 0.05, "focus": 0.05, "colocation": 0.01},
+        description="smallest reference values of the employee-score signals",
+    )
+
+    @field_validator("size_bands")
+    @classmethod
+    def _bands(cls, v: list[int]) -> list[int]:
+        if any(b <= a for a, b in zip(v, v[1:])) or any(x < 1 for x in v):
+            raise ValueError("size bands must be increasing positive integers")
+        return v
+
+    @field_validator("employee_weights")
+    @classmethod
+    def _weights(cls, v: dict[str, float]) -> dict[str, float]:
+        need = {"work", "coupling", "focus", "colocation"}
+        if set(v) != need or any(x < 0 for x in v.values()) or sum(v.values()) <= 0:
+            raise ValueError(f"needs non-negative weights for exactly {sorted(need)}")
+        return v
+
+    @field_validator("employee_floors")
+    @classmethod
+    def _floors(cls, v: dict[str, float]) -> dict[str, float]:
+        need = {"work", "focus", "colocation"}
+        if set(v) != need or any(x <= 0 for x in v.values()):
+            raise ValueError(f"needs positive floors for exactly {sorted(need)}")
+        return v
+
+
 class AnalyticsConfig(_Section):
     fake_threshold: float = Field(
         default=0.5, ge=0, le=1, description="fake_score at or above which a member is flagged (is_suspect)"
@@ -106,16 +240,98 @@ class AnalyticsConfig(_Section):
         ge=1,
         description="those ties must involve at least this many distinct numbers of each team (so one outside contact never joins two teams)",
     )
+    model: ModelConfig = Field(default_factory=ModelConfig, description="tunables of the member and employee models")
+
+
+def _zone(v: str) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(v)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {v!r}") from None
+    return v
+
+
+def _hour_range(v: tuple[int, int]) -> tuple[int, int]:
+    if not (0 <= v[0] < v[1] <= 24):
+        raise ValueError("must be [start, end) with 0 <= start < end <= 24")
+    return v
+
+
+class CalendarConfig(_Section):
+    """The working calendar (groupscope.working_calendar): every place that asks "is this working time?"
+    (call graph, presence, calling profiles, prospects) reads it from here."""
+
+    timezone: str = Field(
+        default="Asia/Shanghai",
+        description="the operator's local time zone: calendar days and working hours are read on its clock",
+    )
+    cdr_timezone: str | None = Field(
+        default=None,
+        description="time zone of the wall-clock times in CDR start_time; empty: the same as timezone (the "
+        "contract's local time); when it differs, start_time is converted to timezone before days and hours are taken",
+    )
     working_hours: tuple[int, int] = Field(
-        default=(9, 18), description="local hours [start, end) counted as working time on weekdays"
+        default=(9, 18), description="local hours [start, end) counted as working time on working days"
+    )
+    evening_end: int = Field(
+        default=23, ge=1, le=24,
+        description="time bins: a working day's evening runs from the end of working hours to this hour, its night after",
+    )
+    rest_day_hours: tuple[int, int] = Field(
+        default=(8, 18), description="time bins: local hours [start, end) of a rest day's daytime"
+    )
+    national: Literal["chinese-calendar", "none"] = Field(
+        default="chinese-calendar",
+        description="national holidays and make-up working days: chinese-calendar (the State Council's notices, "
+        "package chinese-calendar 1.11.0: 2004-2026) or none (Monday-Friday); a year it does not know is "
+        "Monday-Friday with a warning",
+    )
+    holidays: list[date] = Field(
+        default_factory=list, description="extra rest days (YYYY-MM-DD), e.g. a year the package does not know yet"
+    )
+    workdays: list[date] = Field(
+        default_factory=list, description="extra make-up working days (YYYY-MM-DD); these and holidays win over the package"
     )
 
-    @field_validator("working_hours")
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        return _zone(v)
+
+    @field_validator("cdr_timezone")
+    @classmethod
+    def _cdr_tz(cls, v: str | None) -> str | None:
+        return None if v in (None, "") else _zone(v)
+
+    @field_validator("working_hours", "rest_day_hours")
     @classmethod
     def _hours(cls, v: tuple[int, int]) -> tuple[int, int]:
-        if not (0 <= v[0] < v[1] <= 24):
-            raise ValueError("must be [start, end) with 0 <= start < end <= 24")
-        return v
+        return _hour_range(v)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> CalendarConfig:
+        both = sorted(set(self.holidays) & set(self.workdays))
+        if both:
+            raise ValueError(f"days both holidays and workdays: {', '.join(d.isoformat() for d in both)}")
+        if self.evening_end < self.working_hours[1]:
+            raise ValueError("evening_end must not be before the end of working_hours")
+        return self
+
+    def work_calendar(self):
+        from groupscope.working_calendar import WorkCalendar
+
+        return WorkCalendar(
+            working_hours=tuple(self.working_hours),
+            national=self.national,
+            holidays=frozenset(self.holidays),
+            workdays=frozenset(self.workdays),
+            timezone=self.timezone,
+            cdr_timezone=self.cdr_timezone or self.timezone,
+            evening_end=self.evening_end,
+            rest_day_hours=tuple(self.rest_day_hours),
+        )
 
 
 Severity = Literal["blocking", "warning"]
@@ -279,7 +495,6 @@ class EngineConfig(_Section):
 
 class Config(_Section):
     home_carrier: str = Field(default="CMCC", description="carrier code of the operator running groupscope")
-    timezone: str = Field(default="Asia/Shanghai", description="time zone of CDR start_time values")
     work_dir: str = Field(
         default="groupscope_work",
         description="staged Parquet, manifests, Data Docs; relative paths are under the working directory",
@@ -297,17 +512,18 @@ class Config(_Section):
     value: ValueConfig = Field(default_factory=ValueConfig)
     reporting: ReportingConfig = Field(default_factory=ReportingConfig)
     engine: EngineConfig = Field(default_factory=EngineConfig)
+    calendar: CalendarConfig = Field(default_factory=CalendarConfig)
 
-    @field_validator("timezone")
+    @model_validator(mode="before")
     @classmethod
-    def _tz(cls, v: str) -> str:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-        try:
-            ZoneInfo(v)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {v!r}") from None
-        return v
+    def _moved_keys(cls, data: Any) -> Any:
+        """Keys that moved to the calendar section: refused with their new place, never ignored."""
+        if isinstance(data, dict):
+            if "timezone" in data:
+                raise ValueError("timezone moved to calendar.timezone (and calendar.cdr_timezone)")
+            if isinstance(data.get("analytics"), dict) and "working_hours" in data["analytics"]:
+                raise ValueError("analytics.working_hours moved to calendar.working_hours")
+        return data
 
     @property
     def work_path(self) -> Path:

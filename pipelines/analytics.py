@@ -29,7 +29,7 @@ from transforms.communities import (
 )
 from transforms.graph import activity_sql, adjacency_sql, call_graph_sql, events_sql, presence_sql
 from transforms.market import calibration_sql, group_counts_sql, market_share_sql
-from transforms.membership import member_features_sql, profile_sql
+from transforms.membership import colleague_ties_sql, member_features_sql, profile_sql
 from transforms.potential import candidate_features_sql, numbers_sql
 from transforms.scores import employee_scores_sql, fake_scores_sql, group_reference_sql
 from transforms.sql import lit
@@ -62,6 +62,25 @@ def _register_surveys(eng: Engine, work: Path, period: str, months: int) -> None
         eng.empty("surveys", SURVEY_COLUMNS)
 
 
+# last month's group summary as the month-over-month change needs it
+PREVIOUS_COLUMNS = {
+    "group_id": "VARCHAR", "onnet_registered_staff": "BIGINT", "onnet_detected": "BIGINT", "offnet_detected": "BIGINT",
+    "offnet_key_competitor": "BIGINT", "correction_coefficient": "DOUBLE", "rule_correction_coefficient": "DOUBLE",
+}
+
+
+def _previous_summary(eng: Engine, work: Path, period: str) -> str:
+    """Query of the previous month's group summary (empty when that month has no results); columns a
+    summary written by an older version lacks are NULL."""
+    path = derived_path(work, "group_summary", str(Period.parse(period).previous))
+    if not path.exists():
+        return "SELECT " + ", ".join(f"CAST(NULL AS {t}) AS {c}" for c, t in PREVIOUS_COLUMNS.items()) + " WHERE false"
+    eng.register_parquet("previous_summary_file", [path])
+    have = set(eng.to_arrow("SELECT * FROM previous_summary_file LIMIT 0").column_names)
+    cols = ", ".join(f"CAST({c if c in have else 'NULL'} AS {t}) AS {c}" for c, t in PREVIOUS_COLUMNS.items())
+    return f"SELECT {cols} FROM previous_summary_file"
+
+
 def build_group_analytics(cfg: Config, period: str, con=None) -> dict[str, Path]:
     """`con`: an Engine, a DuckDB connection, or None for the configured engine."""
     work = cfg.work_path
@@ -72,38 +91,62 @@ def build_group_analytics(cfg: Config, period: str, con=None) -> dict[str, Path]
     eng.register_parquet("memberships", staged_files(work, "memberships", period))
     _register_surveys(eng, work, period, a.survey_months)
     end = period_end(period).isoformat()
-    # registered members at period end, of active groups
+    eng.register_parquet("subscribers", staged_files(work, "subscribers", period))
+    eng.register_parquet("billing_staged", staged_files(work, "billing", period))
+    eng.view(
+        "billing",
+        "SELECT msisdn, CAST(voice_fee AS DOUBLE) AS voice_fee, "
+        "CAST(data_fee AS DOUBLE) AS data_fee, CAST(sms_fee AS DOUBLE) AS sms_fee, CAST(vas_fee AS DOUBLE) AS vas_fee "
+        f"FROM billing_staged WHERE bill_month = {lit(period)}",
+    )
+    # registered members at period end, of active groups; since = the later of joining and activating the line
     eng.transform(
         "members",
-        "SELECT DISTINCT m.group_id, m.msisdn FROM memberships AS m "
+        "SELECT m.group_id, m.msisdn, max(m.member_role) AS member_role, "
+        "greatest(max(m.joined_at), coalesce(max(s.activated_at), max(m.joined_at))) AS since FROM memberships AS m "
         "JOIN groups AS g ON g.group_id = m.group_id "
-        f"WHERE g.status = 'active' AND m.joined_at <= DATE {lit(end)} AND (m.left_at IS NULL OR m.left_at > DATE {lit(end)})",
+        "LEFT JOIN (SELECT msisdn, max(activated_at) AS activated_at FROM subscribers WHERE status <> 'closed' GROUP BY msisdn) AS s "
+        "ON s.msisdn = m.msisdn "
+        f"WHERE g.status = 'active' AND m.joined_at <= DATE {lit(end)} AND (m.left_at IS NULL OR m.left_at > DATE {lit(end)}) "
+        "GROUP BY m.group_id, m.msisdn",
     )
-    ws, we = a.working_hours
+    from pipelines.transform import register_calendar
+
+    register_calendar(eng, cfg, "calls", "work_calendar")  # working time (config section calendar)
+    mc = a.model
+    tie = (mc.tie_work_share, mc.tie_min_work_events)
     steps = [
-        ("events", events_sql("calls", ws, we)),
+        ("events", events_sql("calls", "work_calendar")),
+        ("all_events", events_sql("calls", "work_calendar", nodes_only=False)),
         ("graph", call_graph_sql("events")),
         ("adj", adjacency_sql("graph")),
-        ("presence", presence_sql("events")),
+        ("presence", presence_sql("all_events")),
         ("activity", activity_sql("calls")),
         ("profile", profile_sql("events")),
         ("numbers", numbers_sql("calls", cfg.home_carrier)),
-        ("features", member_features_sql("members", "adj", "presence", "profile", "activity")),
-        ("refs", group_reference_sql("features")),
-        ("fake", fake_scores_sql("features", "refs")),
+        ("features", member_features_sql("members", "adj", "presence", "profile", "activity", "billing", *tie, end)),
+        ("refs", group_reference_sql("features", "groups", mc)),
         ("candidates", candidate_features_sql("members", "adj", "presence", "numbers")),
-        ("employee", employee_scores_sql("candidates", "refs")),
-        ("counts", group_counts_sql("groups", "fake", "employee", a.fake_threshold, a.employee_score_threshold)),
+        ("employee", employee_scores_sql("candidates", "refs", mc)),
+        ("colleagues", colleague_ties_sql(
+            "members", "adj", f"(SELECT group_id, msisdn FROM employee WHERE score >= {a.employee_score_threshold})", *tie)),
+        ("fake", fake_scores_sql("features", "refs", "colleagues", mc, a.fake_threshold)),
+        ("counts", group_counts_sql(
+            "groups", "fake", "employee", a.fake_threshold, a.employee_score_threshold, a.potential_member_share)),
         ("calibration", calibration_sql("counts", "surveys", a.min_surveys_per_industry)),
-        ("market", market_share_sql("counts", "calibration")),
+        ("previous", _previous_summary(eng, work, period)),
+        ("market", market_share_sql("counts", "calibration", "previous")),
     ]
     for name, sql in steps:
-        eng.transform(name, sql)
+        if name == "graph":  # the largest aggregation: split by a hash of the pair when it does not fit
+            eng.transform_split("graph", call_graph_sql, "events", "least(a, b)")
+        else:
+            eng.transform(name, sql)
     share = a.potential_member_share
     out = {
         "call_graph": eng.write("SELECT * FROM graph", derived_path(work, "call_graph", period)),
         "member_scores": eng.write(
-            f"SELECT *, fake_score >= {a.fake_threshold} AS is_suspect FROM fake ORDER BY group_id, msisdn",
+            "SELECT * FROM fake ORDER BY group_id, msisdn",
             derived_path(work, "member_scores", period),
         ),
         "potential_members": eng.write(

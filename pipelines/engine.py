@@ -26,7 +26,26 @@ from typing import Any
 
 import pyarrow as pa
 
+from groupscope.errors import StopRun
 from transforms.sql import lit, render
+
+
+class OutOfMemory(StopRun):
+    """A step did not fit in the engine's memory: one line naming the step and the limit, never a traceback."""
+
+    def __init__(self, step: str, limit: str, cause: Exception):
+        first = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
+        super().__init__(
+            f"out of memory in step {step!r} (DuckDB memory limit {limit}): raise duckdb_memory_limit in the "
+            f"configuration (this machine has {_memory_gib():.0f} GiB) or run on Spark (engine.kind: spark); {first}"
+        )
+
+
+def _memory_gib() -> float:
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") / 2**30
+    except (ValueError, OSError):
+        return float("nan")
 
 
 class Engine:
@@ -45,6 +64,13 @@ class Engine:
     def transform(self, name: str, sql: str) -> None:
         """Run a named step: `sql` (DuckDB dialect) becomes the relation `name`, materialised."""
         raise NotImplementedError
+
+    def transform_split(self, name: str, make_sql, source: str, key: str) -> None:
+        """A named aggregation step `make_sql(relation)` over `source` whose groups are determined by the
+        expression `key` of a source row. Engines that shuffle (Spark) run it at once; the DuckDB engine
+        runs it at once and, when it does not fit in memory, again split by a hash of `key` into
+        partitions processed in turn (as Spark's shuffle partitions do)."""
+        self.transform(name, make_sql(source))
 
     def view(self, name: str, sql: str) -> None:
         """Like transform, but not materialised (a cheap projection read once)."""
@@ -73,10 +99,25 @@ class Engine:
 
 class DuckDBEngine(Engine):
     name = "duckdb"
+    SPLITS = (8, 32, 128)  # partitions tried in turn when a split step does not fit
 
     def __init__(self, con):
         self.con = con
         self.timings = {}
+
+    def _run(self, step: str, sql: str) -> None:
+        import duckdb
+
+        try:
+            self.con.execute(sql)
+        except duckdb.OutOfMemoryException as e:
+            raise OutOfMemory(step, self._limit(), e) from None
+
+    def _limit(self) -> str:
+        try:
+            return self.con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+        except Exception:  # noqa: BLE001 - only for the message
+            return "?"
 
     def register_parquet(self, name: str, files: list[str | Path]) -> None:
         if not files:
@@ -94,7 +135,27 @@ class DuckDBEngine(Engine):
 
     def transform(self, name: str, sql: str) -> None:
         t0 = time.perf_counter()
-        self.con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}")
+        self._run(name, f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}")
+        self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - t0
+
+    def transform_split(self, name: str, make_sql, source: str, key: str, splits: tuple[int, ...] | None = None) -> None:
+        t0 = time.perf_counter()
+        tries = (1, *(splits or self.SPLITS))
+        for i, parts in enumerate(tries):
+            try:
+                if parts == 1:
+                    self._run(name, f"CREATE OR REPLACE TEMP TABLE {name} AS {make_sql(source)}")
+                else:
+                    for part in range(parts):
+                        rel = f"(SELECT * FROM {source} WHERE hash({key}) % {parts} = {part})"
+                        verb = f"CREATE OR REPLACE TEMP TABLE {name} AS" if part == 0 else f"INSERT INTO {name}"
+                        self._run(name, f"{verb} {make_sql(rel)}")
+                self.timings[f"{name} partitions"] = parts
+                break
+            except OutOfMemory:
+                self.drop(name)
+                if i == len(tries) - 1:
+                    raise
         self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - t0
 
     def view(self, name: str, sql: str) -> None:
@@ -111,7 +172,7 @@ class DuckDBEngine(Engine):
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = out.with_name(f".{out.name}.tmp")
         t0 = time.perf_counter()
-        self.con.execute(f"COPY ({sql}) TO {lit(str(tmp))} (FORMAT parquet, COMPRESSION zstd)")
+        self._run(f"write {out.stem}", f"COPY ({sql}) TO {lit(str(tmp))} (FORMAT parquet, COMPRESSION zstd)")
         os.replace(tmp, out)
         self.timings[f"write {out.stem}"] = time.perf_counter() - t0
         return out

@@ -22,7 +22,9 @@ from groupscope.reporting import models as m
 # Decimal places of rounded columns in the lists.
 ROUNDING = {
     "fake_score": 4, "member_share": 4, "score": 4, "purity": 4, "market_share": 4,
-    "est_offnet_employees": 1, "value_score": 2,
+    "est_offnet_employees": 1, "value_score": 2, "confidence": 3, "correction_coefficient": 4,
+    "rule_correction_coefficient": 4, "rule_est_offnet_employees": 1, "rule_market_share": 4, "share_change": 4,
+    "share_change_movement": 4, "share_change_recalibration": 4,
 }
 
 # The view (created by the migrations) as a selectable; its own MetaData so no one creates it as a table.
@@ -42,7 +44,9 @@ def _query(name: str, period: str, account_manager: str | None = None) -> sa.Sel
     if name == "fake-members":
         f = m.fact_member_audit
         return (
-            sa.select(f.c.group_id, ident.c.msisdn, f.c.fake_score, f.c.is_suspect, f.c.reasons)
+            # the contract's columns, then evidence and confidence
+            sa.select(f.c.group_id, ident.c.msisdn, f.c.fake_score, f.c.is_suspect, f.c.reasons, f.c.evidence,
+                      f.c.confidence)
             .join(ident, ident.c.number_key == f.c.number_key)
             .where(f.c.period == period)
             .order_by(f.c.group_id, f.c.fake_score.desc(), ident.c.msisdn)
@@ -61,7 +65,12 @@ def _query(name: str, period: str, account_manager: str | None = None) -> sa.Sel
         return (
             sa.select(f.c.group_id, f.c.listed_members, f.c.suspect_members, f.c.real_members, f.c.purity,
                       f.c.est_onnet_unregistered, f.c.est_offnet_employees, f.c.market_share, f.c.value_score,
-                      f.c.value_tier)
+                      f.c.value_tier,
+                      # after the contract's columns: how the share was corrected, the operator's rule, the change
+                      f.c.coefficient_scope, f.c.correction_coefficient, f.c.offnet_key_competitor,
+                      f.c.rule_coefficient_scope, f.c.rule_correction_coefficient, f.c.rule_est_offnet_employees,
+                      f.c.rule_market_share, f.c.previous_month, f.c.share_change, f.c.share_change_movement,
+                      f.c.share_change_recalibration, f.c.insufficient_members)
             .where(f.c.period == period)
             .order_by(f.c.group_id)
         )
@@ -133,8 +142,9 @@ def export_list(cfg: Config, name: str, period: str, out: str | Path, url: str |
     eng = db.make_engine(cfg, url)
     sel = _query(name, period, account_manager)
     cols = [c.name for c in sel.selected_columns]
-    if name in OUTPUT_LISTS and cols != OUTPUT_LISTS[name].column_names:  # the contract, checked when writing
-        raise AssertionError(f"{name} columns {cols} differ from the contract")
+    contract = OUTPUT_LISTS[name].column_names if name in OUTPUT_LISTS else None
+    if contract is not None and cols[: len(contract)] != contract:  # the contract's columns first, in order
+        raise AssertionError(f"{name} columns {cols} do not start with the contract's {contract}")
     try:
         with eng.connect() as conn:
             if db.current_revision(eng, cfg) is None or not _has_period(conn, name, period):

@@ -210,19 +210,47 @@ def period_report(cfg: Config, period: str) -> str:
     return f"groupscope report {period}\n" + group_report(con, paths, cfg) + "\n" + value_report(con, paths)
 
 
+def calibration_text(con: duckdb.DuckDBPyConnection, path) -> tuple[str, str]:
+    """The coefficients both ways with their surveys and leave-one-out errors, and a warning line
+    (ending in a newline) when a method is uncalibrated; it also goes to the log."""
+    import logging
+
+    cal = con.execute(
+        "SELECT scope, surveys, status, coefficient, loo_mae_pp, rule_coefficient, rule_loo_mae_pp "
+        f"FROM read_parquet('{path}') ORDER BY scope <> 'global', scope"
+    ).fetchall()
+
+    def one(c, loo):
+        if c is None:
+            return "uncalibrated"
+        return f"{c:.2f}" + (f" (leave-one-out error {loo:.1f} pp)" if loo is not None else " (leave-one-out error n/a)")
+
+    text = "; ".join(
+        f"{s} (n={k}): score {one(c, loo)}, 10 % rule {one(rc, rloo)}" for s, k, _st, c, loo, rc, rloo in cal[:4]
+    )
+    glob = next((r for r in cal if r[0] == "global"), None)
+    warning = ""
+    if glob is None or glob[2] != "calibrated":
+        warning = (
+            f"WARNING: market share {glob[2] if glob else 'uncalibrated'} ({glob[1] if glob else 0} surveys): "
+            "off-net employees are the uncorrected counts, a lower bound; collect account managers' surveys\n"
+        )
+        logging.getLogger("groupscope").warning(warning.strip())
+    return text, warning
+
+
 def group_report(con: duckdb.DuckDBPyConnection, out: dict, cfg: Config) -> str:
     g = f"read_parquet('{out['group_summary']}')"
     n, listed, suspects, onnet, offnet, share = con.execute(
-        f"SELECT count(*), sum(listed_members), sum(suspect_members), sum(est_onnet_unregistered), "
-        f"sum(est_offnet_employees), (sum(real_members) + sum(est_onnet_unregistered)) / "
-        f"(sum(real_members) + sum(est_onnet_unregistered) + sum(est_offnet_employees)) FROM {g}"
+        f"SELECT count(*), coalesce(sum(listed_members), 0), coalesce(sum(suspect_members), 0), "
+        f"coalesce(sum(est_onnet_unregistered), 0), coalesce(sum(est_offnet_employees), 0), (sum(onnet_registered_staff) + sum(est_onnet_unregistered)) / "
+        f"nullif(sum(onnet_registered_staff) + sum(est_onnet_unregistered) + sum(est_offnet_employees), 0) FROM {g}"
     ).fetchone()
     p = f"read_parquet('{out['potential_members']}')"
     likely, key_offnet = con.execute(
         f"SELECT count(*) FILTER (WHERE likely_employee), count(*) FILTER (WHERE NOT on_net) FROM {p}"
     ).fetchone()
-    cal = con.execute(f"SELECT scope, surveys, coefficient FROM read_parquet('{out['market_calibration']}') ORDER BY scope <> 'global', scope").fetchall()
-    coef = ", ".join(f"{s} {c:.2f} (n={k})" for s, k, c in cal[:4])
+    coef, warning = calibration_text(con, out["market_calibration"])
     n_pros, pros_numbers, pros_onnet, largest = con.execute(
         f"SELECT count(*), coalesce(sum(size), 0), coalesce(sum(onnet), 0), coalesce(max(size), 0) "
         f"FROM read_parquet('{out['prospect_groups']}')"
@@ -231,8 +259,8 @@ def group_report(con: duckdb.DuckDBPyConnection, out: dict, cfg: Config) -> str:
         f"groups: {n:,} active, {listed:,} registered members, {suspects:,} suspected fake "
         f"(purity {(listed - suspects) / max(listed, 1):.1%})\n"
         f"potential members: {likely:,} likely employees listed; {key_offnet:,} key competitor users (off-net)\n"
-        f"estimated employees: {onnet:,} on-net unregistered, {offnet:,.0f} off-net; market share {share:.1%}\n"
-        f"correction coefficient: {coef}\n"
+        f"estimated employees: {onnet:,} on-net unregistered, {offnet:,.0f} off-net; market share {'n/a' if share is None else format(share, '.1%')}\n"
+        f"correction coefficient: {coef}\n{warning}"
         f"prospect groups: {n_pros:,} calling communities outside the registered groups, {pros_numbers:,} numbers "
         f"({pros_onnet / max(pros_numbers, 1):.0%} on-net), largest {largest:,}"
     )

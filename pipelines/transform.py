@@ -56,3 +56,15 @@ def build_calls(cfg: Config, period: str, con=None) -> Path:
     )
     eng.register_parquet("cdr_normalised", [norm])
     return eng.write(calls_sql("cdr_normalised"), derived_path(work, "calls", period))
+
+
+def register_calendar(con, cfg: Config, calls: str, name: str) -> None:
+    """The working calendar's hour table (transforms.graph.calendar_slots) over the hours that the calls in
+    `calls` span, as relation `name` (what events_sql joins for working time). `con`: an Engine or a
+    DuckDB connection."""
+    from pipelines.engine import engine_for
+    from transforms.graph import calendar_slots
+
+    eng = engine_for(cfg, con)
+    ((first, last),) = eng.rows(f"SELECT min(start_time), max(start_time) FROM {calls}")
+    eng.register_arrow(name, calendar_slots(cfg.calendar.work_calendar(), first, last))

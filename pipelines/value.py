@@ -7,6 +7,7 @@ the run with its name and consistency ratio.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +19,7 @@ from pipelines.engine import Engine, engine_for
 from pipelines.transform import derived_path, staged_files
 from transforms.graph import adjacency_sql
 from transforms.potential import numbers_sql
-from transforms.sql import lit
+from transforms.sql import lit, num
 from transforms.value import checked_weights, discounted_residual_lifetime, fit_sbg
 from transforms.value_scores import group_indicators_sql, subscriber_indicators_sql, value_scores_sql
 
@@ -46,9 +47,37 @@ def check_value_config(cfg: Config) -> None:
         model_weights(name, getattr(cfg.value, name), cfg.value.max_consistency_ratio)
 
 
-def retention_model(con, period: str) -> tuple[float, float, list[float]]:
-    """sBG fitted to a pseudo-cohort built from this period's churn hazard by year of tenure.
-    `con`: an Engine or a DuckDB connection holding the relation `subscribers`."""
+def _previous_period(period: str) -> str:
+    return str(Period.parse(period).previous)
+
+
+@dataclass(frozen=True)
+class Retention:
+    """The month's retention model: sBG (alpha, beta) when churn was observed, else a stated fallback."""
+
+    alpha: float | None
+    beta: float | None
+    method: str  # sbg | previous_period | no_churn_observed
+    at_risk: int
+    churned: int
+    alive: list[float]
+
+    def residual_lifetimes(self, tenures: np.ndarray, discount: float) -> np.ndarray:
+        if self.alpha is not None and self.beta is not None:
+            return np.array([discounted_residual_lifetime(self.alpha, self.beta, int(t), discount) for t in tenures])
+        # no closure among `at_risk` lines: the monthly churn is taken as half a closure in the month (the
+        # usual continuity correction), the same for every tenure (a geometric lifetime)
+        p = 0.5 / max(1, self.at_risk)
+        k = np.arange(1, 2001)
+        d = float(np.sum((1.0 - p) ** k / (1.0 + discount) ** k))
+        return np.full(len(tenures), d)
+
+
+def retention_model(con, period: str, previous: Path | None = None) -> Retention:
+    """sBG fitted to a pseudo-cohort built from this period's churn hazard by year of tenure. A month in
+    which no line closed has nothing to fit: the previous period's sBG is kept when there is one, else
+    `no_churn_observed` (see Retention.residual_lifetimes). `con`: an Engine or a DuckDB connection
+    holding the relation `subscribers`."""
     p = Period.parse(period)
     start, end = p.start, p.end
     eng = con if isinstance(con, Engine) else engine_for(None, con)
@@ -60,16 +89,25 @@ def retention_model(con, period: str) -> tuple[float, float, list[float]]:
               AND (closed_at IS NULL OR closed_at >= DATE {lit(start.isoformat())})
             GROUP BY 1 ORDER BY 1"""
     )
+    at_risk = sum(n for _, n, _ in rows)
+    churned = sum(c for _, _, c in rows)
     hazard = {int(y): c / n for y, n, c in rows if n > 0}
-    overall = sum(c for _, _, c in rows) / max(1, sum(n for _, n, _ in rows))
+    overall = churned / max(1, at_risk)
     alive = [1000.0]
     for month in range(1, 61):
         h = hazard.get(min((month - 1) // 12, 9), overall)
         alive.append(alive[-1] * (1 - h))
-    if alive[-1] >= alive[0]:  # no churn observed: nothing to fit
-        return float("nan"), float("nan"), alive
-    alpha, beta = fit_sbg(np.round(alive, 6))
-    return alpha, beta, alive
+    if alive[-1] < alive[0]:
+        alpha, beta = fit_sbg(np.round(alive, 6))
+        if np.isfinite(alpha) and np.isfinite(beta):
+            return Retention(alpha, beta, "sbg", at_risk, churned, alive)
+    if previous is not None and previous.exists():
+        eng.register_parquet("previous_retention", [previous])
+        found = eng.rows("SELECT alpha, beta FROM previous_retention WHERE alpha IS NOT NULL AND beta IS NOT NULL")
+        prev = found[0] if found else None
+        if prev is not None:
+            return Retention(float(prev[0]), float(prev[1]), "previous_period", at_risk, churned, alive)
+    return Retention(None, None, "no_churn_observed", at_risk, churned, alive)
 
 
 def build_value(cfg: Config, period: str, con=None) -> dict[str, Path]:
@@ -79,8 +117,7 @@ def build_value(cfg: Config, period: str, con=None) -> dict[str, Path]:
     sub_criteria, sub_weights = model_weights("subscriber", v.subscriber, v.max_consistency_ratio)
     grp_criteria, grp_weights = model_weights("group", v.group, v.max_consistency_ratio)
     eng = engine_for(cfg, con)
-    p = Period.parse(period)
-    end = p.end.isoformat()
+    end = Period.parse(period).end.isoformat()
     eng.register_parquet("subscribers", staged_files(work, "subscribers", period))
     eng.register_parquet("billing", staged_files(work, "billing", period))
     for name in ("calls", "call_graph", "member_scores", "group_summary"):
@@ -94,13 +131,9 @@ def build_value(cfg: Config, period: str, con=None) -> dict[str, Path]:
         "sub_val", value_scores_sql("sub_ind", "msisdn", sub_criteria, sub_weights, v.pyramid, v.pyramid_labels, v.grid_quantile)
     )
     # contractual lifetime value: margin x monthly revenue x discounted residual lifetime (sBG)
-    alpha, beta, alive = retention_model(eng, period)
+    ret = retention_model(eng, period, derived_path(work, "retention_model", _previous_period(period)))
     tenures = np.arange(0, MAX_TENURE_MONTHS + 1)
-    derl = (
-        np.array([discounted_residual_lifetime(alpha, beta, int(t), v.monthly_discount_rate) for t in tenures])
-        if np.isfinite(alpha)
-        else np.zeros(len(tenures))
-    )
+    derl = ret.residual_lifetimes(tenures, v.monthly_discount_rate)
     eng.register_arrow("derl_arrow", pa.table({"tenure": tenures, "residual_lifetime": derl}))
     out = {
         "subscriber_value": eng.write(
@@ -111,13 +144,14 @@ def build_value(cfg: Config, period: str, con=None) -> dict[str, Path]:
             derived_path(work, "subscriber_value", period),
         ),
         "retention_model": eng.write(
-            f"SELECT {lit(period)} AS period, CAST({alpha!r} AS DOUBLE) AS alpha, CAST({beta!r} AS DOUBLE) AS beta, "
-            f"CAST({v.margin!r} AS DOUBLE) AS margin, CAST({v.monthly_discount_rate!r} AS DOUBLE) AS monthly_discount_rate",
+            f"SELECT {lit(period)} AS period, {num(ret.alpha)} AS alpha, {num(ret.beta)} AS beta, "
+            f"{lit(ret.method)} AS method, {ret.at_risk} AS at_risk, {ret.churned} AS churned, "
+            f"{num(v.margin)} AS margin, {num(v.monthly_discount_rate)} AS monthly_discount_rate",
             derived_path(work, "retention_model", period),
         ),
     }
     eng.drop("derl_arrow")
-    prev = derived_path(work, "group_value", str(p.previous))
+    prev = derived_path(work, "group_value", _previous_period(period))
     previous = None
     if prev.exists():
         eng.register_parquet("v_previous_group_value", [prev])

@@ -1,55 +1,91 @@
 """The month's call graph and the calling fingerprint of every number, as SQL over the calls table.
 
-Working time is a weekday (Monday-Friday) hour in [work_start, work_end); the operator's holidays
-are not modelled here. Service codes and unknown numbers are not nodes.
+Working time comes from the working calendar (groupscope.working_calendar, config section `calendar`):
+a table of the hours of the CDR clock (calendar_slots), each with its local day, whether it is a
+working day (national holidays and make-up working days included) and its time bin, joined to the
+calls by the hour. No weekday arithmetic in SQL, so the query means the same on DuckDB and Spark.
+Service codes and unknown numbers are not nodes.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
+
+import pyarrow as pa
+
+from groupscope.working_calendar import WorkCalendar
+
 NODE_TYPES = "('mobile', 'fixed')"
 
+# the time bin of a record whose hour is not in the calendar table (never the case for a period's calls)
+UNKNOWN_BIN = 2
 
-def _is_work(ts: str, work_start: int, work_end: int) -> str:
-    return f"(isodow({ts}) <= 5 AND hour({ts}) >= {work_start} AND hour({ts}) < {work_end})"
+CALENDAR_SCHEMA = pa.schema(
+    [
+        ("slot", pa.timestamp("s")),  # start of an hour on the CDR clock
+        ("day", pa.date32()),  # local calendar day
+        ("hour", pa.int32()),  # local hour
+        ("is_workday", pa.bool_()),
+        ("is_work", pa.bool_()),  # working day and working hours
+        ("time_bin", pa.int32()),  # 0 work, 1 working-day evening, 2 working-day night, 3 rest-day daytime, 4 rest-day evening/night
+    ]
+)
 
 
-def _time_bin(ts: str, work_start: int, work_end: int) -> str:
-    """Coarse time-of-week bin: 0 weekday work, 1 weekday evening, 2 weekday night, 3 weekend day, 4 weekend evening/night."""
-    return (
-        f"(CASE WHEN isodow({ts}) <= 5 THEN "
-        f"CASE WHEN hour({ts}) >= {work_start} AND hour({ts}) < {work_end} THEN 0 "
-        f"WHEN hour({ts}) >= {work_end} AND hour({ts}) < 23 THEN 1 ELSE 2 END "
-        f"ELSE CASE WHEN hour({ts}) >= 8 AND hour({ts}) < 18 THEN 3 ELSE 4 END END)"
-    )
+def calendar_slots(cal: WorkCalendar, first: datetime | None, last: datetime | None) -> pa.Table:
+    """The calendar table for the CDR clock's hours from `first` to `last` (empty when there are no calls)."""
+    rows = cal.hour_slots(first, last) if first is not None and last is not None else []
+    cols = list(zip(*rows)) if rows else [[] for _ in CALENDAR_SCHEMA]
+    return pa.table([pa.array(list(c), f.type) for c, f in zip(cols, CALENDAR_SCHEMA)], schema=CALENDAR_SCHEMA)
 
 
-def events_sql(calls: str, work_start: int, work_end: int) -> str:
-    """Calls between graph nodes, one row per call or SMS, with time flags."""
+def events_sql(calls: str, calendar: str, nodes_only: bool = True) -> str:
+    """Calls between graph nodes, one row per call or SMS, with the local day and time flags of the
+    calendar table `calendar` (calendar_slots). With nodes_only=False every call of the month (service
+    codes and unknown numbers too): where a subscriber was seen does not depend on whom it called."""
+    nodes = f"c.caller_type IN {NODE_TYPES} AND c.callee_type IN {NODE_TYPES} AND " if nodes_only else ""
     return f"""
-SELECT caller AS a, callee AS b, caller_on_net AS a_on_net, callee_on_net AS b_on_net,
-       start_time, CAST(start_time AS DATE) AS day, duration_s, is_sms,
-       caller_cell, callee_cell,
-       {_is_work("start_time", work_start, work_end)} AS is_work,
-       {_time_bin("start_time", work_start, work_end)} AS time_bin
-FROM {calls}
-WHERE caller_type IN {NODE_TYPES} AND callee_type IN {NODE_TYPES} AND caller <> callee
+SELECT c.caller AS a, c.callee AS b, c.caller_on_net AS a_on_net, c.callee_on_net AS b_on_net,
+       c.start_time, coalesce(k.day, CAST(c.start_time AS DATE)) AS day, c.duration_s, c.is_sms,
+       c.caller_cell, c.callee_cell,
+       coalesce(k.is_work, false) AS is_work,
+       coalesce(k.time_bin, {UNKNOWN_BIN}) AS time_bin
+FROM {calls} AS c
+LEFT JOIN {calendar} AS k ON k.slot = date_trunc('hour', c.start_time)
+WHERE {nodes}c.caller <> c.callee
 """
 
 
 def call_graph_sql(events: str) -> str:
-    """One undirected edge per number pair (u < v)."""
+    """One undirected edge per number pair (u < v).
+
+    Two aggregations: by pair and day, then by pair (active days = the pair's day rows). A hash
+    aggregate of (pair, day) keys is cheaper than a distinct count of days inside each pair's group,
+    on DuckDB and Spark alike."""
     return f"""
-SELECT least(a, b) AS u, greatest(a, b) AS v,
-       count(*) FILTER (WHERE NOT is_sms) AS calls,
-       count(*) FILTER (WHERE is_sms) AS sms,
-       count(*) AS events,
-       sum(duration_s) AS duration_s,
-       count(DISTINCT day) AS active_days,
-       count(*) FILTER (WHERE a < b) > 0 AND count(*) FILTER (WHERE a > b) > 0 AS reciprocal,
-       count(*) FILTER (WHERE is_work) AS work_events,
-       count(*) FILTER (WHERE is_work) * 1.0 / count(*) AS work_share
-FROM {events}
-GROUP BY least(a, b), greatest(a, b)
+WITH by_day AS (
+    SELECT least(a, b) AS u, greatest(a, b) AS v, day,
+           count(*) FILTER (WHERE NOT is_sms) AS calls,
+           count(*) FILTER (WHERE is_sms) AS sms,
+           count(*) AS events,
+           sum(duration_s) AS duration_s,
+           count(*) FILTER (WHERE a < b) AS forward,
+           count(*) FILTER (WHERE a > b) AS backward,
+           count(*) FILTER (WHERE is_work) AS work_events
+    FROM {events}
+    GROUP BY least(a, b), greatest(a, b), day
+)
+SELECT u, v,
+       CAST(sum(calls) AS BIGINT) AS calls,
+       CAST(sum(sms) AS BIGINT) AS sms,
+       CAST(sum(events) AS BIGINT) AS events,
+       CAST(sum(duration_s) AS BIGINT) AS duration_s,
+       count(*) AS active_days,
+       sum(forward) > 0 AND sum(backward) > 0 AS reciprocal,
+       CAST(sum(work_events) AS BIGINT) AS work_events,
+       sum(work_events) * 1.0 / sum(events) AS work_share
+FROM by_day
+GROUP BY u, v
 """
 
 

@@ -1,42 +1,119 @@
-"""Group size, purity and market share, with the correction coefficient calibrated on surveys.
+"""Group size, purity and market share, two ways, with correction coefficients calibrated on surveys.
 
-Off-net employees are seen only through calls with home subscribers, so detected off-net employees
-undercount them. Account managers' on-site surveys give the true headcount of some groups; for those,
-the off-net employees the survey implies (headcount - real members - on-net unregistered) divided by
-the off-net employees detected is the correction coefficient, a ratio estimator fitted per industry
-where enough surveys exist and globally otherwise.
+Employees who are not registered members are seen only through their calls with members, so what the
+call graph finds undercounts them. On-net staff are the real members that are people (real members
+less data cards and IoT SIMs, which are lines, not employees). Two ways to the rest:
+
+- **score**: unregistered likely employees (employee score at the threshold), on-net and off-net;
+  both are found the same way (through their contacts with members), so one coefficient corrects both:
+  est_onnet_unregistered = round(coefficient x on-net likely employees), est_offnet_employees =
+  coefficient x off-net likely employees;
+- **rule**: the operator's established rule, key competitor users = off-net numbers in contact with
+  more than `potential_member_share` (10 %) of the group's members, times its own coefficient; its
+  on-net side is on-net staff + on-net likely employees, uncorrected.
+
+Account managers' on-site surveys give the headcount of some groups. Each method's coefficient is the
+ratio estimator sum(what the survey implies) / sum(what was counted) over the surveyed groups (score:
+headcount - on-net staff over all likely employees; rule: headcount - on-net side over key competitor
+users), per industry where it has at least `min_surveys` surveys, over all groups otherwise. Its error
+is measured leave-one-out: each surveyed group is predicted with the coefficient fitted on the other
+surveys of its scope, and the absolute difference between the predicted market share and the
+survey's (the same on-net estimate over the surveyed headcount) is averaged, in percentage points.
+Without surveys (or with nothing counted on the surveyed groups) a method is 'uncalibrated': no
+coefficient, the uncorrected counts are used, and the run warns.
 """
 
 from __future__ import annotations
 
+# per method: (what the survey implies, what was counted), over a relation with the group's counts and headcount
+IMPLIED = {
+    "score": ("greatest(0, {a}headcount - {a}onnet_registered_staff)", "({a}onnet_detected + {a}offnet_detected)"),
+    "rule": ("greatest(0, {a}headcount - {a}onnet_registered_staff - {a}onnet_detected)", "{a}offnet_key_competitor"),
+}
 
-def group_counts_sql(groups: str, fake: str, potential: str, fake_threshold: float, employee_threshold: float) -> str:
+
+def _onnet(method: str, a: str, coef: str) -> str:
+    """On-net staff estimate of a group (columns of relation alias `a`) under coefficient `coef`."""
+    if method == "score":
+        return f"({a}onnet_registered_staff + round({a}onnet_detected * {coef}))"
+    return f"({a}onnet_registered_staff + {a}onnet_detected)"
+
+
+def _offnet(method: str, a: str, coef: str) -> str:
+    col = "offnet_detected" if method == "score" else "offnet_key_competitor"
+    return f"({a}{col} * {coef})"
+
+
+def group_counts_sql(groups: str, fake: str, potential: str, fake_threshold: float, employee_threshold: float,
+                     key_share: float) -> str:
+    """Per active group: listed, suspect, insufficient-evidence and real members; on-net unregistered
+    and off-net likely employees (score); key competitor users (rule: member_share > key_share)."""
     return f"""
 WITH f AS (
     SELECT group_id, count(*) AS listed_members,
-           count(*) FILTER (WHERE fake_score >= {fake_threshold}) AS suspect_members
+           count(*) FILTER (WHERE is_suspect) AS suspect_members,
+           count(*) FILTER (WHERE evidence = 'insufficient') AS insufficient_members,
+           count(*) FILTER (WHERE data_line) AS data_lines
     FROM {fake} GROUP BY group_id
 ),
 p AS (
     SELECT group_id,
-           count(*) FILTER (WHERE on_net AND score >= {employee_threshold}) AS est_onnet_unregistered,
+           count(*) FILTER (WHERE on_net AND score >= {employee_threshold}) AS onnet_detected,
            count(*) FILTER (WHERE NOT on_net AND score >= {employee_threshold}) AS offnet_detected,
-           count(*) FILTER (WHERE NOT on_net AND member_share > 0) AS offnet_contacts
+           count(*) FILTER (WHERE NOT on_net AND member_share > {key_share}) AS offnet_key_competitor
     FROM {potential} GROUP BY group_id
 )
 SELECT g.group_id, g.industry, g.region, g.account_manager_id,
        f.listed_members, f.suspect_members, f.listed_members - f.suspect_members AS real_members,
        (f.listed_members - f.suspect_members) * 1.0 / f.listed_members AS purity,
-       coalesce(p.est_onnet_unregistered, 0) AS est_onnet_unregistered,
-       coalesce(p.offnet_detected, 0) AS offnet_detected
+       f.insufficient_members, f.data_lines,
+       -- employees on the home network: real members that are people (not data cards or IoT SIMs)
+       f.listed_members - f.suspect_members - f.data_lines AS onnet_registered_staff,
+       coalesce(p.onnet_detected, 0) AS onnet_detected,
+       coalesce(p.offnet_detected, 0) AS offnet_detected,
+       coalesce(p.offnet_key_competitor, 0) AS offnet_key_competitor
 FROM {groups} AS g JOIN f ON f.group_id = g.group_id
 LEFT JOIN p ON p.group_id = g.group_id
 WHERE g.status = 'active'
 """
 
 
+def _share(onnet: str, offnet: str) -> str:
+    return f"CAST({onnet} AS DOUBLE) / nullif({onnet} + {offnet}, 0)"
+
+
 def calibration_sql(counts: str, surveys: str, min_surveys: int) -> str:
-    """Correction coefficient per industry (or global), with the number of surveys and the fit."""
+    """Per scope (global, and industries with >= min_surveys surveys): for each method its coefficient,
+    the mean absolute error in employees on the surveys it was fitted on, and the leave-one-out error of
+    market share in percentage points. One 'global' row always exists; status says whether it is calibrated."""
+    per_method = []
+    for m, (implied, counted) in IMPLIED.items():
+        pre = "" if m == "score" else "rule_"
+        imp, cnt = implied.format(a="o."), counted.format(a="o.")
+        loo = f"(k.implied - {imp}) / nullif(k.counted - {cnt}, 0)"
+        on = _onnet(m, "o.", loo)
+        per_method.append(f"""
+{m}_fit AS (
+    SELECT s.scope, sum({imp}) AS implied, sum({cnt}) AS counted,
+           sum({imp}) * 1.0 / nullif(sum({cnt}), 0) AS coefficient
+    FROM scopes AS s JOIN obs AS o ON s.scope = 'global' OR s.scope = o.industry
+    GROUP BY s.scope
+),
+{m}_err AS (
+    SELECT k.scope,
+           avg(abs({cnt} * k.coefficient - {imp})) AS mae_employees,
+           -- leave one out: the coefficient of the scope's other surveys predicts this group's share
+           avg(abs({on} / nullif({on} + {_offnet(m, "o.", loo)}, 0) - least(1.0, {on} / o.headcount))) * 100 AS loo_mae_pp
+    FROM {m}_fit AS k JOIN obs AS o ON k.scope = 'global' OR k.scope = o.industry
+    WHERE o.headcount > 0
+    GROUP BY k.scope
+),
+{m}_out AS (
+    SELECT f.scope, f.coefficient AS {pre}coefficient,
+           -- rounded: a parallel sum's last digits depend on the order
+           round(e.mae_employees, 6) AS {pre}mae_employees, round(e.loo_mae_pp, 6) AS {pre}loo_mae_pp
+    FROM {m}_fit AS f LEFT JOIN {m}_err AS e ON e.scope = f.scope
+)""")
     return f"""
 WITH s AS (
     SELECT group_id, surveyed_headcount FROM (
@@ -45,41 +122,67 @@ WITH s AS (
         FROM {surveys}) AS x WHERE rk = 1
 ),
 obs AS (
-    SELECT c.industry, c.offnet_detected,
-           greatest(0, s.surveyed_headcount - c.real_members - c.est_onnet_unregistered) AS offnet_implied
+    SELECT c.industry, c.onnet_registered_staff, c.onnet_detected, c.offnet_detected, c.offnet_key_competitor,
+           s.surveyed_headcount AS headcount
     FROM {counts} AS c JOIN s ON s.group_id = c.group_id
 ),
-global_coef AS (
-    SELECT 'global' AS scope, count(*) AS surveys,
-           coalesce(sum(offnet_implied) * 1.0 / nullif(sum(offnet_detected), 0), 1.0) AS coefficient
-    FROM obs
-),
-ind AS (
-    SELECT industry AS scope, count(*) AS surveys,
-           sum(offnet_implied) * 1.0 / nullif(sum(offnet_detected), 0) AS coefficient
-    FROM obs GROUP BY industry HAVING count(*) >= {min_surveys} AND sum(offnet_detected) > 0
-),
-coef AS (SELECT * FROM global_coef UNION ALL SELECT * FROM ind),
-fit AS (
-    SELECT k.scope, round(avg(abs(o.offnet_detected * k.coefficient - o.offnet_implied)), 6) AS mae_employees
-    FROM coef AS k JOIN obs AS o ON k.scope = 'global' OR k.scope = o.industry
-    GROUP BY k.scope
-)
-SELECT k.scope, k.surveys, k.coefficient, f.mae_employees
-FROM coef AS k LEFT JOIN fit AS f ON f.scope = k.scope
+scopes AS (
+    SELECT 'global' AS scope, count(*) AS surveys FROM obs
+    UNION ALL
+    SELECT industry, count(*) FROM obs GROUP BY industry HAVING count(*) >= {int(min_surveys)}
+),{",".join(per_method)}
+SELECT s.scope, s.surveys,
+       CASE WHEN sc.coefficient IS NULL AND r.rule_coefficient IS NULL THEN 'uncalibrated'
+            WHEN sc.coefficient IS NULL THEN 'score uncalibrated'
+            WHEN r.rule_coefficient IS NULL THEN 'rule uncalibrated'
+            ELSE 'calibrated' END AS status,
+       sc.coefficient, sc.mae_employees, sc.loo_mae_pp,
+       r.rule_coefficient, r.rule_mae_employees, r.rule_loo_mae_pp
+FROM scopes AS s
+LEFT JOIN score_out AS sc ON sc.scope = s.scope
+LEFT JOIN rule_out AS r ON r.scope = s.scope
+WHERE s.scope = 'global' OR (sc.coefficient IS NOT NULL AND r.rule_coefficient IS NOT NULL)
 """
 
 
-def market_share_sql(counts: str, calibration: str) -> str:
+def market_share_sql(counts: str, calibration: str, previous: str) -> str:
+    """Market share per group both ways, and its change since the previous month split into movement
+    (this month's counts under last month's coefficient, against last month's share) and recalibration
+    (this month's coefficient against last month's, on this month's counts).
+
+    `previous` holds last month's group summary (group_id, the counts and each method's coefficient
+    as applied), empty when that month has no results; `previous_month` then says 'missing'.
+    """
+    cols = []
+    for m in IMPLIED:
+        pre = "" if m == "score" else "rule_"
+        coef = f"coalesce(i.{pre}coefficient, g.{pre}coefficient)"
+        applied = f"coalesce({coef}, 1.0)"
+        prev_applied = f"coalesce(p.{pre}correction_coefficient, 1.0)"
+
+        def share(a: str, k: str, m=m) -> str:
+            on = _onnet(m, a, k)
+            return f"CAST({on} AS DOUBLE) / nullif({on} + {_offnet(m, a, k)}, 0)"
+
+        now, at_prev, before = share("c.", applied), share("c.", prev_applied), share("p.", prev_applied)
+        onnet_est = f"CAST(round(c.onnet_detected * {applied}) AS BIGINT) AS est_onnet_unregistered," if m == "score" else ""
+        cols.append(f"""
+       {coef} AS {pre}correction_coefficient,
+       CASE WHEN {coef} IS NULL THEN 'uncalibrated'
+            WHEN i.{pre}coefficient IS NOT NULL THEN i.scope ELSE 'global' END AS {pre}coefficient_scope,
+       {onnet_est}
+       {_offnet(m, "c.", applied)} AS {pre}est_offnet_employees,
+       {now} AS {pre}market_share,
+       {before} AS {pre}previous_market_share,
+       {now} - {before} AS {pre}share_change,
+       {at_prev} - {before} AS {pre}share_change_movement,
+       {now} - {at_prev} AS {pre}share_change_recalibration""")
     return f"""
-SELECT c.*,
-       coalesce(i.coefficient, g.coefficient) AS correction_coefficient,
-       coalesce(i.scope, g.scope) AS coefficient_scope,
-       c.offnet_detected * coalesce(i.coefficient, g.coefficient) AS est_offnet_employees,
-       (c.real_members + c.est_onnet_unregistered) * 1.0 /
-           nullif(c.real_members + c.est_onnet_unregistered + c.offnet_detected * coalesce(i.coefficient, g.coefficient), 0)
-           AS market_share
+SELECT c.*,{",".join(cols)},
+       CASE WHEN NOT (SELECT count(*) > 0 FROM {previous}) THEN 'missing'
+            WHEN p.group_id IS NULL THEN 'new group' ELSE 'present' END AS previous_month
 FROM {counts} AS c
-LEFT JOIN {calibration} AS i ON i.scope = c.industry
+LEFT JOIN {calibration} AS i ON i.scope = c.industry AND i.scope <> 'global'
 CROSS JOIN (SELECT * FROM {calibration} WHERE scope = 'global') AS g
+LEFT JOIN {previous} AS p ON p.group_id = c.group_id
 """

@@ -8,6 +8,8 @@ it with the *other* members of its group, so a member never explains itself.
 
 from __future__ import annotations
 
+from transforms.sql import num
+
 N_BINS = 5
 
 
@@ -22,13 +24,25 @@ SELECT number, time_bin, count(*) AS n FROM (
 """
 
 
-def member_features_sql(members: str, adj: str, presence: str, profile: str, activity: str) -> str:
+def member_features_sql(members: str, adj: str, presence: str, profile: str, activity: str, billing: str,
+                        tie_work_share: float, tie_min_work_events: int, period_end: str) -> str:
+    """One row per registered member with its coupling, fingerprint, billing and tenure features.
+
+    `members(group_id, msisdn, member_role, since)`: `since` is the later of joining the group and
+    activating the line. `billing(msisdn, voice_fee, data_fee, sms_fee, vas_fee)`: the month's bills.
+    A tie is work-like when at least `tie_work_share` of its events are in working time; it counts as
+    min(1, working-time events / `tie_min_work_events`) ties.
+    """
+    # a work-like tie counts in proportion to its working-time events, fully from tie_min_work_events on
+    work_tie = f"(a.work_events >= 1 AND a.work_events >= {num(tie_work_share)} * a.events)"
+    weight = f"least(1.0, work_events * 1.0 / {int(tie_min_work_events)})"
     return f"""
-WITH m AS (SELECT DISTINCT group_id, msisdn FROM {members}),
+WITH m AS (SELECT group_id, msisdn, max(member_role) AS member_role, max(since) AS since FROM {members} GROUP BY group_id, msisdn),
 gsize AS (SELECT group_id, count(*) AS listed FROM m GROUP BY group_id),
 madj AS (
     SELECT m.group_id, m.msisdn, a.y, a.events, a.work_events, a.active_days, a.reciprocal,
-           m2.msisdn IS NOT NULL AS y_member
+           m2.msisdn IS NOT NULL AS y_member, coalesce(m2.member_role = 'key_person', false) AS y_key,
+           {work_tie} AS work_tie
     FROM m JOIN {adj} AS a ON a.x = m.msisdn
     LEFT JOIN m AS m2 ON m2.group_id = m.group_id AND m2.msisdn = a.y
 ),
@@ -36,12 +50,17 @@ base AS (
     SELECT group_id, msisdn,
            count(*) AS contacts,
            count(*) FILTER (WHERE y_member) AS members_contacted,
+           count(*) FILTER (WHERE y_member AND work_tie AND NOT y_key) AS work_contacts,
+           coalesce(sum({weight}) FILTER (WHERE y_member AND work_tie AND NOT y_key), 0) AS work_ties,
+           coalesce(max({weight}) FILTER (WHERE y_member AND work_tie AND y_key), 0) AS key_person_tie,
+           coalesce(sum(work_events) FILTER (WHERE y_member AND work_tie), 0) AS work_tie_events,
            sum(events) AS events,
            coalesce(sum(events) FILTER (WHERE y_member), 0) AS events_in,
            coalesce(sum(work_events) FILTER (WHERE y_member), 0) AS work_events_in,
            coalesce(sum(work_events), 0) AS work_events,
            count(*) FILTER (WHERE y_member AND reciprocal) AS reciprocal_members,
-           coalesce(max(events) FILTER (WHERE y_member), 0) AS top_member_events
+           coalesce(max(events) FILTER (WHERE y_member), 0) AS top_member_events,
+           coalesce(arg_max(work_events * 1.0 / events, events) FILTER (WHERE y_member), 0) AS top_member_work_share
     FROM madj GROUP BY group_id, msisdn
 ),
 hop AS (
@@ -80,24 +99,49 @@ prof AS (
     SELECT m.group_id, m.msisdn, p.time_bin, p.n FROM m JOIN {profile} AS p ON p.number = m.msisdn
 ),
 gprof AS (SELECT group_id, time_bin, sum(n) AS n FROM prof GROUP BY group_id, time_bin),
+pm AS (SELECT DISTINCT group_id, msisdn FROM prof),
 cos AS (
-    SELECT p.group_id, p.msisdn,
-           sum(p.n * (g.n - p.n)) / (sqrt(sum(p.n * p.n)) * nullif(sqrt(sum((g.n - p.n) * (g.n - p.n))), 0)) AS time_similarity,
-           sum(CASE WHEN p.time_bin = 0 THEN p.n ELSE 0 END) * 1.0 / sum(p.n) AS own_work_share
-    FROM prof AS p JOIN gprof AS g ON g.group_id = p.group_id AND g.time_bin = p.time_bin
-    GROUP BY p.group_id, p.msisdn
+    -- cosine of the member's profile with the rest of the group's, over every bin the group uses
+    SELECT m.group_id, m.msisdn,
+           sum(coalesce(p.n, 0) * (g.n - coalesce(p.n, 0)))
+               / (nullif(sqrt(sum(coalesce(p.n, 0) * coalesce(p.n, 0))), 0)
+                  * nullif(sqrt(sum((g.n - coalesce(p.n, 0)) * (g.n - coalesce(p.n, 0)))), 0)) AS time_similarity,
+           sum(CASE WHEN g.time_bin = 0 THEN coalesce(p.n, 0) ELSE 0 END) * 1.0 / nullif(sum(coalesce(p.n, 0)), 0) AS own_work_share
+    FROM pm AS m JOIN gprof AS g ON g.group_id = m.group_id
+    LEFT JOIN prof AS p ON p.group_id = m.group_id AND p.msisdn = m.msisdn AND p.time_bin = g.time_bin
+    GROUP BY m.group_id, m.msisdn
+),
+bill AS (
+    SELECT msisdn, sum(voice_fee) AS voice_fee, sum(data_fee) AS data_fee, sum(sms_fee) AS sms_fee, sum(vas_fee) AS vas_fee
+    FROM {billing} GROUP BY msisdn
+),
+act AS (SELECT m.group_id, m.msisdn, coalesce(a.events, 0) AS own_events FROM m LEFT JOIN {activity} AS a ON a.number = m.msisdn),
+gact AS (SELECT group_id, count(*) FILTER (WHERE own_events > 0) AS active FROM act GROUP BY group_id),
+others AS (
+    -- other members of the group that made any call or SMS: the ones that can vouch for a colleague
+    SELECT a.group_id, a.msisdn, g.active - CASE WHEN a.own_events > 0 THEN 1 ELSE 0 END AS other_active
+    FROM act AS a JOIN gact AS g ON g.group_id = a.group_id
 )
-SELECT m.group_id, m.msisdn, g.listed,
+SELECT m.group_id, m.msisdn, g.listed, m.member_role,
+       coalesce(m.member_role = 'key_person', false) AS is_key_person,
+       greatest(0, least(date_diff('day', m.since, DATE '{period_end}') + 1, 31)) AS days_observed,
        coalesce(ac.events, 0) AS own_events,
        coalesce(ac.service_events, 0) AS service_events,
        coalesce(ac.active_days, 0) AS active_days,
        coalesce(b.contacts, 0) AS contacts,
        coalesce(b.members_contacted, 0) AS members_contacted,
+       coalesce(b.work_contacts, 0) AS work_contacts,
+       coalesce(b.work_ties, 0) AS work_ties,
+       coalesce(b.key_person_tie, 0) AS key_person_tie,
+       coalesce(b.work_tie_events, 0) AS work_tie_events,
+       coalesce(b.work_events, 0) AS graph_work_events,
        coalesce(b.events, 0) AS graph_events,
        coalesce(b.events_in, 0) AS events_in,
        CASE WHEN b.events > 0 THEN b.events_in * 1.0 / b.events ELSE 0 END AS in_volume_share,
        CASE WHEN b.events_in > 0 THEN b.work_events_in * 1.0 / b.events_in ELSE 0 END AS in_work_share,
        CASE WHEN b.events_in > 0 THEN b.top_member_events * 1.0 / b.events_in ELSE 0 END AS top_member_share,
+       coalesce(b.top_member_events, 0) AS top_member_events,
+       coalesce(b.top_member_work_share, 0) AS top_member_work_share,
        coalesce(b.reciprocal_members, 0) AS reciprocal_members,
        coalesce(h.reach2, 0) AS reach2,
        CASE WHEN g.listed > 1 THEN coalesce(h.reach2, 0) * 1.0 / (g.listed - 1) ELSE 0 END AS reach2_share,
@@ -105,7 +149,11 @@ SELECT m.group_id, m.msisdn, g.listed,
        coalesce(c.work_records, 0) AS work_records,
        coalesce(c.colocation, 0) AS colocation,
        coalesce(t.time_similarity, 0) AS time_similarity,
-       coalesce(t.own_work_share, 0) AS own_work_share
+       coalesce(t.own_work_share, 0) AS own_work_share,
+       coalesce(bl.voice_fee, 0) AS voice_fee, coalesce(bl.data_fee, 0) AS data_fee,
+       coalesce(bl.sms_fee, 0) AS sms_fee, coalesce(bl.vas_fee, 0) AS vas_fee,
+       bl.msisdn IS NOT NULL AS billed,
+       o.other_active
 FROM m
 JOIN gsize AS g ON g.group_id = m.group_id
 LEFT JOIN {activity} AS ac ON ac.number = m.msisdn
@@ -114,4 +162,21 @@ LEFT JOIN hop AS h ON h.group_id = m.group_id AND h.msisdn = m.msisdn
 LEFT JOIN shared AS s ON s.group_id = m.group_id AND s.msisdn = m.msisdn
 LEFT JOIN cells AS c ON c.group_id = m.group_id AND c.msisdn = m.msisdn
 LEFT JOIN cos AS t ON t.group_id = m.group_id AND t.msisdn = m.msisdn
+LEFT JOIN bill AS bl ON bl.msisdn = m.msisdn
+LEFT JOIN others AS o ON o.group_id = m.group_id AND o.msisdn = m.msisdn
+"""
+
+
+def colleague_ties_sql(members: str, adj: str, employees: str, tie_work_share: float, tie_min_work_events: int) -> str:
+    """Per member: work-like ties with the group's likely employees that are not registered (on-net or
+    off-net colleagues). `employees(group_id, msisdn)` lists them."""
+    return f"""
+SELECT m.group_id, m.msisdn, count(*) AS colleague_contacts,
+       sum(least(1.0, a.work_events * 1.0 / {int(tie_min_work_events)})) AS colleague_ties,
+       sum(a.work_events) AS colleague_work_events
+FROM (SELECT DISTINCT group_id, msisdn FROM {members}) AS m
+JOIN {adj} AS a ON a.x = m.msisdn
+JOIN {employees} AS e ON e.group_id = m.group_id AND e.msisdn = a.y
+WHERE a.work_events >= 1 AND a.work_events >= {num(tie_work_share)} * a.events
+GROUP BY m.group_id, m.msisdn
 """

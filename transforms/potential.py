@@ -32,6 +32,14 @@ cand AS (
     FROM touch GROUP BY group_id, msisdn
 ),
 total AS (SELECT x AS msisdn, sum(events) AS events, count(*) AS contacts FROM {adj} GROUP BY x),
+-- closure: how many of the members it contacts are in contact with another member it contacts
+-- (an employee's contacts are a department that calls each other; a supplier's are scattered)
+closed AS (
+    SELECT t1.group_id, t1.msisdn, count(DISTINCT t1.member) AS supported
+    FROM touch AS t1 JOIN {adj} AS a ON a.x = t1.member
+    JOIN touch AS t2 ON t2.group_id = t1.group_id AND t2.msisdn = t1.msisdn AND t2.member = a.y
+    GROUP BY t1.group_id, t1.msisdn
+),
 -- co-location of on-net candidates with the group's members in working time
 wp AS (SELECT m.group_id, p.cell, sum(p.records) AS rec FROM m JOIN {presence} AS p ON p.number = m.msisdn
        WHERE p.time_bin = 0 GROUP BY m.group_id, p.cell),
@@ -51,12 +59,15 @@ SELECT c.group_id, c.msisdn, n.carrier, n.on_net, g.listed,
        c.events_with_group, t.events AS total_events, t.contacts AS total_contacts,
        c.events_with_group * 1.0 / t.events AS focus,
        c.work_share, c.reciprocal_share, c.max_active_days, c.top_member_share,
-       coalesce(l.work_records, 0) AS work_records, l.colocation
+       coalesce(l.work_records, 0) AS work_records, l.colocation,
+       coalesce(k.supported, 0) AS supported_contacts,
+       CASE WHEN c.members_contacted >= 2 THEN coalesce(k.supported, 0) * 1.0 / c.members_contacted END AS closure
 FROM cand AS c
 JOIN gsize AS g ON g.group_id = c.group_id
 JOIN total AS t ON t.msisdn = c.msisdn
 JOIN {numbers} AS n ON n.number = c.msisdn
 LEFT JOIN coloc AS l ON l.group_id = c.group_id AND l.msisdn = c.msisdn
+LEFT JOIN closed AS k ON k.group_id = c.group_id AND k.msisdn = c.msisdn
 WHERE n.number_type = 'mobile'
 """
 

@@ -8,6 +8,7 @@ or means something else on that engine (the role of dbt's adapter dispatch). Eac
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import sqlglot
@@ -121,7 +122,13 @@ def lit(s: str) -> str:
     return "'" + s.replace("'", "''") + "'"
 
 
-def num(x: float) -> str:
+def num(x: float | None) -> str:
     """A SQL floating-point literal. A bare `0.5000000000000001` is a DECIMAL in DuckDB and Spark, and a
-    product of such literals can overflow DECIMAL(38); a DOUBLE cannot."""
-    return f"CAST({float(x)!r} AS DOUBLE)"
+    product of such literals can overflow DECIMAL(38); a DOUBLE cannot. None is SQL NULL; NaN and
+    infinity have no SQL literal and are refused (a model that produces them must say what it means)."""
+    if x is None:
+        return "CAST(NULL AS DOUBLE)"
+    v = float(x)
+    if not math.isfinite(v):
+        raise ValueError(f"{v!r} has no SQL literal: pass None for a missing value")
+    return f"CAST({v!r} AS DOUBLE)"

@@ -124,6 +124,8 @@ fact_member_audit = _table(
     sa.Column("colocation", sa.Double, comment="share of colleagues seen in the same cells during working hours"),
     sa.Column("own_events", sa.BigInteger, comment="calls and SMS of the number in the month (0 = dormant)"),
     sa.Column("reasons", sa.Text, comment="short explanation with the figures behind the score"),
+    sa.Column("evidence", sa.Text, comment="sufficient, or insufficient: too little to judge, never flagged"),
+    sa.Column("confidence", sa.Double, comment="0..1 confidence in is_suspect (0 when evidence is insufficient)"),
 )
 
 fact_group_month = _table(
@@ -138,8 +140,8 @@ fact_group_month = _table(
     sa.Column("purity", sa.Double, comment="real_members / listed_members (纯度)"),
     sa.Column("est_onnet_unregistered", sa.BigInteger, comment="home-carrier likely employees not registered"),
     sa.Column("offnet_detected", sa.BigInteger, comment="off-net likely employees detected in the call graph"),
-    sa.Column("correction_coefficient", sa.Double, comment="survey-calibrated factor applied to offnet_detected"),
-    sa.Column("coefficient_scope", sa.Text, comment="industry the coefficient was fitted on, or global"),
+    sa.Column("correction_coefficient", sa.Double, comment="survey-calibrated factor applied to offnet_detected; empty when uncalibrated"),
+    sa.Column("coefficient_scope", sa.Text, comment="industry the coefficient was fitted on, global, or uncalibrated"),
     sa.Column("est_offnet_employees", sa.Double, comment="offnet_detected x correction_coefficient"),
     sa.Column("market_share", sa.Double, comment="home carrier's share of the group's estimated employees"),
     sa.Column("real_revenue", sa.Numeric(16, 2), comment="billed revenue of the real members in the month"),
@@ -149,6 +151,21 @@ fact_group_month = _table(
     sa.Column("value_tier", sa.Text, comment="value pyramid tier label"),
     sa.Column("value_grid", sa.Text, comment="current x potential 2x2 grid cell"),
     sa.Column("top_indicator", sa.Text, comment="indicator contributing most to the value score"),
+    sa.Column("insufficient_members", sa.BigInteger, comment="members with too little evidence to judge (never flagged)"),
+    sa.Column("offnet_key_competitor", sa.BigInteger, comment="key competitor users: off-net numbers in contact with more than 10 % of the members (the operator's rule)"),
+    sa.Column("rule_correction_coefficient", sa.Double, comment="survey-calibrated factor applied to offnet_key_competitor; empty when uncalibrated"),
+    sa.Column("rule_coefficient_scope", sa.Text, comment="industry, global, or uncalibrated"),
+    sa.Column("rule_est_offnet_employees", sa.Double, comment="offnet_key_competitor x rule_correction_coefficient (uncorrected when uncalibrated)"),
+    sa.Column("rule_market_share", sa.Double, comment="market share from the operator's 10 % rule"),
+    sa.Column("previous_month", sa.Text, comment="present, missing (no results for the previous month) or new group"),
+    sa.Column("previous_market_share", sa.Double, comment="last month's market_share as it was reported"),
+    sa.Column("share_change", sa.Double, comment="market_share - previous_market_share"),
+    sa.Column("share_change_movement", sa.Double, comment="part of the change from this month's counts (under last month's coefficient)"),
+    sa.Column("share_change_recalibration", sa.Double, comment="part of the change from the new coefficient (on this month's counts)"),
+    sa.Column("rule_previous_market_share", sa.Double, comment="last month's rule_market_share"),
+    sa.Column("rule_share_change", sa.Double, comment="rule_market_share - rule_previous_market_share"),
+    sa.Column("rule_share_change_movement", sa.Double, comment="part of the rule change from this month's counts"),
+    sa.Column("rule_share_change_recalibration", sa.Double, comment="part of the rule change from the new coefficient"),
 )
 
 fact_potential_member = _table(
@@ -190,8 +207,13 @@ fact_market_calibration = _table(
     _period(),
     sa.Column("scope", sa.Text, primary_key=True, comment="industry, or global"),
     sa.Column("surveys", sa.BigInteger, nullable=False, comment="surveyed groups it was fitted on"),
-    sa.Column("coefficient", sa.Double, nullable=False, comment="factor applied to detected off-net employees"),
+    sa.Column("coefficient", sa.Double, nullable=True, comment="factor applied to detected off-net employees; empty when uncalibrated"),
     sa.Column("mae_employees", sa.Double, comment="mean absolute error of off-net employees on the surveys"),
+    sa.Column("status", sa.Text, comment="calibrated, or which method is uncalibrated (no surveys or nothing counted on them)"),
+    sa.Column("loo_mae_pp", sa.Double, comment="leave-one-out mean absolute error of the score-based market share on the surveys, percentage points"),
+    sa.Column("rule_coefficient", sa.Double, comment="factor applied to key competitor users (10 % rule); empty when uncalibrated"),
+    sa.Column("rule_mae_employees", sa.Double, comment="mean absolute error of the rule's off-net employees on the surveys"),
+    sa.Column("rule_loo_mae_pp", sa.Double, comment="leave-one-out mean absolute error of the rule-based market share, percentage points"),
 )
 
 fact_prospect_group = _table(

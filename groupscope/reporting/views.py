@@ -87,4 +87,24 @@ V1 = [
     ),
 ]
 
-CURRENT = V1
+# Version 2 (migration 0003_market_share_both_ways): the market-share trend reads the month-over-month
+# change the analytics stored, split into movement and recalibration, both ways (score and the
+# operator's 10 % rule); a missing previous month is NULL with previous_month = 'missing', never the
+# change since an older month.
+MARKET_SHARE_TREND_V2 = View(
+    "v_market_share_trend",
+    "market share of every group month over month, both ways (score-based and the operator's 10 % rule), "
+    "with the change split into movement and recalibration; previous_month says when last month is missing",
+    "SELECT f.period, f.group_id, g.group_name, g.industry, f.account_manager_id, f.market_share, "
+    "f.previous_market_share, f.share_change AS change, "
+    "f.real_members, f.est_onnet_unregistered, f.est_offnet_employees, "
+    "f.previous_month, f.share_change_movement, f.share_change_recalibration, "
+    "f.correction_coefficient, f.coefficient_scope, "
+    "f.offnet_key_competitor, f.rule_market_share, f.rule_previous_market_share, f.rule_share_change, "
+    "f.rule_share_change_movement, f.rule_share_change_recalibration, f.rule_correction_coefficient, "
+    "f.rule_coefficient_scope "
+    "FROM {rs}.fact_group_month AS f " + _GROUP,
+)
+V2 = [MARKET_SHARE_TREND_V2 if v.name == MARKET_SHARE_TREND_V2.name else v for v in V1]
+
+CURRENT = V2

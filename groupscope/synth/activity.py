@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from groupscope.synth import numbers as nb
-from groupscope.synth.world import KINDS, World, is_workday
+from groupscope.synth.world import DATA_LINE, FIELD, KINDS, World
 
 # Hourly profiles (24 weights) of work-like and personal relationships.
 _WORK = np.array([0, 0, 0, 0, 0, 0, 0.2, 0.8, 3, 8, 10, 9, 4, 5, 9, 10, 9, 7, 3, 1.2, 0.8, 0.5, 0.2, 0.1])
@@ -66,13 +66,18 @@ class DaySampler:
         # per month, the mean day factor of each kind (so a rate is events per month)
         self._norm = {}
         for mi in range(len(world.params.months)):
-            mdays = [d for d, m in zip(world.days, world.month_of_day) if m == mi]
-            wd = np.array([is_workday(d) for d in mdays])
+            wd = world.workday[world.month_of_day == mi]
             for work, (fw, fr) in DAY_FACTOR.items():
                 self._norm[(mi, work)] = (fw * wd.sum() + fr * (~wd).sum())
         # residential cells of each region are consecutive ids
         self._pool_first = np.array([c[0] for c in world.region_cells])
         self._pool_len = np.array([len(c) for c in world.region_cells])
+        # field staff work anywhere in their region: residential and business cells
+        # (a region's residential and business cells are consecutive ids)
+        self._area_first = np.array([c[0] for c in world.region_all_cells])
+        self._area_len = np.array([len(c) for c in world.region_all_cells])
+        self._field = world.work_style == FIELD
+        self._no_cdr = world.role == DATA_LINE  # data cards and IoT SIMs: not even a billing notice
         self.svc = pa.array(nb.SERVICE_NUMBERS, type=pa.string())
         self.edge_window = (
             np.maximum(world.alive_from[world.ea], world.alive_from[world.eb]),
@@ -85,7 +90,8 @@ class DaySampler:
         rng = np.random.default_rng([p.seed, 2, day])
         d = w.days[day]
         mi = int(w.month_of_day[day])
-        workday = is_workday(d)
+        workday = bool(w.workday[day])
+        self._holiday = bool(w.holiday[day])
         n_p = w.n_persons
 
         # events per relationship
@@ -125,7 +131,7 @@ class DaySampler:
         n_svc = rng.poisson(0.06 * p.activity * np.minimum(w.activity[homes], 3.0))
         svc_caller = np.repeat(homes, n_svc)
         # billing notices: one SMS from 10086 in the first days of the month for every home subscriber
-        notice = homes[(d.day <= 3) & (rng.random(len(homes)) < 1 / 3)] if d.day <= 3 else homes[:0]
+        notice = homes[(rng.random(len(homes)) < 1 / 3) & ~self._no_cdr[homes]] if d.day <= 3 else homes[:0]
 
         base = calendar.timegm(d.timetuple())  # naive local wall clock as epoch seconds
 
@@ -185,9 +191,16 @@ class DaySampler:
     def _cells(self, rng, person, hour, workday) -> pa.Array:
         w = self.w
         n = len(person)
-        at_office = (w.office_cell[person] >= 0) & workday & (hour >= 9) & (hour < 18) & (rng.random(n) < 0.85)
+        in_hours = workday & (hour >= 9) & (hour < 18)
+        at_office = (w.office_cell[person] >= 0) & in_hours & (rng.random(n) < 0.85)
         cell = np.where(at_office, w.office_cell[person], w.home_cell[person])
-        roam = ~at_office & (rng.random(n) < 0.25)
+        # field staff at work: any cell of their region, a new one for each record
+        on_route = self._field[person] & in_hours & (rng.random(n) < 0.9)
+        if on_route.any():
+            reg = w.region[person[on_route]]
+            cell[on_route] = self._area_first[reg] + rng.integers(0, 1 << 30, int(on_route.sum())) % self._area_len[reg]
+        # away from home more often in a public holiday (travel)
+        roam = ~at_office & ~on_route & (rng.random(n) < (0.45 if self._holiday else 0.25))
         if roam.any():
             reg = w.region[person[roam]]
             cell[roam] = self._pool_first[reg] + rng.integers(0, 1 << 30, int(roam.sum())) % self._pool_len[reg]

@@ -18,13 +18,17 @@ from groupscope.contract import INPUT_TABLES
 from groupscope.synth import numbers as nb
 from groupscope.synth.activity import DaySampler
 from groupscope.synth.io import write_table
-from groupscope.synth.params import SynthParams
+from groupscope.synth.params import TIDY, SynthParams
 from groupscope.synth.world import (
+    ALL_PLANS,
+    DATA_LINE,
     EMPLOYEE,
+    FAKE,
     FAKE_KINDS,
     INDUSTRIES,
+    LINE_KINDS,
     NEVER,
-    PLANS,
+    WORK_STYLES,
     build_world,
 )
 
@@ -44,7 +48,7 @@ INDUSTRY_SUFFIX = {
     "construction": ["建筑工程有限公司", "装饰工程有限公司"],
 }
 CITY_CN = {"guangzhou": "广州", "shenzhen": "深圳", "dongguan": "东莞", "foshan": "佛山", "zhuhai": "珠海"}
-INCLUDED_MINUTES = [100, 200, 400, 700, 1000, 1500]
+INCLUDED_MINUTES = [100, 200, 400, 700, 1000, 1500, 0, 0, 0, 0]  # per plan of ALL_PLANS
 
 
 @dataclass
@@ -273,7 +277,7 @@ class Generator:
                 "closed_at": pa.array(
                     [_d(o) if o else None for o in closed_at], pa.date32()
                 ),
-                "plan_code": [PLANS[k][0] for k in w.plan[subs]],
+                "plan_code": [ALL_PLANS[k][0] for k in w.plan[subs]],
                 "region": [nb.REGIONS[r][0] for r in w.region[subs]],
             },
         )
@@ -299,10 +303,11 @@ class Generator:
         )
         # surveys: account managers count some active groups on site each month
         active_g = np.flatnonzero(w.group_status == "active")
-        surveyed = active_g[rng.random(len(active_g)) < 0.12]
+        surveyed = active_g[rng.random(len(active_g)) < self.p.survey_share]
         if len(surveyed):
             head = w.comp_headcount[w.group_company[surveyed]]
-            noisy = np.maximum(1, np.rint(head * rng.normal(1.0, 0.03, len(surveyed)))).astype(np.int64)
+            err = np.clip(rng.normal(0.0, self.p.survey_error, len(surveyed)), -0.9, 3.0)
+            noisy = np.maximum(1, np.rint(head * (1.0 + err))).astype(np.int64)
             self._write(
                 "surveys",
                 _tbl(
@@ -359,14 +364,21 @@ class Generator:
         first = np.maximum(w.home_from[subs], s)
         last = np.minimum(np.minimum(w.home_to[subs], w.closed_day[subs]), e + 1)
         share = np.clip(last - first, 0, ndays) / ndays
-        fee = np.array([p[1] for p in PLANS])[w.plan[subs]] * share
+        fee = np.array([p[1] for p in ALL_PLANS])[w.plan[subs]] * share
         suspended = w.suspended_from[subs] <= s
         minutes = np.ceil(moc_seconds[subs] / 60.0)
         over = np.maximum(0, minutes - np.array(INCLUDED_MINUTES)[w.plan[subs]])
         voice = np.rint(0.4 * fee + 15 * over).astype(np.int64)
-        data = np.rint(0.6 * fee + np.where(rng.random(n) < 0.3, rng.lognormal(6.5, 0.8, n), 0)).astype(np.int64)
+        dormant = w.fake_kind[subs] == 3  # a SIM nobody uses pays its plan and nothing more
+        extra_data = np.where((rng.random(n) < 0.3) & ~dormant, rng.lognormal(6.5, 0.8, n), 0)
+        data = np.rint(0.6 * fee + extra_data).astype(np.int64)
         smsf = (10 * np.maximum(0, sms_mo[subs] - 50)).astype(np.int64)
-        vas = np.where(rng.random(n) < 0.15, rng.choice([500, 1000, 1500], n), 0)
+        vas = np.where((rng.random(n) < 0.15) & ~dormant, rng.choice([500, 1000, 1500], n), 0)
+        # data cards and IoT SIMs: a data-only plan plus the month's usage, nothing else
+        dl = w.role[subs] == DATA_LINE
+        usage = np.where(w.line_kind[subs] == 1, rng.lognormal(6.0, 1.0, n), rng.lognormal(4.0, 1.0, n)) * share
+        voice[dl], smsf[dl], vas[dl] = 0, 0, 0
+        data[dl] = np.rint(fee[dl] + usage[dl]).astype(np.int64)
         voice[suspended], data[suspended], smsf[suspended], vas[suspended] = 500, 0, 0, 0
         # group discount for members registered at month end, promotions for a few others
         member = np.zeros(w.n_persons, bool)
@@ -378,6 +390,7 @@ class Generator:
         total = gross - disc
         u = rng.random(n)
         paid = np.where(u < 0.88, total, np.where(u < 0.94, np.rint(total * rng.uniform(0.3, 0.9, n)), 0))
+        paid[dl] = total[dl]  # the company pays its data lines
         paid = np.maximum(paid, 0).astype(np.int64)
         nxt = date.fromordinal(start + e) + timedelta(days=1)
         pay_day = rng.integers(0, 20, n)
@@ -418,13 +431,19 @@ class Generator:
         rp, rg = w.reg_person[regs], w.reg_group[regs]
         gid = np.array([f"G{g:06d}" for g in range(len(w.group_company))], dtype=object)
         kinds = np.array([""] + [FAKE_KINDS[k] for k in sorted(FAKE_KINDS)], dtype=object)
+        n_g = len(w.group_company)
+        lines = np.bincount(rg, minlength=n_g)  # registered lines of each group at month end
         write_table(
             pa.table(
                 {
                     "group_id": pa.array(gid[rg], pa.string()),
                     "msisdn": pa.array(w.number[rp], pa.string()),
-                    "is_fake": pa.array(w.role[rp] != EMPLOYEE),
+                    "is_fake": pa.array(w.role[rp] == FAKE),
                     "fake_kind": pa.array(kinds[w.fake_kind[rp]], pa.string()),
+                    # office / field / messaging (employees), data_card / iot (data lines), fake
+                    "member_kind": pa.array(_member_kinds(w, rp), pa.string()),
+                    "group_lines": pa.array(lines[rg]),
+                    "tiny_group": pa.array(lines[rg] <= TINY_GROUP_LINES),
                 }
             ),
             out / "members",
@@ -436,7 +455,8 @@ class Generator:
         group_of_person[rp] = rg
         comp_g = w.comp_group[w.company[emp]]
         carrier_end = w.carrier[emp].astype(object).copy()
-        ported = (w.port_day[emp] <= e) & (w.carrier_after[emp] != "")
+        # ported out, or the line closed and the person went on with a competitor's number
+        ported = ((w.port_day[emp] <= e) | (w.closed_day[emp] <= e)) & (w.carrier_after[emp] != "")
         carrier_end[ported] = w.carrier_after[emp][ported]
         write_table(
             pa.table(
@@ -448,6 +468,7 @@ class Generator:
                     "on_net": pa.array(home_end[emp]),
                     "registered": pa.array(group_of_person[emp] >= 0),
                     "department": pa.array(w.dept[emp]),
+                    "work_style": pa.array(np.array(list(WORK_STYLES.values()), dtype=object)[w.work_style[emp]], pa.string()),
                 }
             ),
             out / "employees",
@@ -455,9 +476,9 @@ class Generator:
         )
         # per group: true headcount, carriers, registration
         on_c, off_c = self._employee_counts(e)
-        n_g = len(w.group_company)
-        real_reg = np.bincount(rg[w.role[rp] == EMPLOYEE], minlength=n_g)
-        fake_reg = np.bincount(rg[w.role[rp] != EMPLOYEE], minlength=n_g)
+        real_reg = np.bincount(rg[w.role[rp] != FAKE], minlength=n_g)  # employees and data lines
+        fake_reg = np.bincount(rg[w.role[rp] == FAKE], minlength=n_g)
+        data_reg = np.bincount(rg[w.role[rp] == DATA_LINE], minlength=n_g)
         comp = w.group_company
         head = on_c[comp] + off_c[comp]
         write_table(
@@ -472,6 +493,8 @@ class Generator:
                     "registered_real": pa.array(real_reg),
                     "registered_fake": pa.array(fake_reg),
                     "listed_members": pa.array(real_reg + fake_reg),
+                    "registered_data_lines": pa.array(data_reg),
+                    "tiny": pa.array(lines <= TINY_GROUP_LINES),
                     "onnet_unregistered": pa.array(on_c[comp] - real_reg),
                     "market_share": pa.array(np.round(on_c[comp] / np.maximum(head, 1), 6)),
                 }
@@ -521,8 +544,33 @@ class Generator:
         )
 
 
+TINY_GROUP_LINES = 3  # a group of at most this many registered lines is a tiny group
+
+
+def _member_kinds(w, persons: np.ndarray) -> np.ndarray:
+    styles = np.array(list(WORK_STYLES.values()), dtype=object)
+    lines = np.array([""] + [LINE_KINDS[k] for k in sorted(LINE_KINDS)], dtype=object)
+    role = w.role[persons]
+    return np.where(
+        role == FAKE, "fake", np.where(role == DATA_LINE, lines[w.line_kind[persons]], styles[w.work_style[persons]])
+    ).astype(object)
+
+
 def generate(params: SynthParams, landing: str | Path, truth: str | Path | None = None) -> GenerationReport:
     return Generator(params, Path(landing), Path(truth) if truth else None).run()
+
+
+def variety_from_args(args) -> dict:
+    """SynthParams keywords of the variety flags given on the command line (--tidy first, flags over it)."""
+    kw = dict(TIDY) if getattr(args, "tidy", False) else {}
+    for name in ("field_staff", "data_lines", "messaging_share", "tiny_groups", "churn", "activations",
+                 "churn_free_months", "survey_error", "survey_share", "ports", "offnet_people", "max_groups"):  # fmt: skip
+        v = getattr(args, name, None)
+        if v is not None:
+            kw[name] = tuple(v) if isinstance(v, list | tuple) else v
+    if getattr(args, "holidays", None) is not None:
+        kw["holidays"] = args.holidays == "national"
+    return kw
 
 
 def main_generate(args) -> int:  # called by the CLI
@@ -538,6 +586,7 @@ def main_generate(args) -> int:  # called by the CLI
         activity=args.activity,
         gbk_sources=tuple(x for x in (args.gbk_sources or "").split(",") if x),
         cdr_format=args.cdr_format,
+        **variety_from_args(args),
     )
     report = generate(params, args.out, args.truth)
     print(report.summary(), file=sys.stdout)

@@ -25,6 +25,38 @@ class SynthParams:
     fault_kinds: tuple[str, ...] | None = None  # None: every kind
     gbk_sources: tuple[str, ...] = ()  # tables written in GBK instead of UTF-8
     cdr_format: str = "mixed"  # mixed | csv | csv.gz | parquet
+    # ---- a real operator's variety (issue 12); TIDY below switches all of it off ----------------------
+    # field staff (drivers, site, sales, field service): share of each industry's employees (FIELD_SHARE in
+    # world.py) times this factor; 0: everyone sits in an office
+    field_staff: float = 1.0
+    # company data cards and IoT SIMs: per registered group, their share of its lines is drawn from this
+    # range (and is 0 in DATA_LINE_FREE_GROUPS of groups); no calls or SMS, billed for data every month
+    data_lines: tuple[float, float] = (0.02, 0.20)
+    # share of employees who talk to colleagues through messaging apps: at most about one phone call with
+    # a colleague a month, their working-time records still from the office cells
+    messaging_share: float = 0.25
+    # probability that a small business (at most 8 staff, at least one on-net) is a registered group of
+    # 1-3 lines, some with a fake; 0: groups need >= 3 on-net employees and have >= 3 real members
+    tiny_groups: float = 0.45
+    # working days by the national calendar (holidays and make-up working days); False: Monday-Friday
+    holidays: bool = True
+    # monthly share of home lines closed (churn and port-out); members who close leave their groups
+    churn: float = 0.006
+    # monthly share of home lines newly activated (some of them new staff who join their group)
+    activations: float = 0.006
+    # probability that a month's extract carries no closures at all
+    churn_free_months: float = 0.15
+    # relative error (standard deviation) of account managers' on-site headcounts
+    survey_error: float = 0.15
+    # share of active groups surveyed each month (0: no surveys)
+    survey_share: float = 0.12
+    # multiplies port rates (historical and in-period); 0: no number was ever ported
+    ports: float = 1.0
+    # off-net people outside the modelled companies per home subscriber (0 with offnet_share (0, 0) and
+    # ports 0: no off-net number at all)
+    offnet_people: float = 0.7
+    # at most this many registered groups (None: every company that registers)
+    max_groups: int | None = None
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -32,14 +64,38 @@ class SynthParams:
             raise ValueError("subscribers must be at least 200")
         if not self.months:
             raise ValueError("at least one month is needed")
-        for lo_hi in (self.offnet_share, self.fake_share, self.registration_rate):
+        for lo_hi in (self.offnet_share, self.fake_share, self.registration_rate, self.data_lines):
             lo, hi = lo_hi
             if not (0 <= lo <= hi < 1):
                 raise ValueError(f"range {lo_hi} must satisfy 0 <= lo <= hi < 1")
         if self.activity <= 0:
             raise ValueError("activity must be positive")
+        for name in ("messaging_share", "tiny_groups", "churn", "activations", "churn_free_months", "survey_share"):
+            if not (0 <= getattr(self, name) <= 1):
+                raise ValueError(f"{name} must be in [0, 1]")
+        for name in ("field_staff", "survey_error", "ports", "offnet_people"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must not be negative")
+        if self.survey_error >= 1:
+            raise ValueError("survey_error must be below 1")
+        if self.max_groups is not None and self.max_groups < 1:
+            raise ValueError("max_groups must be at least 1")
         if self.cdr_format not in ("mixed", "csv", "csv.gz", "parquet"):
             raise ValueError("cdr_format must be mixed, csv, csv.gz or parquet")
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+
+# Every setting of a real operator's variety switched off: the tidy operator the first models were built on
+# (every employee in an office and on the phone with colleagues, every group >= 3 real members, no data
+# lines, Monday-Friday, closures every month, surveys within about 3 %).
+TIDY = dict(
+    field_staff=0.0,
+    data_lines=(0.0, 0.0),
+    messaging_share=0.0,
+    tiny_groups=0.0,
+    holidays=False,
+    churn_free_months=0.0,
+    survey_error=0.03,
+)

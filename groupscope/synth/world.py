@@ -14,13 +14,28 @@ import numpy as np
 
 from groupscope.synth import numbers as nb
 from groupscope.synth.params import SynthParams
+from groupscope.working_calendar import WorkCalendar
 
 NEVER = np.int32(1 << 30)  # a day index after every generated day
 
 # person roles
-OTHER, EMPLOYEE, FAKE, FIXED_LINE = 0, 1, 2, 3
+OTHER, EMPLOYEE, FAKE, FIXED_LINE, DATA_LINE = 0, 1, 2, 3, 4
 # fake kinds
 FAKE_KINDS = {1: "relative", 2: "resold", 3: "dormant"}
+# kinds of a company's data lines (role DATA_LINE): no calls or SMS, a data charge on every bill
+LINE_KINDS = {1: "data_card", 2: "iot"}
+# working styles of employees
+OFFICE, FIELD, MESSAGING = 0, 1, 2
+WORK_STYLES = {OFFICE: "office", FIELD: "field", MESSAGING: "messaging"}
+# share of field staff (no office, many cells) by industry, before SynthParams.field_staff
+FIELD_SHARE = {
+    "government": 0.06, "education": 0.05, "manufacturing": 0.30, "finance": 0.10, "retail": 0.30,
+    "healthcare": 0.25, "logistics": 0.60, "technology": 0.08, "hospitality": 0.20, "construction": 0.55,
+}  # fmt: skip
+# share of registered groups whose company pays for no data line at all
+DATA_LINE_FREE_GROUPS = 0.40
+# a company with at most this many staff is a small business (a tiny group when it registers 1-3 lines)
+SMALL_BUSINESS = 8
 # relationship kinds: (name, monthly rate mean, work-like?, sms probability, duration median s)
 KINDS = [
     ("department", 5.0, True, 0.12, 70.0),
@@ -30,7 +45,10 @@ KINDS = [
     ("family", 12.0, False, 0.25, 140.0),
     ("friend", 3.0, False, 0.30, 110.0),
     ("key_person", 1.0, True, 0.10, 60.0),
+    ("supervisor", 6.0, True, 0.15, 80.0),  # a field worker and the office colleague who directs them
+    ("dispatch", 3.0, True, 0.10, 60.0),  # a field worker and the group's key person
 ]
+COLLEAGUE_KINDS = ("department", "company", "switchboard", "key_person", "supervisor", "dispatch")
 KIND = {k[0]: i for i, k in enumerate(KINDS)}
 
 INDUSTRIES = [
@@ -40,6 +58,9 @@ INDUSTRIES = [
 ]  # fmt: skip
 
 PLANS = [("P18", 1800), ("P38", 3800), ("P58", 5800), ("P88", 8800), ("P128", 12800), ("P188", 18800)]
+# data-only plans of data cards (first two) and IoT SIMs (last two), after the voice plans
+DATA_PLANS = [("D30", 3000), ("D50", 5000), ("IOT5", 500), ("IOT10", 1000)]
+ALL_PLANS = PLANS + DATA_PLANS
 
 
 def month_days(month: str) -> list[date]:
@@ -47,12 +68,10 @@ def month_days(month: str) -> list[date]:
     return [date(y, m, d) for d in range(1, calendar.monthrange(y, m)[1] + 1)]
 
 
-# Fixed-date public holidays (month, day); the moving ones are left out of the model.
-HOLIDAYS = {(1, 1), (5, 1), (5, 2), (5, 3), (10, 1), (10, 2), (10, 3), (10, 4), (10, 5), (10, 6), (10, 7)}
-
-
-def is_workday(d: date) -> bool:
-    return d.weekday() < 5 and (d.month, d.day) not in HOLIDAYS
+def calendar_of(p: SynthParams) -> WorkCalendar:
+    """The generated operator's working calendar: the national one (holidays and make-up working days)
+    or, with holidays off, Monday-Friday."""
+    return WorkCalendar(national="chinese-calendar" if p.holidays else "none")
 
 
 @dataclass
@@ -61,6 +80,8 @@ class World:
     days: list[date]
     month_of_day: np.ndarray  # month index of each day
     month_end: list[int]  # day index of each month's last day
+    workday: np.ndarray  # bool per day: a working day of the calendar
+    holiday: np.ndarray  # bool per day: a public holiday (a rest day that is not a plain weekend day)
     # persons
     number: np.ndarray  # str, national number
     role: np.ndarray
@@ -83,6 +104,8 @@ class World:
     activity: np.ndarray
     fake_kind: np.ndarray
     fake_of: np.ndarray  # for a relative: the employee it belongs to
+    line_kind: np.ndarray  # for a data line: LINE_KINDS key, else 0
+    work_style: np.ndarray  # for an employee: OFFICE / FIELD / MESSAGING
     # registrations (one row per registration period)
     reg_person: np.ndarray
     reg_group: np.ndarray
@@ -110,6 +133,7 @@ class World:
     # cells: names indexed by cell id
     cell_names: list[str]
     region_cells: list[np.ndarray]
+    region_all_cells: list[np.ndarray]  # residential and business cells of a region (field staff's area)
 
     @property
     def n_persons(self) -> int:
@@ -145,6 +169,9 @@ def build_world(p: SynthParams) -> World:
     month_of_day = np.concatenate([np.full(len(month_days(m)), i) for i, m in enumerate(p.months)])
     month_end = [int(np.flatnonzero(month_of_day == i)[-1]) for i in range(len(p.months))]
     start = days[0]
+    cal = calendar_of(p)
+    workday = np.array([cal.is_workday(d) for d in days], bool)
+    holiday = np.array([not w and d in cal.days_of(d.year)[0] for d, w in zip(days, workday)], bool)
 
     n_home = p.subscribers
     target_onnet = int(p.employed_share * n_home)
@@ -161,8 +188,13 @@ def build_world(p: SynthParams) -> World:
     comp_region = rng.choice(len(nb.REGIONS), size=n_comp, p=nb.REGION_WEIGHTS)
     ind_names = [i[0] for i in INDUSTRIES]
     comp_industry = rng.choice(len(ind_names), size=n_comp, p=[i[1] for i in INDUSTRIES])
-    # registered groups: companies with at least 3 on-net employees, most of them
-    registered = (onnet >= 3) & (rng.random(n_comp) < 0.85)
+    # registered groups: most companies with at least 3 on-net employees, and (tiny groups) small
+    # businesses that register 1-3 lines
+    tiny = (hc <= SMALL_BUSINESS) & (onnet >= 1) & (rng.random(n_comp) < p.tiny_groups)
+    registered = tiny | ((onnet >= 3) & (rng.random(n_comp) < 0.85))
+    if p.max_groups is not None and registered.sum() > p.max_groups:
+        registered[rng.permutation(np.flatnonzero(registered))[p.max_groups :]] = False
+    tiny &= registered
     reg_rate = rng.uniform(*p.registration_rate, size=n_comp)
     fake_share = rng.uniform(*p.fake_share, size=n_comp)
     reg_real = np.where(registered, np.clip(rng.binomial(onnet, reg_rate), 3, None), 0)
@@ -170,6 +202,16 @@ def build_world(p: SynthParams) -> World:
     n_fakes = np.where(registered, rng.binomial(reg_real, fake_share / (1 - fake_share)), 0)
     over = reg_real + n_fakes - 2000
     reg_real = np.where(over > 0, reg_real - over, reg_real)
+    # data cards and IoT SIMs of the company, registered in its group
+    data_share = np.where(rng.random(n_comp) < DATA_LINE_FREE_GROUPS, 0.0, rng.uniform(*p.data_lines, size=n_comp))
+    n_data = np.where(registered, rng.binomial(reg_real, data_share), 0)
+    # tiny groups: 1-3 lines in all, at least one a real employee; some hold a fake or a data line
+    lines = np.minimum(rng.integers(1, 4, n_comp), onnet + 1)
+    t_fake = (lines >= 2) & (rng.random(n_comp) < 0.30)
+    t_data = (lines - t_fake >= 2) & (rng.random(n_comp) < 0.25) & (p.data_lines[1] > 0)
+    reg_real = np.where(tiny, np.minimum(lines - t_fake - t_data, onnet), reg_real)
+    n_fakes = np.where(tiny, t_fake.astype(np.int64), n_fakes)
+    n_data = np.where(tiny, t_data.astype(np.int64), n_data)
     comp_group = np.full(n_comp, -1)
     comp_group[registered] = np.arange(int(registered.sum()))
     group_company = np.flatnonzero(registered)
@@ -180,23 +222,37 @@ def build_world(p: SynthParams) -> World:
     emp_onnet = np.concatenate([rng.permutation(np.r_[np.ones(a, bool), np.zeros(b, bool)]) for a, b in zip(onnet, offnet)]) if n_comp else np.zeros(0, bool)  # fmt: skip
     n_emp = len(emp_company)
     n_fake = int(n_fakes.sum())
-    n_other_home = n_home - int(onnet.sum()) - n_fake
+    n_dl = int(n_data.sum())
+    n_other_home = n_home - int(onnet.sum()) - n_fake - n_dl
     if n_other_home < 0:
         raise ValueError("subscriber count too small for the company model")
-    n_other_off = int(0.7 * n_home)
+    n_other_off = int(p.offnet_people * n_home)
 
-    n_mobile = n_emp + n_fake + n_other_home + n_other_off
+    n_mobile = n_emp + n_fake + n_dl + n_other_home + n_other_off
     role = np.zeros(n_mobile, np.int8)
     role[:n_emp] = EMPLOYEE
     role[n_emp : n_emp + n_fake] = FAKE
+    dl_ids = np.arange(n_emp + n_fake, n_emp + n_fake + n_dl)
+    role[dl_ids] = DATA_LINE
     home = np.zeros(n_mobile, bool)
     home[:n_emp] = emp_onnet
-    home[n_emp : n_emp + n_fake + n_other_home] = True
+    home[n_emp : n_emp + n_fake + n_dl + n_other_home] = True
     company = np.full(n_mobile, -1, np.int64)
     company[:n_emp] = emp_company
+    dl_company = np.repeat(np.arange(n_comp), n_data)
+    company[dl_ids] = dl_company
+    line_kind = np.zeros(n_mobile, np.int8)
+    line_kind[dl_ids] = rng.choice([1, 2], size=n_dl, p=[0.5, 0.5])
     region = np.empty(n_mobile, np.int64)
     region[:n_emp] = comp_region[emp_company]
     region[n_emp:] = rng.choice(len(nb.REGIONS), size=n_mobile - n_emp, p=nb.REGION_WEIGHTS)
+    region[dl_ids] = comp_region[dl_company]
+    # working styles: field staff by industry, messaging-app users among office staff
+    work_style = np.zeros(n_mobile, np.int8)
+    field_p = np.array([FIELD_SHARE[name] for name, _ in INDUSTRIES])[comp_industry[emp_company]] * p.field_staff
+    work_style[:n_emp][rng.random(n_emp) < np.minimum(field_p, 0.9)] = FIELD
+    msg = (work_style[:n_emp] == OFFICE) & (rng.random(n_emp) < p.messaging_share)
+    work_style[:n_emp][msg] = MESSAGING
 
     # departments and office cells
     dept = np.full(n_mobile, -1, np.int64)
@@ -239,6 +295,8 @@ def build_world(p: SynthParams) -> World:
         business_cells.append(np.arange(first + n_res, first + n_res + n_biz))
     site_cell = np.array([rng.choice(business_cells[r]) for r in site_region], dtype=np.int64)
     office_cell = np.where(office_site >= 0, site_cell[np.maximum(office_site, 0)], -1)
+    office_cell[work_style == FIELD] = -1  # field staff have no office cell at all
+    region_all_cells = [np.r_[a, b] for a, b in zip(region_cells, business_cells)]
     home_cell = np.array([0] * n_mobile, dtype=np.int64)
     for r in range(len(nb.REGIONS)):
         idx = np.flatnonzero(region == r)
@@ -257,6 +315,7 @@ def build_world(p: SynthParams) -> World:
     quiet = (role == EMPLOYEE) & (rng.random(n_mobile) < 0.10)
     activity[quiet] *= 0.2
     activity[fake_kind == 3] = 0.0
+    activity[role == DATA_LINE] = 0.0  # no calls, no SMS
 
     # registrations at the start: reg_real on-net employees per registered company + all fakes
     reg_person_l, reg_group_l, reg_role_l = [], [], []
@@ -268,11 +327,12 @@ def build_world(p: SynthParams) -> World:
         regs = chosen[: reg_real[c]]
         unregistered_onnet.append(chosen[reg_real[c] :])
         fakes_c = fake_ids[fake_group_of == c]
-        people = np.r_[regs, fakes_c]
+        people = np.r_[regs, fakes_c, dl_ids[dl_company == c]]
         roles = np.full(len(people), "member", dtype=object)
         n_key = 1 if len(regs) < 50 else 2
         roles[:n_key] = "key_person"
-        roles[n_key] = "admin" if len(regs) > n_key else roles[n_key]
+        if len(regs) > n_key:
+            roles[n_key] = "admin"
         reg_person_l.append(people)
         reg_group_l.append(np.full(len(people), comp_group[c]))
         reg_role_l.append(roles)
@@ -282,6 +342,8 @@ def build_world(p: SynthParams) -> World:
     start_ord = start.toordinal()
     reg_joined = start_ord - rng.integers(30, 2500, len(reg_person))
     reg_left = np.full(len(reg_person), NEVER, np.int64)
+    key_p = reg_person[reg_role == "key_person"]
+    work_style[key_p[work_style[key_p] == MESSAGING]] = OFFICE  # a group's contact person phones
 
     # relatives belong to one registered real member of their group
     fake_of = np.full(n_mobile, -1, np.int64)
@@ -300,7 +362,7 @@ def build_world(p: SynthParams) -> World:
     carrier[home] = p.home_carrier
     carrier[~home] = rng.choice(offnet_codes, size=int((~home).sum()), p=list(nb.OFFNET_WEIGHTS.values()))
     # historical ports: the number's prefix is of another carrier than the one it is on now
-    ported = rng.random(n_mobile) < 0.03
+    ported = rng.random(n_mobile) < 0.03 * p.ports
     prefix_carrier = carrier.copy()
     ph = ported & home
     prefix_carrier[ph] = rng.choice(["CUCC", "CTCC"], size=int(ph.sum()))
@@ -340,23 +402,38 @@ def build_world(p: SynthParams) -> World:
         free[out] = False
         return out
 
+    # every home line can close: other subscribers, employees, fakes and data lines (a member who closes
+    # leaves the group); an employee whose line closes goes on with a competitor's number we never see
+    home_lines = np.flatnonzero(home)
+    churn_free = rng.random(len(p.months)) < p.churn_free_months
+    new_staff = np.zeros(n_mobile, bool)
     for mi in range(len(p.months)):
         mdays = np.flatnonzero(month_of_day == mi)
         # off-net employees porting in: they become unregistered home employees
-        pin = pick(offnet_emp, 0.01)
+        pin = pick(offnet_emp, min(1.0, 0.01 * p.ports))
         d = rng.choice(mdays, size=len(pin))
         home_from[pin], port_day[pin], carrier_after[pin] = d, d, p.home_carrier
-        # home subscribers porting out and closing
-        pout = pick(other_home, 0.003)
-        d = rng.choice(mdays, size=len(pout))
-        home_to[pout], port_day[pout], closed_day[pout] = d, d, d
-        carrier_after[pout] = rng.choice(["CUCC", "CTCC"], size=len(pout))
-        churn = pick(other_home, 0.003)
-        d = rng.choice(mdays, size=len(churn))
-        home_to[churn], alive_to[churn], closed_day[churn] = d, d, d
-        new = pick(other_home, 0.006)
+        if not churn_free[mi]:
+            out_share = p.churn * min(1.0, 0.5 * p.ports)
+            # home subscribers porting out and closing
+            pout = pick(home_lines[role[home_lines] != DATA_LINE], out_share)
+            d = rng.choice(mdays, size=len(pout))
+            home_to[pout], port_day[pout], closed_day[pout] = d, d, d
+            carrier_after[pout] = rng.choice(["CUCC", "CTCC"], size=len(pout))
+            churn = pick(home_lines, p.churn - out_share)
+            d = rng.choice(mdays, size=len(churn))
+            home_to[churn], alive_to[churn], closed_day[churn] = d, d, d
+            moved = churn[role[churn] == EMPLOYEE]
+            carrier_after[moved] = rng.choice(["CUCC", "CTCC"], size=len(moved))
+        # new lines: other subscribers, and (about a third) new staff who join their group on that day
+        new = pick(other_home, 0.7 * p.activations * n_home / max(1, len(other_home)))
         d = rng.choice(mdays, size=len(new))
         alive_from[new], home_from[new] = d, d
+        staff_pool = np.concatenate(unregistered_onnet) if unregistered_onnet else np.zeros(0, np.int64)
+        staff = pick(staff_pool, min(1.0, 0.3 * p.activations * n_home / max(1, len(staff_pool))))
+        d = rng.choice(mdays, size=len(staff))
+        alive_from[staff], home_from[staff] = d, d
+        new_staff[staff] = True
         susp = pick(other_home, 0.004)
         d = rng.choice(mdays, size=len(susp))
         suspended_from[susp], alive_to[susp] = d, d
@@ -376,6 +453,9 @@ def build_world(p: SynthParams) -> World:
     plan = rng.choice(len(PLANS), size=n_mobile, p=plan_w)
     plan[role == EMPLOYEE] = np.minimum(plan[role == EMPLOYEE] + rng.integers(0, 2, int((role == EMPLOYEE).sum())), 5)
     plan[fake_kind == 3] = 0
+    # data cards on a data plan, IoT SIMs on an IoT plan (indices into ALL_PLANS)
+    plan[line_kind == 1] = len(PLANS) + rng.integers(0, 2, int((line_kind == 1).sum()))
+    plan[line_kind == 2] = len(PLANS) + 2 + rng.integers(0, 2, int((line_kind == 2).sum()))
 
     # ---- relationships -------------------------------------------------------------------------------
     ea_l, eb_l, ek_l = [], [], []
@@ -399,12 +479,27 @@ def build_world(p: SynthParams) -> World:
         if len(members) > 25:
             a = np.repeat(members, 1 + rng.poisson(0.8, len(members)))
             add(a, rng.choice(members, len(a)), "company")
-    # key persons reach across their company
+    # key persons reach across their company, and call its field staff regularly
     for pers, g, r in zip(reg_person, reg_group, reg_role):
         if r == "key_person":
             members = emp_idx_by_comp[group_company[g]]
             nk = max(1, int(0.15 * len(members)))
             add(np.full(nk, pers), rng.choice(members, nk), "key_person")
+            fs = members[work_style[members] == FIELD]
+            add(np.full(len(fs), pers), fs, "dispatch")
+    # every field worker has a supervisor in the office (of their department when it has office staff)
+    for c in range(n_comp):
+        members = emp_idx_by_comp[c]
+        fs = members[work_style[members] == FIELD]
+        office = members[work_style[members] != FIELD]
+        if not len(fs) or not len(office):
+            continue
+        sup = rng.choice(office, len(fs))
+        for i, f in enumerate(fs):
+            same = office[dept[office] == dept[f]]
+            if len(same):
+                sup[i] = same[rng.integers(len(same))]
+        add(fs, sup, "supervisor")
     # business contacts: a company's clients and suppliers, each reached by a few employees
     mobile_pool = np.arange(n_mobile)
     for c in range(n_comp):
@@ -421,7 +516,7 @@ def build_world(p: SynthParams) -> World:
         callers = members[rng.random(len(members)) < 0.5]
         add(callers, np.full(len(callers), s), "switchboard")
     # households: everyone but relatives (who join an employee's household) and dormant SIMs
-    hh_pool = np.flatnonzero((fake_kind != 1) & (fake_kind != 3))
+    hh_pool = np.flatnonzero((fake_kind != 1) & (fake_kind != 3) & (role != DATA_LINE))
     hh_pool = rng.permutation(hh_pool)
     sizes = rng.choice([1, 2, 3, 4, 5], size=len(hh_pool), p=[0.22, 0.30, 0.26, 0.16, 0.06])
     ends = np.cumsum(sizes)
@@ -455,7 +550,7 @@ def build_world(p: SynthParams) -> World:
         add(mem, np.full(len(mem), lid), "family")
     n_persons = n_mobile + n_sw + n_ll
     # friends: mostly in the same region
-    friendly = np.flatnonzero(fake_kind != 3)
+    friendly = np.flatnonzero((fake_kind != 3) & (role != DATA_LINE))
     k = 1 + rng.poisson(2.5, len(friendly))
     a = np.repeat(friendly, k)
     same = rng.random(len(a)) < 0.8
@@ -489,6 +584,22 @@ def build_world(p: SynthParams) -> World:
     # relationship rates: kind mean x gamma noise x activity of both ends x population activity
     base = np.array([k_[1] for k_ in KINDS])[ekind]
     erate = base * rng.gamma(2.0, 0.5, len(ekind)) * np.sqrt(activity[ea] * activity[eb]) * p.activity
+    style = ext(work_style, OFFICE)
+    colleague = np.isin(ekind, [KIND[k] for k in COLLEAGUE_KINDS])
+    # field staff rarely call their department or the rest of the company
+    desk = np.isin(ekind, [KIND["department"], KIND["company"]])
+    erate[desk & ((style[ea] == FIELD) | (style[eb] == FIELD))] *= 0.15
+    # messaging-app users: all their phone calls with colleagues together come to 0.1-0.8 a month
+    msg_p = style == MESSAGING
+    if msg_p.any():
+        comp = ext(company, -1)
+        same_company = (comp[ea] == comp[eb]) & (comp[ea] >= 0)
+        touch = (colleague | same_company) & (msg_p[ea] | msg_p[eb])  # friends at work too
+        tot = np.bincount(ea[touch], weights=erate[touch], minlength=n_persons)
+        tot += np.bincount(eb[touch], weights=erate[touch], minlength=n_persons)
+        target = rng.uniform(0.1, 0.8, n_persons)
+        f = np.where(msg_p & (tot > 0), np.minimum(1.0, target / np.maximum(tot, 1e-12)), 1.0)
+        erate[touch] *= np.minimum(f[ea[touch]], f[eb[touch]])
     # drop relationships never visible to the home carrier (both ends never home)
     visible = (home_from[ea] < NEVER) | (home_from[eb] < NEVER)
     visible &= erate > 0
@@ -505,6 +616,12 @@ def build_world(p: SynthParams) -> World:
     extra_p, extra_g, extra_j = [], [], []
     pool = np.concatenate(unregistered_onnet) if unregistered_onnet else np.zeros(0, np.int64)
     pool = pool[~np.isin(comp_group[company[pool]], np.flatnonzero(closed_groups))]
+    # new staff lines join their group on the day they are activated
+    ns = pool[new_staff[pool]]
+    extra_p.append(ns)
+    extra_g.append(comp_group[company[ns]])
+    extra_j.append(start_ord + alive_from[ns])
+    pool = pool[~new_staff[pool]]
     joined = np.zeros(len(pool), bool)
     for mi in range(1, len(p.months)):
         mdays = np.flatnonzero(month_of_day == mi)
@@ -522,6 +639,9 @@ def build_world(p: SynthParams) -> World:
         reg_joined = np.concatenate([reg_joined, *extra_j])
         reg_left = np.concatenate([reg_left, np.full(sum(len(x) for x in extra_p), NEVER)])
         reg_role = np.concatenate([reg_role, np.full(sum(len(x) for x in extra_p), "member", dtype=object)])
+    # a line that closes leaves its group on that day
+    closing = closed_day[reg_person]
+    reg_left = np.where(closing < reg_left, closing, reg_left)
 
     n_managers = max(1, int(np.ceil(n_groups / 25)))
     group_manager = rng.integers(0, n_managers, n_groups)
@@ -532,6 +652,8 @@ def build_world(p: SynthParams) -> World:
         days=days,
         month_of_day=month_of_day,
         month_end=month_end,
+        workday=workday,
+        holiday=holiday,
         number=number,
         role=role,
         carrier=carrier,
@@ -553,6 +675,8 @@ def build_world(p: SynthParams) -> World:
         activity=activity,
         fake_kind=ext(fake_kind, 0),
         fake_of=ext(fake_of, -1),
+        line_kind=ext(line_kind, 0),
+        work_style=ext(work_style, OFFICE),
         reg_person=reg_person,
         reg_group=reg_group,
         reg_joined=reg_joined,
@@ -574,4 +698,5 @@ def build_world(p: SynthParams) -> World:
         ekind=ekind,
         cell_names=cell_names,
         region_cells=region_cells,
+        region_all_cells=region_all_cells,
     )

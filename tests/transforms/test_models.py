@@ -1,0 +1,343 @@
+"""The group models on tiny hand-built inputs whose right answers are worked out here, in the comments:
+contact coupling and calling fingerprint (transforms/membership.py over transforms/graph.py), reference
+values borrowed by small groups, the fake-member score with its evidence states, the employee score and
+market share both ways (transforms/market.py)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import duckdb
+import pyarrow as pa
+import pytest
+
+from groupscope.config import ModelConfig, config_from_dict
+from transforms import graph, market, membership, scores
+
+MC = ModelConfig()  # the defaults; a test that needs other values says so
+
+
+def _con(**tables: dict) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    for name, cols in tables.items():
+        con.register(f"{name}_arrow", pa.table(cols))
+        con.execute(f"CREATE TABLE {name} AS SELECT * FROM {name}_arrow")
+    return con
+
+
+def _rows(con, sql: str) -> dict:
+    """Rows of `sql` keyed by their msisdn (or group_id) as dicts."""
+    cur = con.execute(sql)
+    names = [d[0] for d in cur.description]
+    out = {}
+    for r in cur.fetchall():
+        d = dict(zip(names, r))
+        out[d.get("msisdn", d.get("group_id"))] = d
+    return out
+
+
+# ---------------------------------------------------------------- coupling and fingerprint
+
+def _call(caller, callee, ts, caller_cell=None, callee_cell=None, callee_on_net=True):
+    return dict(caller=caller, callee=callee, caller_type="mobile", callee_type="mobile", caller_on_net=True,
+                callee_on_net=callee_on_net, start_time=datetime.fromisoformat(ts), duration_s=60, is_sms=False,
+                caller_cell=caller_cell, callee_cell=callee_cell)
+
+
+def _features(calls: list[dict], members: list[tuple]) -> dict:
+    cols = {k: [c[k] for c in calls] for k in calls[0]}
+    con = _con(
+        calls=cols,
+        members={"group_id": [m[0] for m in members], "msisdn": [m[1] for m in members],
+                 "member_role": [m[2] for m in members], "since": [datetime(2025, 1, 1).date()] * len(members)},
+        billing={"msisdn": ["A"], "voice_fee": [10.0], "data_fee": [20.0], "sms_fee": [0.0], "vas_fee": [0.0]},
+    )
+    from pipelines.transform import register_calendar
+
+    # Monday-Friday 09-18 (no national holidays in the test's week either way)
+    register_calendar(con, config_from_dict({"calendar": {"national": "none"}}), "calls", "cal")
+    steps = [
+        ("events", graph.events_sql("calls", "cal")),
+        ("g", graph.call_graph_sql("events")),
+        ("adj", graph.adjacency_sql("g")),
+        ("presence", graph.presence_sql("events")),
+        ("activity", graph.activity_sql("calls")),
+        ("profile", membership.profile_sql("events")),
+    ]
+    for name, sql in steps:
+        con.execute(f"CREATE TABLE {name} AS {sql}")
+    return _rows(con, membership.member_features_sql(
+        "members", "adj", "presence", "profile", "activity", "billing", 0.5, 2, "2026-10-31"))
+
+
+def test_coupling_and_fingerprint_by_hand():
+    # Group G of A (key person), B and C; X is an off-net outsider. 2026-10-14 is a Wednesday,
+    # 2026-10-17 a Saturday.
+    calls = [
+        _call("A", "B", "2026-10-14 10:00:00", "office", "office"),
+        _call("A", "B", "2026-10-14 11:00:00", "office", "office"),
+        _call("B", "A", "2026-10-14 15:00:00", "office", "office"),
+        _call("A", "X", "2026-10-14 16:00:00", "office", None, callee_on_net=False),
+        _call("A", "X", "2026-10-14 17:00:00", "office", None, callee_on_net=False),
+        _call("B", "C", "2026-10-17 20:00:00", "homeB", "homeC"),
+    ]
+    f = _features(calls, [("G", "A", "key_person"), ("G", "B", "member"), ("G", "C", "member")])
+    a, b, c = f["A"], f["B"], f["C"]
+    # members contacted: A-B, B-A and B-C, C-B
+    assert (a["members_contacted"], b["members_contacted"], c["members_contacted"]) == (1, 2, 1)
+    # A-B: 3 calls, all in working time -> work-like, weight min(1, 3 / 2) = 1. B is not the key
+    # person, so for A it is one work tie; for B it is the tie with the key person.
+    assert a["work_ties"] == 1 and a["key_person_tie"] == 0
+    assert b["work_ties"] == 0 and b["key_person_tie"] == 1
+    # B-C: one Saturday-evening call: not work-like
+    assert c["work_ties"] == 0 and c["key_person_tie"] == 0
+    # B's calls with members: 4, of them 3 in working time
+    assert b["in_work_share"] == pytest.approx(0.75)
+    # share of A's working-time events that are with work-tied members: 3 of its 5
+    assert a["work_tie_events"] == 3 and a["graph_work_events"] == 5
+    # profiles (bin 0 = weekday working time, 4 = rest-day evening): A (5, 0), B (3, 1), C (0, 1).
+    # group total (8, 2); rest of the group for A: (3, 2): cos = 5*3 / (5 * sqrt(13)) = 0.83205
+    assert a["time_similarity"] == pytest.approx(15 / (5 * 13 ** 0.5))
+    # B: rest (5, 1): (3*5 + 1*1) / (sqrt(10) * sqrt(26)) = 16 / 16.1245 = 0.99228
+    assert b["time_similarity"] == pytest.approx(16 / (10 ** 0.5 * 26 ** 0.5))
+    assert (a["own_work_share"], b["own_work_share"], c["own_work_share"]) == (1.0, 0.75, 0.0)
+    # co-location: working-time records in 'office': A 5, B 3 (8 in all). A: 5 * (8 - 5) / (5 * 3) = 1;
+    # B: 3 * (8 - 3) / (3 * 5) = 1; C has no working-time record.
+    assert (a["work_records"], b["work_records"], c["work_records"]) == (5, 3, 0)
+    assert a["colocation"] == pytest.approx(1.0) and b["colocation"] == pytest.approx(1.0) and c["colocation"] == 0
+    # billing reaches the features; members without a bill get zeros; nobody is alone in the group
+    assert (a["voice_fee"], a["data_fee"], c["data_fee"], a["billed"], c["billed"]) == (10.0, 20.0, 0.0, True, False)
+    assert a["other_active"] == 2 and a["is_key_person"] and a["days_observed"] == 31
+
+
+# ---------------------------------------------------------------- references of small groups
+
+def test_small_groups_borrow_reference_values_from_their_peers():
+    mc = ModelConfig(reference_prior_members=2, peer_min_members=3)
+    members = [("G1", 0.2), ("G1", 0.4), ("G2", 0.6), ("G2", 0.8), ("G2", 1.0)]
+    n = len(members)
+    con = _con(
+        features={
+            "group_id": [m[0] for m in members], "msisdn": [f"m{i}" for i in range(n)],
+            "listed": [2, 2, 3, 3, 3], "own_events": [5] * n, "colocation": [m[1] for m in members],
+            "members_contacted": [1] * n, "in_work_share": [0.5] * n, "time_similarity": [0.5] * n,
+            "own_work_share": [0.5] * n, "in_volume_share": [0.5] * n,
+        },
+        groups={"group_id": ["G1", "G2"], "industry": ["retail", "retail"]},
+    )
+    r = _rows(con, scores.group_reference_sql("features", "groups", mc))
+    # both groups are in the band 1-3 of retail; that cell's 0.75 quantile of co-location over its 5
+    # members [0.2, 0.4, 0.6, 0.8, 1.0] is at position 3 of 0..4: 0.8.
+    # G1's own: 0.2 + 0.75 * (0.4 - 0.2) = 0.35; blended with k = 2: (2 * 0.35 + 2 * 0.8) / 4 = 0.575
+    assert r["G1"]["ref_coloc"] == pytest.approx(0.575) and r["G1"]["size_band"] == "1-3"
+    # G2's own: 0.6 + 1.5 * 0.2 = 0.9; (3 * 0.9 + 2 * 0.8) / 5 = 0.86
+    assert r["G2"]["ref_coloc"] == pytest.approx(0.86) and r["G2"]["peer_scope"] == "industry and size"
+    assert r["G2"]["own_weight"] == pytest.approx(3 / 5)
+
+
+# ---------------------------------------------------------------- fake score
+
+FEATURE_DEFAULTS = dict(
+    group_id="G", listed=10, member_role="member", is_key_person=False, days_observed=31, own_events=40,
+    service_events=0, members_contacted=0, work_contacts=0, work_ties=0.0, key_person_tie=0.0,
+    work_tie_events=0, graph_work_events=8, colocation=0.0, work_records=0, time_similarity=0.0,
+    own_work_share=0.5, voice_fee=20.0, data_fee=30.0, sms_fee=0.0, top_member_events=0,
+    top_member_work_share=0.0, other_active=9, in_work_share=0.0,
+)
+
+
+def _fake(rows: dict[str, dict], mc: ModelConfig = MC, threshold: float = 0.5) -> dict:
+    full = [{**FEATURE_DEFAULTS, "msisdn": k, **v} for k, v in rows.items()]
+    cols = {k: [r[k] for r in full] for k in full[0]}
+    con = _con(
+        features=cols,
+        refs={"group_id": ["G"], "ref_coloc": [0.4], "ref_time": [0.8], "ref_own_work": [0.6], "ref_members": [9]},
+        colleagues={"group_id": ["G"], "msisdn": ["office"], "colleague_contacts": [1], "colleague_ties": [1.0],
+                    "colleague_work_events": [0]},
+    )
+    return _rows(con, scores.fake_scores_sql("features", "refs", "colleagues", mc, threshold))
+
+
+def test_fake_score_by_hand():
+    s = _fake({
+        # work ties 1 (members) + 1 (a likely employee, from `colleagues`) + 1 key-person tie x 2 = 4 ties;
+        # focus (3 + 0) / 8 = 0.375 >= 0.25 -> e_ties = 1 - 0.65^4 = 0.82149375
+        # co-location 0.2 / ref 0.4 = 0.5, 10 records (full reliability) -> e = 0.9 * 0.5 = 0.45
+        # profile 0.6 / ref 0.8 = 0.75 -> e = 0.3 * 0.75 = 0.225
+        # fake = 0.17850625 * 0.55 * 0.775 = 0.07608828...
+        "office": dict(members_contacted=2, work_contacts=1, work_ties=1.0, key_person_tie=1.0, work_tie_events=3,
+                       colocation=0.2, work_records=10, time_similarity=0.6),
+        # nothing but a profile 0.4 / 0.8 = 0.5 -> e = 0.15 -> fake 0.85, flagged
+        "resold": dict(time_similarity=0.4, work_records=3),
+        # no calls, bill 20 voice + 30 data: data share 0.6 < 0.9 -> dormant, 1.0
+        "dormant": dict(own_events=0, graph_work_events=0),
+        # no calls, data only: a data card in use -> 1 - 0.9 = 0.1
+        "datacard": dict(own_events=0, graph_work_events=0, voice_fee=0.0, data_fee=35.5),
+        # the key person with nothing else: 1 - 0.7 = 0.3
+        "key": dict(is_key_person=True, member_role="key_person"),
+    })
+    assert s["office"]["fake_score"] == pytest.approx(0.65**4 * 0.55 * 0.775)
+    assert s["office"]["e_ties"] == pytest.approx(1 - 0.65**4) and not s["office"]["is_suspect"]
+    assert "working-time contact with 3 colleagues including the key person (1 not registered)" in s["office"]["reasons"]
+    assert "at work in the group's cells" not in s["office"]["reasons"]  # 0.5 of typical is not named as evidence
+    assert s["resold"]["fake_score"] == pytest.approx(0.85) and s["resold"]["is_suspect"]
+    assert s["resold"]["reasons"].startswith("no calls with other members")
+    # confidence = 0.5 + 0.5 x volume x margin; volume = min(1, 40 / 30) = 1; margin (0.85 - 0.5) / 0.5 = 0.7
+    assert s["resold"]["confidence"] == pytest.approx(0.85)
+    assert s["dormant"]["fake_score"] == 1.0 and s["dormant"]["is_suspect"] and s["dormant"]["dormant"]
+    assert s["dormant"]["reasons"] == "dormant: no calls or SMS in the month; bill is not data-only"
+    assert s["datacard"]["fake_score"] == pytest.approx(0.1) and not s["datacard"]["is_suspect"]
+    assert s["datacard"]["reasons"].startswith("data-only line (data card or IoT SIM)") and "35.50 yuan" in s["datacard"]["reasons"]
+    assert s["key"]["fake_score"] == pytest.approx(0.3) and s["key"]["reasons"].startswith("the group's key person")
+    assert all(r["evidence"] == "sufficient" for r in s.values())
+
+
+def test_too_little_evidence_is_never_flagged():
+    s = _fake({
+        "quiet": dict(own_events=2),  # fewer than min_events (4)
+        "new": dict(days_observed=5),  # joined 5 days before month end (< 10)
+        "alone": dict(listed=1, other_active=0),  # the only member of its group
+        "nobody": dict(listed=3, other_active=0),  # the others never call
+    })
+    for k, r in s.items():
+        # no evidence at all: fake_score 1.0, but not flagged and no confidence
+        assert r["fake_score"] == pytest.approx(1.0), k
+        assert r["evidence"] == "insufficient" and not r["is_suspect"] and r["confidence"] == 0.0, k
+    assert "only 2 calls or SMS in the month: too few to judge" in s["quiet"]["reasons"]
+    assert "joined or activated 5 days before month end: too recent to judge" in s["new"]["reasons"]
+    assert s["alone"]["reasons"].endswith("the only member of the group: no colleague to compare with")
+    assert "no other member of the group is active" in s["nobody"]["reasons"]
+    # a group of one never reads "contacts 0 of 0 other members"
+    assert "0 of 0" not in s["alone"]["reasons"] and "no calls with other members" not in s["alone"]["reasons"]
+
+
+def test_chance_ties_of_an_outsider_count_little():
+    # one work tie carrying 1 of 20 working-time events: focus 0.05 / 0.25 = 0.2 of the tie evidence:
+    # e_ties = 0.35 * 0.2 = 0.07 -> fake = 0.93, flagged; the same tie carrying 10 of 20 counts fully: 0.65
+    s = _fake({
+        "outsider": dict(members_contacted=1, work_contacts=1, work_ties=1.0, work_tie_events=1, graph_work_events=20),
+        "colleague": dict(members_contacted=1, work_contacts=1, work_ties=1.0, work_tie_events=10, graph_work_events=20),
+    })
+    assert s["outsider"]["fake_score"] == pytest.approx(0.93) and s["outsider"]["is_suspect"]
+    assert s["colleague"]["fake_score"] == pytest.approx(0.65)
+
+
+# ---------------------------------------------------------------- employee score
+
+def test_employee_score_by_hand():
+    cand = {
+        "group_id": ["G", "G"], "msisdn": ["off", "on"], "listed": [10, 50], "members_contacted": [3, 10],
+        "work_share": [0.6, 0.8], "focus": [0.3, 0.6], "colocation": [None, 0.2], "work_records": [0, 5],
+        "closure": [1.0, 0.15],
+    }
+    con = _con(candidates=cand, refs={"group_id": ["G"], "ref_work": [0.8], "ref_k": [4.0], "ref_focus": [0.6],
+                                      "ref_coloc": [0.4]})
+    s = _rows(con, scores.employee_scores_sql("candidates", "refs", MC))
+    # off-net, not seen at work: work 0.6/0.8 = 0.75; coupling (3-1)/min(9, 4) = 0.5; focus 0.3/0.6 = 0.5
+    # (0.35*0.75 + 0.25*0.5 + 0.15*0.5) / 0.75 = 0.4625 / 0.75; 3 members: no scatter cut
+    assert s["off"]["score"] == pytest.approx(0.4625 / 0.75)
+    # on-net, seen at work (5 records): work 1, coupling 9/4 -> 1, focus 1, co-location 0.2/0.4 = 0.5
+    # base = 0.35 + 0.25 + 0.15 + 0.25*0.5 = 0.875; 10 members whose contacts hardly know each other:
+    # closure 0.15 / 0.3 = 0.5, ramp min(1, (10-4)/4) = 1 -> cut 0.4 * 0.5 = 0.2 -> 0.875 * 0.8 = 0.7
+    assert s["on"]["base_score"] == pytest.approx(0.875) and s["on"]["score"] == pytest.approx(0.7)
+
+
+# ---------------------------------------------------------------- market share both ways
+
+COUNTS = {
+    "group_id": ["G1", "G2", "G3"], "industry": ["retail"] * 3, "real_members": [9, 9, 5],
+    "onnet_registered_staff": [8, 9, 5], "onnet_detected": [2, 1, 0],
+    "offnet_detected": [4, 6, 2], "offnet_key_competitor": [2, 5, 1],
+}
+PREVIOUS = {
+    "group_id": ["G3"], "onnet_registered_staff": [5], "onnet_detected": [0], "offnet_detected": [3],
+    "offnet_key_competitor": [1], "correction_coefficient": [2.0], "rule_correction_coefficient": [None],
+}
+
+
+def _market(surveys: dict, previous: dict | None) -> tuple[dict, dict]:
+    empty_prev = {k: pa.array([], type=pa.float64() if "coefficient" in k else (pa.string() if k == "group_id" else pa.int64()))
+                  for k in PREVIOUS}
+    prev = previous if previous is not None else empty_prev
+    con = _con(counts=COUNTS, surveys=surveys, previous=prev)
+    con.execute("CREATE TABLE calibration AS " + market.calibration_sql("counts", "surveys", 8))
+    cal = _rows(con, "SELECT scope AS group_id, * FROM calibration")
+    return cal, _rows(con, market.market_share_sql("counts", "calibration", "previous"))
+
+
+def test_market_share_both_ways_by_hand():
+    d = datetime(2026, 10, 15).date()
+    cal, ms = _market({"group_id": ["G1", "G2"], "surveyed_headcount": [20, 24], "surveyed_at": [d, d]}, PREVIOUS)
+    g = cal["global"]
+    # score: implied unregistered staff G1 20 - 8 = 12 over 2 + 4 = 6 likely employees, G2 24 - 9 = 15
+    # over 1 + 6 = 7: coefficient 27 / 13 = 2.076923; in-sample |6c - 12| = |7c - 15| = 0.461538
+    assert g["surveys"] == 2 and g["status"] == "calibrated"
+    assert g["coefficient"] == pytest.approx(27 / 13) and g["mae_employees"] == pytest.approx(6 / 13, abs=1e-6)
+    # leave one out: G1 by G2 alone, 15/7: on-net 8 + round(2 * 15/7) = 12, off-net 4 * 15/7 = 8.5714:
+    # 12 / 20.5714 = 0.583333 vs the survey's 12 / 20 = 0.6; G2 by G1 alone, 12/6 = 2: on-net 9 + 2 = 11,
+    # off-net 12: 11 / 23 = 0.478261 vs 11 / 24 = 0.458333 -> mean 1.8297 pp
+    loo = (abs(12 / (12 + 4 * 15 / 7) - 0.6) + abs(11 / 23 - 11 / 24)) / 2 * 100
+    assert g["loo_mae_pp"] == pytest.approx(loo, abs=1e-5)
+    # rule: on-net side 8 + 2 = 10 and 9 + 1 = 10, implied 10 and 14 over 2 and 5 key competitor users:
+    # 24 / 7 = 3.428571; LOO G1 by 14/5: 10 / (10 + 5.6) vs 0.5; G2 by 10/2: 10 / 35 vs 10 / 24
+    assert g["rule_coefficient"] == pytest.approx(24 / 7)
+    rloo = (abs(10 / 15.6 - 0.5) + abs(10 / 35 - 10 / 24)) / 2 * 100
+    assert g["rule_loo_mae_pp"] == pytest.approx(rloo, abs=1e-5)
+    # on-net likely employees are corrected like the off-net ones: G1 round(2 * 27/13) = 4
+    assert ms["G1"]["est_onnet_unregistered"] == 4
+    g3 = ms["G3"]
+    # G3: 5 on-net staff, no on-net likely employee, 2 off-net ones, 1 key competitor user
+    assert g3["market_share"] == pytest.approx(5 / (5 + 2 * 27 / 13)) and g3["coefficient_scope"] == "global"
+    assert g3["rule_market_share"] == pytest.approx(5 / (5 + 24 / 7))
+    # change since last month (5 on-net, 3 detected under 2.0: 5/11): this month's counts under last
+    # month's coefficient 5/9 -> movement 5/9 - 5/11; recalibration 5/(5 + 54/13) - 5/9
+    now = 5 / (5 + 54 / 13)
+    assert g3["previous_month"] == "present" and g3["previous_market_share"] == pytest.approx(5 / 11)
+    assert g3["share_change_movement"] == pytest.approx(5 / 9 - 5 / 11)
+    assert g3["share_change_recalibration"] == pytest.approx(now - 5 / 9)
+    assert g3["share_change"] == pytest.approx(now - 5 / 11)
+    assert ms["G1"]["previous_month"] == "new group" and ms["G1"]["share_change"] is None
+
+
+def test_market_share_without_surveys_is_uncalibrated_and_a_missing_month_is_missing():
+    empty = {"group_id": pa.array([], pa.string()), "surveyed_headcount": pa.array([], pa.int64()),
+             "surveyed_at": pa.array([], pa.date32())}
+    cal, ms = _market(empty, None)
+    assert cal["global"]["status"] == "uncalibrated" and cal["global"]["surveys"] == 0
+    assert cal["global"]["coefficient"] is None and cal["global"]["rule_coefficient"] is None
+    g3 = ms["G3"]
+    # no coefficient: the uncorrected counts (a lower bound on off-net staff), said so, never a silent 1.0
+    assert g3["correction_coefficient"] is None and g3["coefficient_scope"] == "uncalibrated"
+    assert g3["market_share"] == pytest.approx(5 / 7) and g3["est_offnet_employees"] == 2
+    assert g3["previous_month"] == "missing" and g3["previous_market_share"] is None and g3["share_change"] is None
+
+
+def test_model_tunables_are_config_keys_with_their_meaning():
+    a = config_from_dict({"analytics": {"model": {"tie_evidence": 0.5, "size_bands": [2, 10]}}}).analytics
+    assert a.model.tie_evidence == 0.5 and a.model.size_bands == [2, 10]
+    for name, f in ModelConfig.model_fields.items():
+        assert f.description, name
+    from groupscope.config import ConfigError
+
+    with pytest.raises(ConfigError, match="analytics.model.size_bands"):
+        config_from_dict({"analytics": {"model": {"size_bands": [10, 2]}}})
+    # the band labels follow the configured bounds
+    con = duckdb.connect()
+    labels = [con.execute(f"SELECT {scores.size_band_sql(str(n), [3, 9])}").fetchall()[0][0] for n in (1, 3, 4, 9, 10)]
+    assert labels == ["1-3", "1-3", "4-9", "4-9", "10+"]
+
+
+def test_an_uncalibrated_month_is_said_in_the_report_and_the_log(tmp_path, caplog):
+    from pipelines.run import calibration_text
+
+    path = tmp_path / "cal.parquet"
+    con = duckdb.connect()
+    con.execute(
+        f"COPY (SELECT 'global' AS scope, 0::BIGINT AS surveys, 'uncalibrated' AS status, NULL::DOUBLE AS coefficient, "
+        f"NULL::DOUBLE AS loo_mae_pp, NULL::DOUBLE AS rule_coefficient, NULL::DOUBLE AS rule_loo_mae_pp) TO '{path}' (FORMAT parquet)"
+    )
+    with caplog.at_level("WARNING", logger="groupscope"):
+        text, warning = calibration_text(con, path)
+    assert text == "global (n=0): score uncalibrated, 10 % rule uncalibrated"
+    assert warning.startswith("WARNING: market share uncalibrated (0 surveys)")
+    assert "market share uncalibrated" in caplog.text
