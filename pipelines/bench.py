@@ -60,15 +60,23 @@ class RssSampler:
         self.peak = max(self.peak, _rss_bytes())
 
 
+def _peak_rss_bytes() -> int:
+    """This process's peak resident set size (VmHWM: reset by exec, unlike getrusage's ru_maxrss, which
+    a child inherits from the process that forked it)."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
 def _child(args: list[str], env: dict | None = None) -> tuple[dict, int]:
     """Run `python -m pipelines.bench ARGS` and return its JSON answer and its peak RSS in bytes."""
-    p = subprocess.Popen([sys.executable, "-m", "pipelines.bench", *args], stdout=subprocess.PIPE, env=env)
-    out = p.stdout.read()
-    _, status, usage = os.wait4(p.pid, 0)
-    p.returncode = os.waitstatus_to_exitcode(status)
+    p = subprocess.run([sys.executable, "-m", "pipelines.bench", *args], stdout=subprocess.PIPE, env=env)
     if p.returncode != 0:
         raise RuntimeError(f"bench child {' '.join(args[:2])} failed with exit {p.returncode}")
-    return json.loads(out.decode().strip().splitlines()[-1]), usage.ru_maxrss * 1024
+    r = json.loads(p.stdout.decode().strip().splitlines()[-1])
+    return r, r.pop("peak_rss_bytes_process")
 
 
 # --- the operator, generated once ------------------------------------------------------------------------
@@ -339,7 +347,7 @@ def update_readme(readme: Path, r: dict) -> None:
 def main(argv: list[str]) -> None:  # the children
     kind, *args = argv
     f = {"generate": _do_generate, "month": _do_month, "edges": _do_edges}[kind]
-    r = f(*args)
+    r = f(*args) | {"peak_rss_bytes_process": _peak_rss_bytes()}
     sys.stdout.write("\n" + json.dumps(r, default=str) + "\n")
     sys.stdout.flush()
 
