@@ -61,3 +61,13 @@ def test_engine_for_and_arrow_roundtrip():
     eng.drop("t")
     with pytest.raises(duckdb.CatalogException):
         con.execute("SELECT * FROM s")
+
+
+def test_engine_is_chosen_by_configuration():
+    from groupscope.config import ConfigError, config_from_dict
+
+    assert config_from_dict({}).engine.kind == "duckdb"
+    cfg = config_from_dict({"engine": {"kind": "spark", "spark_remote": "sc://spark.example:15002"}})
+    assert cfg.engine.kind == "spark" and cfg.engine.spark_remote.startswith("sc://")
+    with pytest.raises(ConfigError, match="engine.kind"):
+        config_from_dict({"engine": {"kind": "oracle"}})
