@@ -36,6 +36,7 @@ from transforms.sql import lit
 
 OUTPUTS = (
     "call_graph",
+    "numbers",
     "member_scores",
     "potential_members",
     "group_summary",
@@ -145,6 +146,8 @@ def build_group_analytics(cfg: Config, period: str, con=None) -> dict[str, Path]
     share = a.potential_member_share
     out = {
         "call_graph": eng.write("SELECT * FROM graph", derived_path(work, "call_graph", period)),
+        # every graph node with its carrier and on-net flag (the value stage reads it instead of recomputing)
+        "numbers": eng.write("SELECT * FROM numbers", derived_path(work, "numbers", period)),
         "member_scores": eng.write(
             "SELECT * FROM fake ORDER BY group_id, msisdn",
             derived_path(work, "member_scores", period),

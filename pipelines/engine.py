@@ -84,8 +84,10 @@ class Engine:
         cols = [t.column(i).to_pylist() for i in range(t.num_columns)]
         return list(zip(*cols)) if cols else []
 
-    def write(self, sql: str, out: Path) -> Path:
-        """Write the result of `sql` as the Parquet file `out`, atomically (a partition of a derived table)."""
+    def write(self, sql: str, out: Path, compression: str = "zstd") -> Path:
+        """Write the result of `sql` as the Parquet file `out`, atomically (a partition of a derived table).
+        `compression`: zstd (small, for results) or lz4_raw (twice as fast to write, for the large
+        intermediate calls table that the next stages read once)."""
         raise NotImplementedError
 
     def drop(self, name: str) -> None:
@@ -167,12 +169,12 @@ class DuckDBEngine(Engine):
     def rows(self, sql: str) -> list[tuple]:
         return self.con.execute(sql).fetchall()
 
-    def write(self, sql: str, out: Path) -> Path:
+    def write(self, sql: str, out: Path, compression: str = "zstd") -> Path:
         out = Path(out)
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = out.with_name(f".{out.name}.tmp")
         t0 = time.perf_counter()
-        self._run(f"write {out.stem}", f"COPY ({sql}) TO {lit(str(tmp))} (FORMAT parquet, COMPRESSION zstd)")
+        self._run(f"write {out.stem}", f"COPY ({sql}) TO {lit(str(tmp))} (FORMAT parquet, COMPRESSION {compression})")
         os.replace(tmp, out)
         self.timings[f"write {out.stem}"] = time.perf_counter() - t0
         return out
@@ -233,15 +235,17 @@ class SparkEngine(Engine):
     def to_arrow(self, sql: str) -> pa.Table:
         return self._sql(sql).toArrow()
 
-    def write(self, sql: str, out: Path) -> Path:
+    def write(self, sql: str, out: Path, compression: str = "zstd") -> Path:
         """One Parquet file per partition, as the DuckDB engine writes: Spark writes a folder of part
         files (one here, the result being coalesced), which then replaces `out`. work_dir must be a path
         every executor and the driver see (a shared file system) when Spark runs on a cluster."""
         out = Path(out)
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp_dir = out.with_name(f".{out.name}.{uuid.uuid4().hex[:8]}.spark")
+        t0 = time.perf_counter()
         df = self._sql(sql).coalesce(1)
-        df.write.mode("overwrite").option("compression", "zstd").parquet(_uri(tmp_dir))
+        codec = {"lz4_raw": "lz4raw"}.get(compression, compression)
+        df.write.mode("overwrite").option("compression", codec).parquet(_uri(tmp_dir))
         parts = sorted(tmp_dir.glob("part-*.parquet"))
         if len(parts) == 1:
             os.replace(parts[0], out)
@@ -252,6 +256,7 @@ class SparkEngine(Engine):
             schema = _arrow_schema(df.schema)
             pq.write_table(pa.concat_tables(tables) if tables else schema.empty_table(), out, compression="zstd")
         shutil.rmtree(tmp_dir, ignore_errors=True)
+        self.timings[f"write {out.stem}"] = time.perf_counter() - t0
         return out
 
     def drop(self, name: str) -> None:

@@ -50,12 +50,11 @@ def build_calls(cfg: Config, period: str, con=None) -> Path:
     eng = engine_for(cfg, con)
     for t in ("cdr", "number_ranges", "ported_numbers"):
         eng.register_parquet(t, staged_files(work, t, period))
-    norm = eng.write(
-        normalised_cdr_sql("cdr", "number_ranges", "ported_numbers", cfg.home_carrier),
-        derived_path(work, "cdr_normalised", period),
-    )
-    eng.register_parquet("cdr_normalised", [norm])
-    return eng.write(calls_sql("cdr_normalised"), derived_path(work, "calls", period))
+    # the normalised records are an intermediate step (materialised, not written): only calls is a result
+    eng.transform("cdr_normalised", normalised_cdr_sql("cdr", "number_ranges", "ported_numbers", cfg.home_carrier))
+    out = eng.write(calls_sql("cdr_normalised"), derived_path(work, "calls", period), compression="lz4_raw")
+    eng.drop("cdr_normalised")
+    return out
 
 
 def register_calendar(con, cfg: Config, calls: str, name: str) -> None:

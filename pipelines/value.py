@@ -123,7 +123,11 @@ def build_value(cfg: Config, period: str, con=None) -> dict[str, Path]:
     for name in ("calls", "call_graph", "member_scores", "group_summary"):
         eng.register_parquet(f"v_{name}", [derived_path(work, name, period)])
     eng.transform("v_adj", adjacency_sql("v_call_graph"))
-    eng.transform("v_numbers", numbers_sql("v_calls", cfg.home_carrier))
+    numbers = derived_path(work, "numbers", period)
+    if numbers.exists():  # written by group analytics (transforms.potential.numbers_sql over the same calls)
+        eng.register_parquet("v_numbers", [numbers])
+    else:
+        eng.transform("v_numbers", numbers_sql("v_calls", cfg.home_carrier))
     eng.transform(
         "sub_ind", subscriber_indicators_sql("subscribers", "billing", "v_calls", "v_adj", "v_numbers", "v_member_scores", end)
     )

@@ -31,7 +31,7 @@ pyspark = pytest.importorskip("pyspark", reason="the dev extra installs pyspark;
 
 PERIOD = "2026-10"
 DERIVED = [
-    "cdr_normalised", "calls", "call_graph", "member_scores", "potential_members", "group_summary",
+    "calls", "call_graph", "numbers", "member_scores", "potential_members", "group_summary",
     "market_calibration", "prospect_groups", "prospect_members", "subscriber_value", "retention_model", "group_value",
 ]
 TOL = 1e-9
