@@ -244,8 +244,7 @@ class SparkEngine(Engine):
         tmp_dir = out.with_name(f".{out.name}.{uuid.uuid4().hex[:8]}.spark")
         t0 = time.perf_counter()
         df = self._sql(sql).coalesce(1)
-        codec = {"lz4_raw": "lz4raw"}.get(compression, compression)
-        df.write.mode("overwrite").option("compression", codec).parquet(_uri(tmp_dir))
+        df.write.mode("overwrite").option("compression", compression).parquet(_uri(tmp_dir))
         parts = sorted(tmp_dir.glob("part-*.parquet"))
         if len(parts) == 1:
             os.replace(parts[0], out)
