@@ -199,7 +199,7 @@ def build_world(p: SynthParams) -> World:
     fake_share = rng.uniform(*p.fake_share, size=n_comp)
     reg_real = np.where(registered, np.clip(rng.binomial(onnet, reg_rate), 3, None), 0)
     reg_real = np.minimum(reg_real, onnet)
-    n_fakes = np.where(registered, rng.binomial(reg_real, fake_share / (1 - fake_share)), 0)
+    n_fakes = np.where(registered, rng.poisson(reg_real * fake_share / (1 - fake_share)), 0)
     over = reg_real + n_fakes - 2000
     reg_real = np.where(over > 0, reg_real - over, reg_real)
     # data cards and IoT SIMs of the company, registered in its group

@@ -6,6 +6,7 @@ import math
 
 import duckdb
 import numpy as np
+import pyarrow as pa
 import pytest
 
 from pipelines.value import retention_model
@@ -38,6 +39,7 @@ def test_no_closure_keeps_the_previous_periods_model(tmp_path):
     _subscribers(con, closed=0)
     r = retention_model(con, "2026-10", prev)
     assert (r.alpha, r.beta, r.method) == (0.7, 3.5, "previous_period")
+    con.register("after", pa.table({"x": [1]}))  # no result left open on the connection (build_value registers next)
 
 
 def test_closures_are_fitted():

@@ -208,3 +208,18 @@ def test_churn_free_months(tmp_path):
              tmp_path / "landing")
     con = _con(tmp_path / "landing", tmp_path / "landing_truth")
     assert con.execute("SELECT count(*) FROM subscribers WHERE status = 'closed'").fetchone()[0] == 0
+
+
+def test_cli_variety_flags_reach_the_parameters():
+    from groupscope.cli import build_parser
+    from groupscope.synth.generate import variety_from_args
+
+    args = build_parser().parse_args(
+        ["generate", "--out", "x", "--months", "2026-10", "--tidy", "--field-staff", "0.5", "--data-lines", "0.1,0.3",
+         "--holidays", "national", "--max-groups", "2", "--churn", "0"]
+    )
+    kw = variety_from_args(args)
+    assert kw["field_staff"] == 0.5 and kw["data_lines"] == (0.1, 0.3) and kw["holidays"] is True
+    assert kw["max_groups"] == 2 and kw["churn"] == 0.0
+    assert kw["messaging_share"] == 0.0 and kw["tiny_groups"] == 0.0  # from --tidy
+    assert variety_from_args(build_parser().parse_args(["generate", "--out", "x", "--months", "2026-10"])) == {}
