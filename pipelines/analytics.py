@@ -103,7 +103,8 @@ def build_group_analytics(cfg: Config, period: str, con=None) -> dict[str, Path]
     # registered members at period end, of active groups; since = the later of joining and activating the line
     eng.transform(
         "members",
-        "SELECT m.group_id, m.msisdn, max(m.member_role) AS member_role, "
+        "SELECT m.group_id, m.msisdn, "
+        "CASE WHEN bool_or(m.member_role = 'key_person') THEN 'key_person' ELSE max(m.member_role) END AS member_role, "
         "greatest(max(m.joined_at), coalesce(max(s.activated_at), max(m.joined_at))) AS since FROM memberships AS m "
         "JOIN groups AS g ON g.group_id = m.group_id "
         "LEFT JOIN (SELECT msisdn, max(activated_at) AS activated_at FROM subscribers WHERE status <> 'closed' GROUP BY msisdn) AS s "

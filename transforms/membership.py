@@ -37,7 +37,11 @@ def member_features_sql(members: str, adj: str, presence: str, profile: str, act
     work_tie = f"(a.work_events >= 1 AND a.work_events >= {num(tie_work_share)} * a.events)"
     weight = f"least(1.0, work_events * 1.0 / {int(tie_min_work_events)})"
     return f"""
-WITH m AS (SELECT group_id, msisdn, max(member_role) AS member_role, max(since) AS since FROM {members} GROUP BY group_id, msisdn),
+WITH m AS (
+    SELECT group_id, msisdn, CASE WHEN bool_or(member_role = 'key_person') THEN 'key_person' ELSE max(member_role) END AS member_role,
+           max(since) AS since
+    FROM {members} GROUP BY group_id, msisdn
+),
 gsize AS (SELECT group_id, count(*) AS listed FROM m GROUP BY group_id),
 madj AS (
     SELECT m.group_id, m.msisdn, a.y, a.events, a.work_events, a.active_days, a.reciprocal,
@@ -124,7 +128,8 @@ others AS (
 )
 SELECT m.group_id, m.msisdn, g.listed, m.member_role,
        coalesce(m.member_role = 'key_person', false) AS is_key_person,
-       greatest(0, least(date_diff('day', m.since, DATE '{period_end}') + 1, 31)) AS days_observed,
+       greatest(0, least(date_diff('day', m.since, DATE '{period_end}') + 1, day(DATE '{period_end}'))) AS days_observed,
+       day(DATE '{period_end}') AS days_in_period,
        coalesce(ac.events, 0) AS own_events,
        coalesce(ac.service_events, 0) AS service_events,
        coalesce(ac.active_days, 0) AS active_days,

@@ -11,8 +11,9 @@ falls back to the industry, then to all groups.
 
 **Fake score.** Each kind of evidence that a member is real gives a value e in [0, 1), and
 fake_score = product of (1 - e) over them (a noisy-OR: any one strong piece clears a member):
-- work-like ties with colleagues (registered members and the group's likely employees; one with the
-  key person counts `key_person_ties` times): e = 1 - (1 - tie_evidence)^ties;
+- work-like ties with colleagues (registered members and the group's likely employees), discounted by
+  the share of the member's working time they carry (work focus), and with the key person (counting
+  `key_person_ties` times, whole): e = 1 - (1 - tie_evidence)^ties;
 - co-location at work: e = colocation_evidence x min(1, colocation / reference) x
   min(1, working-time records / colocation_min_records);
 - calling-time profile like the group's: e = profile_evidence x min(1, similarity / reference);
@@ -123,7 +124,11 @@ WITH r AS (
 ),
 e AS (
     SELECT *,
-           (1.0 - pow(1.0 - {num(mc.tie_evidence)}, ties)) * least(1.0, work_focus / {num(mc.tie_focus_full)}) AS e_ties,
+           -- ties with colleagues count by the share of working time they carry (an outsider's chance tie
+           -- carries little of it); a work-like tie with the key person, one named person, counts whole
+           1.0 - pow(1.0 - {num(mc.tie_evidence)},
+                     (work_ties + colleague_ties) * least(1.0, work_focus / {num(mc.tie_focus_full)})
+                     + {num(mc.key_person_ties)} * key_person_tie) AS e_ties,
            {num(mc.colocation_evidence)} * r_colocation * colocation_reliability AS e_colocation,
            {num(mc.profile_evidence)} * r_time AS e_profile,
            CASE WHEN is_key_person THEN {num(mc.key_person_evidence)} ELSE 0.0 END AS e_key_person,
@@ -148,7 +153,7 @@ v AS (
 w AS (
     SELECT *,
            CASE WHEN too_new OR too_quiet OR nobody_to_compare THEN 'insufficient' ELSE 'sufficient' END AS evidence,
-           CASE WHEN dormant THEN least(1.0, days_observed / 28.0)
+           CASE WHEN dormant THEN least(1.0, days_observed * 1.0 / days_in_period)
                 WHEN data_line THEN 1.0
                 ELSE least(1.0, own_events * 1.0 / {int(mc.confident_events)}) END AS volume
     FROM v

@@ -29,9 +29,9 @@ from pipelines.transform import derived_path
 LISTS = ("fake-members", "potential-members", "group-summary", "prospect-groups")
 # columns that are scores or shares, per derived table: each must be in [0, 1] where not NULL
 UNIT_COLUMNS = {
-    "member_scores": ("fake_score",),
+    "member_scores": ("fake_score", "confidence"),
     "potential_members": ("score", "member_share"),
-    "group_summary": ("purity", "market_share"),
+    "group_summary": ("purity", "market_share", "rule_market_share", "previous_market_share"),
 }
 
 operators = st.fixed_dictionaries(

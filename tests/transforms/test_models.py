@@ -138,7 +138,7 @@ def test_small_groups_borrow_reference_values_from_their_peers():
 # ---------------------------------------------------------------- fake score
 
 FEATURE_DEFAULTS = dict(
-    group_id="G", listed=10, member_role="member", is_key_person=False, days_observed=31, own_events=40,
+    group_id="G", listed=10, member_role="member", is_key_person=False, days_observed=31, days_in_period=31, own_events=40,
     service_events=0, members_contacted=0, work_contacts=0, work_ties=0.0, key_person_tie=0.0,
     work_tie_events=0, graph_work_events=8, colocation=0.0, work_records=0, time_similarity=0.0,
     own_work_share=0.5, voice_fee=20.0, data_fee=30.0, sms_fee=0.0, top_member_events=0,
@@ -160,8 +160,8 @@ def _fake(rows: dict[str, dict], mc: ModelConfig = MC, threshold: float = 0.5) -
 
 def test_fake_score_by_hand():
     s = _fake({
-        # work ties 1 (members) + 1 (a likely employee, from `colleagues`) + 1 key-person tie x 2 = 4 ties;
-        # focus (3 + 0) / 8 = 0.375 >= 0.25 -> e_ties = 1 - 0.65^4 = 0.82149375
+        # work ties 1 (members) + 1 (a likely employee, from `colleagues`), focus (3 + 0) / 8 = 0.375 >= 0.25:
+        # 2 whole ties, + the key-person tie x 2 = 4 ties -> e_ties = 1 - 0.65^4 = 0.82149375
         # co-location 0.2 / ref 0.4 = 0.5, 10 records (full reliability) -> e = 0.9 * 0.5 = 0.45
         # profile 0.6 / ref 0.8 = 0.75 -> e = 0.3 * 0.75 = 0.225
         # fake = 0.17850625 * 0.55 * 0.775 = 0.07608828...
@@ -212,13 +212,13 @@ def test_too_little_evidence_is_never_flagged():
 
 
 def test_chance_ties_of_an_outsider_count_little():
-    # one work tie carrying 1 of 20 working-time events: focus 0.05 / 0.25 = 0.2 of the tie evidence:
-    # e_ties = 0.35 * 0.2 = 0.07 -> fake = 0.93, flagged; the same tie carrying 10 of 20 counts fully: 0.65
+    # one work tie carrying 1 of 20 working-time events: focus 0.05 / 0.25 = 0.2 of a tie:
+    # fake = 0.65^0.2 = 0.917451, flagged; the same tie carrying 10 of 20 counts fully: 0.65
     s = _fake({
         "outsider": dict(members_contacted=1, work_contacts=1, work_ties=1.0, work_tie_events=1, graph_work_events=20),
         "colleague": dict(members_contacted=1, work_contacts=1, work_ties=1.0, work_tie_events=10, graph_work_events=20),
     })
-    assert s["outsider"]["fake_score"] == pytest.approx(0.93) and s["outsider"]["is_suspect"]
+    assert s["outsider"]["fake_score"] == pytest.approx(0.65**0.2) and s["outsider"]["is_suspect"]
     assert s["colleague"]["fake_score"] == pytest.approx(0.65)
 
 
