@@ -183,14 +183,22 @@ def main(argv: list[str] | None = None) -> int:
 
             from pipelines import bench
 
+            if args.subscribers < 200:
+                raise ValueError("--subscribers must be at least 200")
             if args.from_json:
                 r = json.loads(Path(args.from_json).read_text())
             else:
-                r = bench.bench(
-                    args.subscribers, Path(args.cache), Path(args.out), args.period, args.seed, args.cdr_format,
-                    args.config, tuple(p for p in args.peers.split(",") if p),
-                    command="groupscope " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:])),
-                )
+                unknown = set(args.peers.split(",")) - set(bench.PEERS) - {""}
+                if unknown:
+                    raise ValueError(f"unknown peer(s) {', '.join(sorted(unknown))}; known: {', '.join(bench.PEERS)}")
+                try:
+                    r = bench.bench(
+                        args.subscribers, Path(args.cache), Path(args.out), args.period, args.seed, args.cdr_format,
+                        args.config, tuple(p for p in args.peers.split(",") if p),
+                        command="groupscope " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:])),
+                    )
+                except bench.ChildFailed as e:  # the month itself failed (e.g. out of memory): one line, exit 2
+                    raise StopRun(f"the measured month did not finish: {e}") from None
             print(bench.text_report(r))
             if args.readme:
                 bench.update_readme(Path(args.readme), r)

@@ -60,6 +60,10 @@ class RssSampler:
         self.peak = max(self.peak, _rss_bytes())
 
 
+class ChildFailed(RuntimeError):
+    """A measured child process failed; str(e) says which and its last line."""
+
+
 def _peak_rss_bytes() -> int:
     """This process's peak resident set size (VmHWM: reset by exec, unlike getrusage's ru_maxrss, which
     a child inherits from the process that forked it)."""
@@ -72,9 +76,11 @@ def _peak_rss_bytes() -> int:
 
 def _child(args: list[str], env: dict | None = None) -> tuple[dict, int]:
     """Run `python -m pipelines.bench ARGS` and return its JSON answer and its peak RSS in bytes."""
-    p = subprocess.run([sys.executable, "-m", "pipelines.bench", *args], stdout=subprocess.PIPE, env=env)
+    p = subprocess.run([sys.executable, "-m", "pipelines.bench", *args], capture_output=True, env=env)
     if p.returncode != 0:
-        raise RuntimeError(f"bench child {' '.join(args[:2])} failed with exit {p.returncode}")
+        lines = [x for x in p.stderr.decode(errors="replace").strip().splitlines() if x.strip()]
+        why = lines[-1] if lines else ("killed by signal " + str(-p.returncode) if p.returncode < 0 else "no message")
+        raise ChildFailed(f"{' '.join(args[:2])} failed (exit {p.returncode}): {why}")
     r = json.loads(p.stdout.decode().strip().splitlines()[-1])
     return r, r.pop("peak_rss_bytes_process")
 
@@ -256,13 +262,19 @@ def bench(subscribers: int, cache: Path, out: Path, period: str = "2026-10", see
     total = sum(s["seconds"] for s in month["stages"])
     edges = {}
     for peer in ("pipeline", *peers):
-        r, rss = _child(["edges", peer, str(work), period, config or ""])
+        try:
+            r, rss = _child(["edges", peer, str(work), period, config or ""])
+        except ChildFailed as e:  # e.g. a peer that does not fit in memory: recorded, not fatal
+            edges[peer] = {"error": str(e)}
+            continue
         edges[peer] = {"seconds": round(r["seconds"], 2), "pairs": r["pairs"], "peak_rss_mib": rss >> 20}
         edges[peer] |= {k: round(v, 2) for k, v in r.items() if k.endswith("_seconds")}
-    fastest = min((p for p in peers if p in edges), key=lambda p: edges[p]["seconds"], default=None)
+    ok = [p for p in peers if p in edges and "error" not in edges[p]]
+    fastest = min(ok, key=lambda p: edges[p]["seconds"], default=None)
     if fastest:
         for p in edges:
-            edges[p]["x_fastest_peer"] = round(edges[p]["seconds"] / max(edges[fastest]["seconds"], 1e-9), 2)
+            if "error" not in edges[p]:
+                edges[p]["x_fastest_peer"] = round(edges[p]["seconds"] / max(edges[fastest]["seconds"], 1e-9), 2)
     result = {
         "command": command,
         "machine": {"cores": os.cpu_count(), "memory_gib": round(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") / 2**30, 1),
@@ -294,6 +306,9 @@ def text_report(r: dict) -> str:
     lines.append(f"  {'month':<30}{m['seconds']:>9.1f}{m['cdr_rows_per_s']:>13,}{m['peak_rss_mib']:>14,}")
     lines.append("  pair edge build on the staged CDRs (count, duration, distinct days per undirected pair):")
     for p, e in r["edge_build"]["peers"].items():
+        if "error" in e:
+            lines.append(f"    {p:<10}{e['error']}")
+            continue
         lines.append(f"    {p:<10}{e['seconds']:>8.2f} s  {e['pairs']:>12,} pairs  {e['peak_rss_mib']:>7,} MiB  "
                      f"{e.get('x_fastest_peer', float('nan')):.2f}x the fastest peer ({r['edge_build']['fastest_peer']})")
     return "\n".join(lines)
@@ -324,6 +339,9 @@ def render_markdown(r: dict) -> str:
     ]
     for p, e in r["edge_build"]["peers"].items():
         name = "groupscope (transforms.graph on the engine)" if p == "pipeline" else {"duckdb": "bare DuckDB query", "polars": "Polars lazy", "pandas": "plain pandas"}.get(p, p)
+        if "error" in e:
+            out.append(f"| {name} | failed: {e['error']} | | | |")
+            continue
         out.append(f"| {name} | {e['seconds']:.2f} | {e['pairs']:,} | {e['peak_rss_mib']:,} | {e.get('x_fastest_peer', 0):.2f} |")
     leiden = r["steps"].get("leiden (driver)")
     if leiden is not None:
@@ -345,9 +363,16 @@ def update_readme(readme: Path, r: dict) -> None:
 
 
 def main(argv: list[str]) -> None:  # the children
+    from groupscope.errors import StopRun
+
     kind, *args = argv
     f = {"generate": _do_generate, "month": _do_month, "edges": _do_edges}[kind]
-    r = f(*args) | {"peak_rss_bytes_process": _peak_rss_bytes()}
+    try:
+        r = f(*args) | {"peak_rss_bytes_process": _peak_rss_bytes()}
+    except (StopRun, MemoryError) as e:
+        sys.stderr.write(f"{type(e).__name__}: {e}\n")
+        sys.stderr.flush()
+        os._exit(2)
     sys.stdout.write("\n" + json.dumps(r, default=str) + "\n")
     sys.stdout.flush()
 

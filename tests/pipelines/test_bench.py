@@ -47,3 +47,12 @@ def test_rss_sampler_sees_an_allocation():
         block[:: 4096] = b"x" * len(block[:: 4096])  # touch every page
         time.sleep(0.05)
     assert s.peak >= 64 * 2**20
+
+
+def test_a_failed_peer_is_reported_not_fatal():
+    import copy
+
+    r = copy.deepcopy(RESULT)
+    r["edge_build"]["peers"]["pandas"] = {"error": "edges pandas failed (exit -9): killed by signal 9"}
+    assert "| plain pandas | failed: edges pandas failed (exit -9): killed by signal 9 | | | |" in render_markdown(r)
+    assert "pandas    edges pandas failed" in text_report(r)
