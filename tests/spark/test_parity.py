@@ -2,7 +2,8 @@
 mode), every derived table compared: scores equal to 1e-9, flags, lists and counts identical.
 
 Also the dialect overrides of transforms/sql.py, each checked by running the same query on both engines.
-One Spark session for the module (local[2], 2 shuffle partitions) keeps the runtime modest.
+One Spark session for the module (local[2], 1 shuffle partition, no whole-stage code generation)
+keeps the runtime modest.
 """
 
 from __future__ import annotations
@@ -43,8 +44,12 @@ def spark(tmp_path_factory):
 
     s = (
         SparkSession.builder.master("local[2]").appName("groupscope-parity")
-        .config("spark.sql.shuffle.partitions", "2")
+        .config("spark.sql.shuffle.partitions", "1")
         .config("spark.default.parallelism", "2")
+        # tiny data: compiling generated code and re-planning adaptively cost more than they save
+        .config("spark.sql.codegen.wholeStage", "false")
+        .config("spark.sql.adaptive.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
         .config("spark.ui.enabled", "false")
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.driver.memory", "1g")
@@ -54,6 +59,9 @@ def spark(tmp_path_factory):
     s.sparkContext.setLogLevel("ERROR")
     yield s
     s.stop()
+    import logging
+
+    logging.getLogger("py4j").setLevel(logging.WARNING)  # no "closing down" lines after pytest closed its streams
 
 
 # --- the dialect overrides, each run on both engines -------------------------------------------------
@@ -125,8 +133,8 @@ def test_unpaired_mt_is_an_anti_join_not_a_nested_loop(spark):
 @pytest.fixture(scope="module")
 def both_engines(spark, tmp_path_factory):
     root = tmp_path_factory.mktemp("parity")
-    generate(SynthParams(months=(PERIOD,), subscribers=1000, seed=23), root / "landing")
-    base = {"validation": {"gx_sample_rows": 2000}}
+    generate(SynthParams(months=(PERIOD,), subscribers=700, seed=23), root / "landing")
+    base = {"validation": {"gx_sample_rows": 1000}}
     duck = config_from_dict(base | {"work_dir": str(root / "duck")})
     ingest_period(duck, root / "landing", PERIOD)
     sp = config_from_dict(base | {"work_dir": str(root / "spark"), "engine": {"kind": "spark"}})
