@@ -114,6 +114,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--from-json", help="do not measure: render --readme from this earlier JSON")
     b.add_argument("--config", help="YAML config file (engine, memory limit)")
 
+    _campaign_parsers(sub)
+
     c = sub.add_parser("config", help="print every configuration key with its default and meaning")
     c.add_argument("--check", help="validate this config file and exit")
     return ap
@@ -204,6 +206,8 @@ def main(argv: list[str] | None = None) -> int:
                 bench.update_readme(Path(args.readme), r)
                 print(f"performance section of {args.readme} rewritten")
             return 0
+        if args.command in ("campaign", "generate-feedback"):
+            return _run_campaign(args)
         if args.command == "config":
             if args.check:
                 from groupscope.config import load_config
@@ -217,6 +221,116 @@ def main(argv: list[str] | None = None) -> int:
         print(f"groupscope {args.command}: {e}", file=sys.stderr)
         return 2
     return 1
+
+
+def _campaign_parsers(sub) -> None:
+    """`groupscope campaign create|select|assign|feedback|evaluate|list|show` and `generate-feedback`."""
+    from transforms.campaigns import CRITERIA
+
+    def common(p):
+        p.add_argument("--config")
+        p.add_argument("--work-dir")
+        p.add_argument("--db", help="SQLAlchemy URL of the reporting database (default: embedded DuckDB in work_dir)")
+
+    cp = sub.add_parser("campaign", help="win-over (策反) campaigns: create, select, assign, feedback, evaluate")
+    cs = cp.add_subparsers(dest="action", required=True)
+    c = cs.add_parser("create", help="create a campaign on a period's potential-member results")
+    c.add_argument("--name", required=True)
+    c.add_argument("--period", required=True, type=_period, help="YYYY-MM whose results to select from")
+    c.add_argument("--criterion", action="append", default=[], metavar="KEY=VALUE",
+                   help="selection criterion, repeatable; keys: "
+                   + "; ".join(f"{k}: {v[1]}" for k, v in CRITERIA.items()).replace("%", "%%"))
+    c.add_argument("--offer-cost", required=True, type=float, help="cost per approached target, yuan")
+    c.add_argument("--budget", required=True, type=float, help="budget for approached targets, yuan")
+    c.add_argument("--capacity", required=True, type=int, help="targets one account manager can work")
+    c.add_argument("--holdout", type=float, default=0.1, help="share of targets held out to measure uplift (0..0.5)")
+    c.add_argument("--seed", type=int, default=1, help="seed of tie-breaks and of the hold-out draw")
+    c.add_argument("--id", help="campaign id (default CMP-<period>-NNN)")
+    common(c)
+    for name, text in (("select", "select the campaign's targets"), ("assign", "assign targets, write worklists")):
+        a = cs.add_parser(name, help=text)
+        a.add_argument("campaign_id")
+        if name == "assign":
+            a.add_argument("--out", help="folder of the worklists (default work_dir/exports/campaigns/ID)")
+        common(a)
+    f = cs.add_parser("feedback", help="take a month's campaign_feedback from the landing zone")
+    f.add_argument("--landing", required=True)
+    f.add_argument("--period", required=True, type=_period)
+    common(f)
+    e = cs.add_parser("evaluate", help="evaluate a campaign (or --all) with the following months' bills")
+    e.add_argument("campaign_id", nargs="?")
+    e.add_argument("--all", action="store_true", help="every approached campaign with a later month loaded")
+    e.add_argument("--through", type=_period, help="last month of bills to count (default: latest loaded)")
+    e.add_argument("--tranches", type=int, default=5, help="tranches of targets by rank (marginal efficiency)")
+    common(e)
+    lst = cs.add_parser("list", help="list campaigns")
+    common(lst)
+    s = cs.add_parser("show", help="a campaign's settings, cut-off, assignment, feedback and evaluation")
+    s.add_argument("campaign_id")
+    s.add_argument("--targets-out", help="also write every target (hold-out included, clear numbers) to this CSV")
+    common(s)
+
+    g = sub.add_parser("generate-feedback", help="synthetic operator: simulate a campaign's outcome from the truth "
+                       "(feedback, ports, subscribers and bills of the converted numbers)")
+    g.add_argument("--landing", required=True, help="LANDING written by generate")
+    g.add_argument("--truth", help="ground-truth folder (default: LANDING_truth beside LANDING)")
+    g.add_argument("--targets", required=True, help="targets CSV from: groupscope campaign show ID --targets-out FILE")
+    g.add_argument("--months", required=True, help="comma-separated months after the campaign's: the first gets "
+                   "the feedback, every one the new subscribers' bills")
+    g.add_argument("--seed", type=int, default=1)
+
+
+def _run_campaign(args) -> int:
+    if args.command == "generate-feedback":
+        from groupscope.synth.campaigns import simulate_campaign
+
+        months = [x.strip() for x in args.months.split(",") if x.strip()]
+        print(simulate_campaign(args.landing, args.targets, months, args.truth, args.seed).text())
+        return 0
+    from groupscope.config import load_config
+    from pipelines import campaigns as pc
+
+    cfg = load_config(args.config, work_dir=args.work_dir)
+    if args.action == "create":
+        cid = pc.create_campaign(cfg, args.name, args.period, args.criterion, args.offer_cost, args.budget,
+                                 args.capacity, args.holdout, args.seed, args.id, args.db)
+        print(cid)
+    elif args.action == "select":
+        r = pc.select_campaign(cfg, args.campaign_id, args.db)
+        print(f"campaign {r['campaign_id']}: {r['targets']} targets ({r['holdout']} hold-out) of {r['candidates']} "
+              f"candidates ({r['excluded_recent']} numbers of recent campaigns left out); cut-off at rank "
+              f"{r['cutoff_rank']} by {r['cutoff_reason']}")
+    elif args.action == "assign":
+        r = pc.assign_campaign(cfg, args.campaign_id, args.out, args.db)
+        print(f"campaign {r['campaign_id']}: {r['owner']} targets to their group's owner, {r['balanced']} balanced, "
+              f"{r['unassigned']} unassigned; {r['files']} worklists in {r['worklists']}")
+    elif args.action == "feedback":
+        r = pc.feedback_campaigns(cfg, args.landing, args.period, args.db)
+        print(f"period {r['period']}: {r['read']} feedback rows, {r['applied']} applied, {r['quarantined']} quarantined "
+              f"({r['quarantined_contract']} by the contract checks, {r['quarantined_references']} by the campaign "
+              f"check); campaigns {', '.join(r['campaigns']) or 'none'}")
+    elif args.action == "evaluate":
+        if args.all == (args.campaign_id is not None):
+            raise ValueError("give a campaign id or --all")
+        if args.all:
+            done = pc.evaluate_all(cfg, args.db, args.tranches)
+            print("\n".join(f"{k}: evaluated through {v}" for k, v in done.items()) or "no campaign to evaluate")
+        else:
+            ev = pc.evaluate_campaign(cfg, args.campaign_id, args.through, args.tranches, args.db)
+            print(f"campaign {args.campaign_id}, bills through {ev['evaluated_through'].iloc[0]}")
+            print(pc.evaluation_text(ev))
+    elif args.action == "list":
+        rows = pc.list_campaigns(cfg, args.db)
+        for r in rows:
+            print(f"{r['campaign_id']:<20}{r['period']:<9}{r['status']:<11}{r['targets'] or 0:>7} targets  {r['name']}")
+        if not rows:
+            print("no campaigns")
+    elif args.action == "show":
+        print(pc.show_campaign(cfg, args.campaign_id, args.db))
+        if args.targets_out:
+            n = pc.export_targets(cfg, args.campaign_id, args.targets_out, args.db)
+            print(f"wrote {n} targets to {args.targets_out}")
+    return 0
 
 
 def entry() -> None:

@@ -210,7 +210,9 @@ class AnalyticsConfig(_Section):
         default=0.65, ge=0, le=1, description="potential-member score at or above which likely_employee is true"
     )
     min_surveys_per_industry: int = Field(
-        default=8, ge=1, description="surveys an industry needs for its own correction coefficient (else global)"
+        default=8, ge=1,
+        description="surveys a group size band needs for its own correction coefficient (fewer: it pools its "
+        "neighbouring bands; fewer in all: global); the name is kept from when coefficients were per industry"
     )
     survey_months: int = Field(default=12, ge=1, description="months of surveys used to calibrate the correction")
     prospect_min_size: int = Field(default=5, ge=3, description="smallest prospect group listed (numbers)")

@@ -134,8 +134,9 @@ def build_group_analytics(cfg: Config, period: str, con=None) -> dict[str, Path]
             "members", "adj", f"(SELECT group_id, msisdn FROM employee WHERE score >= {a.employee_score_threshold})", *tie)),
         ("fake", fake_scores_sql("features", "refs", "colleagues", mc, a.fake_threshold)),
         ("counts", group_counts_sql(
-            "groups", "fake", "employee", a.fake_threshold, a.employee_score_threshold, a.potential_member_share)),
-        ("calibration", calibration_sql("counts", "surveys", a.min_surveys_per_industry)),
+            "groups", "fake", "employee", a.fake_threshold, a.employee_score_threshold, a.potential_member_share,
+            mc.size_bands)),
+        ("calibration", calibration_sql("counts", "surveys", a.min_surveys_per_industry, mc.size_bands)),
         ("previous", _previous_summary(eng, work, period)),
         ("market", market_share_sql("counts", "calibration", "previous")),
     ]

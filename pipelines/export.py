@@ -175,3 +175,15 @@ def export_worklists(cfg: Config, period: str, out_dir: str | Path, url: str | N
 
 def _safe(name: str) -> str:
     return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name)
+
+
+# Characters that make a spreadsheet read a cell as a formula (CSV injection); tab and CR as well.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(v: object) -> object:
+    """A text cell that a spreadsheet would run as a formula, made inert with a leading apostrophe;
+    numbers and other text unchanged."""
+    if isinstance(v, str) and v.startswith(FORMULA_START):
+        return "'" + v
+    return v

@@ -65,3 +65,33 @@ def pg_schema(pg_url):
     yield name
     with eng.begin() as c:
         c.execute(sa.text(f"DROP SCHEMA {name} CASCADE"))
+
+
+CAMPAIGN_MONTHS = ("2026-09", "2026-10", "2026-11")
+
+
+@pytest.fixture(scope="session")
+def campaign_month1(tmp_path_factory) -> dict[str, Path]:
+    """A three-month operator (small, for the win-over campaign cycle) with only its first month run,
+    on the embedded database: the state in which a campaign is created. Tests copy it."""
+    from groupscope.cli import main
+
+    root = tmp_path_factory.mktemp("campaign_op")
+    generate(SynthParams(months=CAMPAIGN_MONTHS, subscribers=1000, seed=11), root / "landing")
+    cfg_file = root / "groupscope.yaml"
+    cfg_file.write_text(f"work_dir: {root / 'work'}\nvalidation:\n  gx_sample_rows: 2000\n", encoding="utf-8")
+    assert main(["run", "--landing", str(root / "landing"), "--period", CAMPAIGN_MONTHS[0], "--config", str(cfg_file)]) == 0
+    return {"root": root, "landing": root / "landing", "truth": root / "landing_truth", "work": root / "work",
+            "config": cfg_file}
+
+
+def copy_campaign_state(state: dict[str, Path], dest: Path) -> dict[str, Path]:
+    """A private copy of campaign_month1 (landing, truth, work dir with its embedded database)."""
+    import shutil
+
+    for name in ("landing", "landing_truth", "work"):
+        shutil.copytree(state["root"] / name, dest / name)
+    cfg_file = dest / "groupscope.yaml"
+    cfg_file.write_text(f"work_dir: {dest / 'work'}\nvalidation:\n  gx_sample_rows: 2000\n", encoding="utf-8")
+    return {"root": dest, "landing": dest / "landing", "truth": dest / "landing_truth", "work": dest / "work",
+            "config": cfg_file}

@@ -15,7 +15,10 @@ less data cards and IoT SIMs, which are lines, not employees). Two ways to the r
 Account managers' on-site surveys give the headcount of some groups. Each method's coefficient is the
 ratio estimator sum(what the survey implies) / sum(what was counted) over the surveyed groups (score:
 headcount - on-net staff over all likely employees; rule: headcount - on-net side over key competitor
-users), per industry where it has at least `min_surveys` surveys, over all groups otherwise. Its error
+users), per size band of the group (`analytics.model.size_bands`): an unregistered employee is seen
+only through calls with members, so the share found grows with the registered members. A band with
+fewer than `min_surveys` surveys pools its neighbouring bands, one step each way at a time, until it
+has them; with fewer surveys in all, the coefficient is global. Its error
 is measured leave-one-out: each surveyed group is predicted with the coefficient fitted on the other
 surveys of its scope, and the absolute difference between the predicted market share and the
 survey's (the same on-net estimate over the surveyed headcount) is averaged, in percentage points.
@@ -24,6 +27,8 @@ coefficient, the uncorrected counts are used, and the run warns.
 """
 
 from __future__ import annotations
+
+from transforms.scores import size_band_sql
 
 # per method: (what the survey implies, what was counted), over a relation with the group's counts and headcount
 IMPLIED = {
@@ -45,7 +50,7 @@ def _offnet(method: str, a: str, coef: str) -> str:
 
 
 def group_counts_sql(groups: str, fake: str, potential: str, fake_threshold: float, employee_threshold: float,
-                     key_share: float) -> str:
+                     key_share: float, size_bands: list[int]) -> str:
     """Per active group: listed, suspect, insufficient-evidence and real members; on-net unregistered
     and off-net likely employees (score); key competitor users (rule: member_share > key_share)."""
     return f"""
@@ -64,6 +69,7 @@ p AS (
     FROM {potential} GROUP BY group_id
 )
 SELECT g.group_id, g.industry, g.region, g.account_manager_id,
+       {size_band_sql("f.listed_members", size_bands)} AS size_band,
        f.listed_members, f.suspect_members, f.listed_members - f.suspect_members AS real_members,
        (f.listed_members - f.suspect_members) * 1.0 / f.listed_members AS purity,
        f.insufficient_members, f.data_lines,
@@ -82,7 +88,7 @@ def _share(onnet: str, offnet: str) -> str:
     return f"CAST({onnet} AS DOUBLE) / nullif({onnet} + {offnet}, 0)"
 
 
-def calibration_sql(counts: str, surveys: str, min_surveys: int) -> str:
+def calibration_sql(counts: str, surveys: str, min_surveys: int, size_bands: list[int]) -> str:
     """Per scope (global, and industries with >= min_surveys surveys): for each method its coefficient,
     the mean absolute error in employees on the surveys it was fitted on, and the leave-one-out error of
     market share in percentage points. One 'global' row always exists; status says whether it is calibrated."""
@@ -96,7 +102,7 @@ def calibration_sql(counts: str, surveys: str, min_surveys: int) -> str:
 {m}_fit AS (
     SELECT s.scope, sum({imp}) AS implied, sum({cnt}) AS counted,
            sum({imp}) * 1.0 / nullif(sum({cnt}), 0) AS coefficient
-    FROM scopes AS s JOIN obs AS o ON s.scope = 'global' OR s.scope = o.industry
+    FROM scopes AS s JOIN members AS mm ON mm.scope = s.scope JOIN obs AS o ON o.oid = mm.oid
     GROUP BY s.scope
 ),
 {m}_err AS (
@@ -104,7 +110,7 @@ def calibration_sql(counts: str, surveys: str, min_surveys: int) -> str:
            avg(abs({cnt} * k.coefficient - {imp})) AS mae_employees,
            -- leave one out: the coefficient of the scope's other surveys predicts this group's share
            avg(abs({on} / nullif({on} + {_offnet(m, "o.", loo)}, 0) - least(1.0, {on} / o.headcount))) * 100 AS loo_mae_pp
-    FROM {m}_fit AS k JOIN obs AS o ON k.scope = 'global' OR k.scope = o.industry
+    FROM {m}_fit AS k JOIN members AS mm ON mm.scope = k.scope JOIN obs AS o ON o.oid = mm.oid
     WHERE o.headcount > 0
     GROUP BY k.scope
 ),
@@ -114,6 +120,12 @@ def calibration_sql(counts: str, surveys: str, min_surveys: int) -> str:
            round(e.mae_employees, 6) AS {pre}mae_employees, round(e.loo_mae_pp, 6) AS {pre}loo_mae_pp
     FROM {m}_fit AS f LEFT JOIN {m}_err AS e ON e.scope = f.scope
 )""")
+    labels, lo = [], 1
+    for hi in size_bands:
+        labels.append(f"{lo}-{hi}")
+        lo = hi + 1
+    labels.append(f"{lo}+")
+    bands_values = ", ".join(f"('{x}', {i})" for i, x in enumerate(labels))
     return f"""
 WITH s AS (
     SELECT group_id, surveyed_headcount FROM (
@@ -121,16 +133,27 @@ WITH s AS (
                row_number() OVER (PARTITION BY group_id ORDER BY surveyed_at DESC) AS rk
         FROM {surveys}) AS x WHERE rk = 1
 ),
+bands AS (SELECT * FROM (VALUES {bands_values}) AS t(label, i)),
 obs AS (
-    SELECT c.industry, c.onnet_registered_staff, c.onnet_detected, c.offnet_detected, c.offnet_key_competitor,
+    SELECT row_number() OVER (ORDER BY c.group_id) AS oid, b.i AS bi,
+           c.onnet_registered_staff, c.onnet_detected, c.offnet_detected, c.offnet_key_competitor,
            s.surveyed_headcount AS headcount
-    FROM {counts} AS c JOIN s ON s.group_id = c.group_id
+    FROM {counts} AS c JOIN s ON s.group_id = c.group_id JOIN bands AS b ON b.label = c.size_band
 ),
-scopes AS (
-    SELECT 'global' AS scope, count(*) AS surveys FROM obs
+-- a band with too few surveys widens to its neighbouring bands, one step each way at a time
+reach AS (
+    SELECT b.label, b.i AS t, d.i AS d, count(o.oid) AS n
+    FROM bands AS b CROSS JOIN bands AS d LEFT JOIN obs AS o ON abs(o.bi - b.i) <= d.i
+    GROUP BY b.label, b.i, d.i
+),
+pick AS (SELECT label, t, min(d) AS d FROM reach WHERE n >= {int(min_surveys)} GROUP BY label, t),
+members AS (
+    SELECT 'global' AS scope, oid FROM obs
     UNION ALL
-    SELECT industry, count(*) FROM obs GROUP BY industry HAVING count(*) >= {int(min_surveys)}
-),{",".join(per_method)}
+    SELECT 'size ' || p.label, o.oid FROM pick AS p JOIN obs AS o ON abs(o.bi - p.t) <= p.d
+),
+scopes AS (SELECT scope, count(*) AS surveys FROM members GROUP BY scope
+           UNION ALL SELECT 'global', 0 WHERE NOT EXISTS (SELECT 1 FROM obs)),{",".join(per_method)}
 SELECT s.scope, s.surveys,
        CASE WHEN sc.coefficient IS NULL AND r.rule_coefficient IS NULL THEN 'uncalibrated'
             WHEN sc.coefficient IS NULL THEN 'score uncalibrated'
@@ -156,7 +179,7 @@ def market_share_sql(counts: str, calibration: str, previous: str) -> str:
     cols = []
     for m in IMPLIED:
         pre = "" if m == "score" else "rule_"
-        coef = f"coalesce(i.{pre}coefficient, g.{pre}coefficient)"
+        coef = f"coalesce(b.{pre}coefficient, g.{pre}coefficient)"
         applied = f"coalesce({coef}, 1.0)"
         prev_applied = f"coalesce(p.{pre}correction_coefficient, 1.0)"
 
@@ -169,7 +192,7 @@ def market_share_sql(counts: str, calibration: str, previous: str) -> str:
         cols.append(f"""
        {coef} AS {pre}correction_coefficient,
        CASE WHEN {coef} IS NULL THEN 'uncalibrated'
-            WHEN i.{pre}coefficient IS NOT NULL THEN i.scope ELSE 'global' END AS {pre}coefficient_scope,
+            WHEN b.{pre}coefficient IS NOT NULL THEN b.scope ELSE 'global' END AS {pre}coefficient_scope,
        {onnet_est}
        {_offnet(m, "c.", applied)} AS {pre}est_offnet_employees,
        {now} AS {pre}market_share,
@@ -182,7 +205,7 @@ SELECT c.*,{",".join(cols)},
        CASE WHEN NOT (SELECT count(*) > 0 FROM {previous}) THEN 'missing'
             WHEN p.group_id IS NULL THEN 'new group' ELSE 'present' END AS previous_month
 FROM {counts} AS c
-LEFT JOIN {calibration} AS i ON i.scope = c.industry AND i.scope <> 'global'
+LEFT JOIN {calibration} AS b ON b.scope = 'size ' || c.size_band
 CROSS JOIN (SELECT * FROM {calibration} WHERE scope = 'global') AS g
 LEFT JOIN {previous} AS p ON p.group_id = c.group_id
 """

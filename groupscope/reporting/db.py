@@ -118,6 +118,9 @@ def _ensure_role(conn: sa.Connection, role: str) -> None:
 # pseudonyms, no other account manager's groups).
 AM_READABLE = ["dim_period", "dim_carrier", "dim_industry", "dim_region", "dim_account_manager", "dim_number"]
 AM_VIEWS = ["v_group_scorecard", "v_account_manager_worklist", "v_market_share_trend"]
+# Win-over campaigns: their settings (no personal data) and the view of one's own targets.
+AM_READABLE += ["campaign"]
+AM_VIEWS += ["v_campaign_targets"]
 
 
 def grant_access(engine: sa.Engine, cfg: Config) -> list[str]:

@@ -12,6 +12,25 @@ SCHEMA_NAMES = {
 }
 
 
+CAMPAIGN_NOTES = [
+    "",
+    "## Win-over campaigns",
+    "",
+    "The campaign tables (`campaign`, `campaign_target`, `campaign_feedback`, `campaign_evaluation`) are kept by",
+    "the `groupscope campaign` steps, not by the monthly load: a re-run of a month leaves them alone. The",
+    "workflow: `create` stores the settings and criteria (`campaign`); `select` ranks the month's potential",
+    "members by expected value (group value score x employee score) within budget and capacity, draws the",
+    "hold-out and records the cut-off (`campaign_target`, `campaign.cutoff_*`); `assign` fills",
+    "`campaign_target.account_manager_id` (group owner first, then balanced) and writes the worklists;",
+    "`feedback` keeps the latest accepted answer per campaign and number (`campaign_feedback`; rows for an",
+    "unknown campaign, a non-target or a hold-out target go to the month's quarantine with the reason);",
+    "`evaluate` writes `campaign_evaluation` from the feedback and the following months' bills",
+    "(`fact_subscriber_value.revenue`). BI reads `v_campaign_evaluation` (level `campaign`, `account_manager`,",
+    "`tranche` for the marginal efficiency by rank, `employee_score` for likely employees against the other",
+    "targets) and `v_campaign_targets`.",
+]
+
+
 def view_columns(v: views.View) -> list[str]:
     return sqlglot.parse_one(v.select.format(rs="rs"), read="postgres").named_selects
 
@@ -26,6 +45,7 @@ def reporting_markdown() -> str:
         "which only the exports read. Every table with a `period` column holds one row set per month; a",
         "load replaces a month in one transaction.",
     ]
+    lines += CAMPAIGN_NOTES
     for schema in (models.REPORTING, models.RESTRICTED):
         lines += ["", f"## Tables of the {SCHEMA_NAMES[schema]}"]
         for t in sorted((t for t in models.metadata.sorted_tables if t.schema == schema), key=lambda t: t.name):

@@ -332,3 +332,97 @@ PERIOD_TABLES = [
 SHARED_TABLES = [dim_carrier, dim_industry, dim_region, dim_number, number_identity]
 # Tables whose rows a group's account manager may see, and the column that says whose they are.
 OWNED_TABLES = [dim_group, fact_member_audit, fact_group_month, fact_potential_member]
+
+# ---------------------------------------------------------------- win-over (策反) campaigns
+# Campaign state is not period data: these tables are defined after PERIOD_TABLES on purpose, so a
+# monthly load never deletes them. They hold pseudonyms only (number_key); worklists join
+# restricted.number_identity for the clear number.
+
+campaign = _table(
+    "campaign",
+    "win-over campaigns: their settings, selection criteria, cut-off and state",
+    sa.Column("campaign_id", sa.Text, primary_key=True, comment="campaign key"),
+    sa.Column("name", sa.Text, nullable=False, comment="name given at creation"),
+    sa.Column("period", sa.String(7), nullable=False, comment="YYYY-MM of the potential-member results it selects from"),
+    sa.Column("criteria", sa.Text, nullable=False, comment="selection criteria as JSON"),
+    sa.Column("offer_cost", sa.Numeric(12, 2), nullable=False, comment="planned cost per approached target, yuan"),
+    sa.Column("budget", sa.Numeric(16, 2), nullable=False, comment="budget for approached targets, yuan"),
+    sa.Column("capacity_per_am", sa.Integer, nullable=False, comment="targets one account manager can work"),
+    sa.Column("holdout_share", sa.Double, nullable=False, comment="share of selected targets held out (not approached)"),
+    sa.Column("seed", sa.BigInteger, nullable=False, comment="seed of tie-breaks and of the hold-out draw"),
+    sa.Column("status", sa.Text, nullable=False, comment="created / selected / assigned / feedback / evaluated"),
+    sa.Column("created_at", sa.DateTime(), nullable=False, comment="when created (UTC)"),
+    sa.Column("selected_at", sa.DateTime(), nullable=True, comment="when targets were last selected (UTC)"),
+    sa.Column("assigned_at", sa.DateTime(), nullable=True, comment="when targets were last assigned (UTC)"),
+    sa.Column("candidates", sa.BigInteger, nullable=True, comment="potential members meeting the criteria"),
+    sa.Column("targets", sa.BigInteger, nullable=True, comment="selected targets, hold-out included"),
+    sa.Column("holdout", sa.BigInteger, nullable=True, comment="selected targets held out"),
+    sa.Column("cutoff_rank", sa.BigInteger, nullable=True, comment="rank of the last selected target"),
+    sa.Column("cutoff_expected_value", sa.Double, nullable=True, comment="expected value of the last selected target"),
+    sa.Column("cutoff_reason", sa.Text, nullable=True, comment="what stopped the selection: budget, capacity or candidates"),
+)
+
+campaign_target = _table(
+    "campaign_target",
+    "selected targets of each campaign, ranked by expected value, with their assignment",
+    sa.Column("campaign_id", sa.Text, primary_key=True, comment="campaign.campaign_id"),
+    _number_key(),
+    sa.Column("number_masked", sa.Text, comment="display form, e.g. 138****1234"),
+    sa.Column("rank", sa.BigInteger, nullable=False, comment="1 = highest expected value"),
+    sa.Column("expected_value", sa.Double, nullable=False, comment="group value score x employee score"),
+    _group_id(primary_key=False),
+    sa.Column("owner_account_manager_id", sa.Text, comment="account manager owning the group"),
+    sa.Column("account_manager_id", sa.Text, comment="account manager assigned to approach it; empty for hold-out"),
+    sa.Column("assignment", sa.Text, comment="owner / balanced / holdout; empty before assignment"),
+    sa.Column("holdout", sa.Boolean, nullable=False, comment="selected but not approached, to measure uplift"),
+    sa.Column("score", sa.Double, nullable=False, comment="employee score 0..1 in the campaign period"),
+    sa.Column("likely_employee", sa.Boolean, nullable=False, comment="score at or above the threshold"),
+    sa.Column("member_share", sa.Double, nullable=False, comment="share of the group's members it contacted"),
+    sa.Column("members_contacted", sa.BigInteger, comment="distinct members it contacted"),
+    sa.Column("carrier", sa.Text, comment="carrier in the campaign period"),
+    sa.Column("on_net", sa.Boolean, nullable=False, comment="home-carrier subscriber in the campaign period"),
+    sa.Column("group_value_score", sa.Double, comment="value score of the group 0..100"),
+    sa.Column("value_tier", sa.Text, comment="value tier of the group"),
+    sa.Column("industry", sa.Text, comment="industry of the group"),
+    sa.Column("region", sa.Text, comment="region of the group"),
+)
+
+campaign_feedback = _table(
+    "campaign_feedback",
+    "account managers' accepted feedback per target; a re-delivery replaces the earlier row",
+    sa.Column("campaign_id", sa.Text, primary_key=True, comment="campaign.campaign_id"),
+    _number_key(),
+    sa.Column("account_manager_id", sa.Text, comment="account manager who reported it"),
+    sa.Column("outcome", sa.Text, nullable=False, comment="converted / declined / unreachable / pending"),
+    sa.Column("contacted_at", sa.Date, comment="date of contact"),
+    sa.Column("cost_yuan", sa.Numeric(14, 2), nullable=False, comment="incentive and effort spent on this target"),
+    sa.Column("feedback_period", sa.String(7), nullable=False, comment="month partition the feedback arrived in"),
+    sa.Column("file", sa.Text, comment="landing file it came from"),
+)
+
+campaign_evaluation = _table(
+    "campaign_evaluation",
+    "evaluation of each campaign: overall, per account manager, per tranche of targets by rank, and by employee score",
+    sa.Column("campaign_id", sa.Text, primary_key=True, comment="campaign.campaign_id"),
+    sa.Column("level", sa.Text, primary_key=True, comment="campaign / account_manager / tranche / employee_score"),
+    sa.Column("level_key", sa.Text, primary_key=True, comment="all, the account manager, the tranche (ranks a-b) or likely employee / other"),
+    sa.Column("evaluated_through", sa.String(7), nullable=False, comment="last month whose bills were counted"),
+    sa.Column("rank_from", sa.BigInteger, comment="first rank in the row"),
+    sa.Column("rank_to", sa.BigInteger, comment="last rank in the row"),
+    sa.Column("targets", sa.BigInteger, nullable=False, comment="approached targets (hold-out excluded)"),
+    sa.Column("contacted", sa.BigInteger, nullable=False, comment="targets with feedback other than unreachable or pending"),
+    sa.Column("converted", sa.BigInteger, nullable=False, comment="targets reported converted"),
+    sa.Column("conversion_rate", sa.Double, comment="converted / targets"),
+    sa.Column("billed", sa.BigInteger, nullable=False, comment="targets off-net at selection with a bill in a following month (won, from the bills)"),
+    sa.Column("billed_rate", sa.Double, comment="billed / targets off-net at selection"),
+    sa.Column("revenue", sa.Numeric(16, 2), nullable=False, comment="following months' bills of converted targets, less their bill in the campaign month"),
+    sa.Column("cost", sa.Numeric(16, 2), nullable=False, comment="cost reported in feedback"),
+    sa.Column("roi", sa.Double, comment="(revenue - cost) / cost"),
+    sa.Column("holdout_targets", sa.BigInteger, comment="hold-out targets (campaign and tranche rows)"),
+    sa.Column("holdout_billed_rate", sa.Double, comment="billed rate of the hold-out"),
+    sa.Column("uplift", sa.Double, comment="billed_rate - holdout_billed_rate"),
+)
+
+CAMPAIGN_TABLES = [campaign, campaign_target, campaign_feedback, campaign_evaluation]
+# An account manager's role sees the targets assigned to them and the feedback they reported.
+OWNED_TABLES += [campaign_target, campaign_feedback]

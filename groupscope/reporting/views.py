@@ -87,6 +87,29 @@ V1 = [
     ),
 ]
 
+# Win-over campaigns (migration 0003_campaigns).
+CAMPAIGN_V1 = [
+    View(
+        "v_campaign_evaluation",
+        "evaluation of every campaign: overall, per account manager, per tranche of targets by rank and by "
+        "employee score: contacted, converted, conversion rate, revenue won, cost, ROI, uplift against the hold-out",
+        "SELECT e.campaign_id, c.name AS campaign_name, c.period, c.status, e.level, e.level_key, "
+        "e.evaluated_through, e.rank_from, e.rank_to, e.targets, e.contacted, e.converted, e.conversion_rate, "
+        "e.billed, e.billed_rate, e.revenue, e.cost, e.roi, e.holdout_targets, e.holdout_billed_rate, e.uplift "
+        "FROM {rs}.campaign_evaluation AS e JOIN {rs}.campaign AS c ON c.campaign_id = e.campaign_id",
+    ),
+    View(
+        "v_campaign_targets",
+        "every selected target of every campaign with its assignment and feedback (numbers masked)",
+        "SELECT t.campaign_id, c.name AS campaign_name, c.period, t.rank, t.number_key, t.number_masked, "
+        "t.group_id, t.account_manager_id, t.assignment, t.holdout, t.expected_value, t.score, "
+        "t.likely_employee, t.carrier, t.on_net, t.value_tier, t.industry, t.region, f.outcome, "
+        "f.contacted_at, f.cost_yuan, f.feedback_period "
+        "FROM {rs}.campaign_target AS t JOIN {rs}.campaign AS c ON c.campaign_id = t.campaign_id "
+        "LEFT JOIN {rs}.campaign_feedback AS f ON f.campaign_id = t.campaign_id AND f.number_key = t.number_key",
+    ),
+]
+
 # Version 2 (migration 0003_market_share_both_ways): the market-share trend reads the month-over-month
 # change the analytics stored, split into movement and recalibration, both ways (score and the
 # operator's 10 % rule); a missing previous month is NULL with previous_month = 'missing', never the
@@ -107,4 +130,5 @@ MARKET_SHARE_TREND_V2 = View(
 )
 V2 = [MARKET_SHARE_TREND_V2 if v.name == MARKET_SHARE_TREND_V2.name else v for v in V1]
 
-CURRENT = V2
+
+CURRENT = V2 + CAMPAIGN_V1

@@ -15,7 +15,8 @@ import sqlalchemy as sa
 
 from tests.dags.conftest import DAGS, ROOT
 
-DAG_IDS = {"groupscope_cdr_daily", "groupscope_snapshots_monthly", "groupscope_monthly_analytics"}
+DAG_IDS = {"groupscope_cdr_daily", "groupscope_snapshots_monthly", "groupscope_monthly_analytics",
+           "groupscope_campaign_launch", "groupscope_campaign_followup"}
 
 PARSE_PROBE = """
 import json, sys, time

@@ -245,7 +245,7 @@ def test_employee_score_by_hand():
 # ---------------------------------------------------------------- market share both ways
 
 COUNTS = {
-    "group_id": ["G1", "G2", "G3"], "industry": ["retail"] * 3, "real_members": [9, 9, 5],
+    "group_id": ["G1", "G2", "G3"], "industry": ["retail"] * 3, "size_band": ["10-29"] * 3, "real_members": [9, 9, 5],
     "onnet_registered_staff": [8, 9, 5], "onnet_detected": [2, 1, 0],
     "offnet_detected": [4, 6, 2], "offnet_key_competitor": [2, 5, 1],
 }
@@ -260,7 +260,7 @@ def _market(surveys: dict, previous: dict | None) -> tuple[dict, dict]:
                   for k in PREVIOUS}
     prev = previous if previous is not None else empty_prev
     con = _con(counts=COUNTS, surveys=surveys, previous=prev)
-    con.execute("CREATE TABLE calibration AS " + market.calibration_sql("counts", "surveys", 8))
+    con.execute("CREATE TABLE calibration AS " + market.calibration_sql("counts", "surveys", 8, [3, 9, 29, 99]))
     cal = _rows(con, "SELECT scope AS group_id, * FROM calibration")
     return cal, _rows(con, market.market_share_sql("counts", "calibration", "previous"))
 
@@ -341,3 +341,28 @@ def test_an_uncalibrated_month_is_said_in_the_report_and_the_log(tmp_path, caplo
     assert text == "global (n=0): score uncalibrated, 10 % rule uncalibrated"
     assert warning.startswith("WARNING: market share uncalibrated (0 surveys)")
     assert "market share uncalibrated" in caplog.text
+
+
+def test_coefficient_by_size_band_pools_neighbouring_bands():
+    # bands [3, 9]: 1-3, 4-9, 10+; at least 2 surveys per scope. G1, G2 (1-3) and G3 (10+) are surveyed.
+    counts = {
+        "group_id": ["G1", "G2", "G3", "G4"], "industry": ["retail"] * 4, "size_band": ["1-3", "1-3", "10+", "10+"],
+        "real_members": [4, 2, 20, 10], "onnet_registered_staff": [4, 2, 20, 10], "onnet_detected": [1, 0, 2, 0],
+        "offnet_detected": [1, 2, 8, 5], "offnet_key_competitor": [1, 1, 1, 1],
+    }
+    d = datetime(2026, 10, 15).date()
+    con = _con(counts=counts, surveys={"group_id": ["G1", "G2", "G3"], "surveyed_headcount": [8, 6, 35], "surveyed_at": [d] * 3},
+               previous={k: pa.array([], type=pa.float64() if "coefficient" in k else (pa.string() if k == "group_id" else pa.int64()))
+                         for k in PREVIOUS})
+    con.execute("CREATE TABLE calibration AS " + market.calibration_sql("counts", "surveys", 2, [3, 9]))
+    cal = _rows(con, "SELECT scope AS group_id, * FROM calibration")
+    # implied unregistered staff / likely employees: G1 (8-4)/(1+1), G2 (6-2)/(0+2), G3 (35-20)/(2+8)
+    # 1-3 has its own 2 surveys: 8 / 4 = 2.0; 4-9 has none and pools 1-3..10+ (3 surveys); 10+ has 1
+    # and pools 4-9..10+ (still 1), then all three: 23 / 14
+    assert {k: v["surveys"] for k, v in cal.items()} == {"global": 3, "size 1-3": 2, "size 4-9": 3, "size 10+": 3}
+    assert cal["size 1-3"]["coefficient"] == pytest.approx(2.0)
+    assert cal["size 10+"]["coefficient"] == pytest.approx(23 / 14) == cal["global"]["coefficient"]
+    ms = _rows(con, market.market_share_sql("counts", "calibration", "previous"))
+    assert ms["G1"]["coefficient_scope"] == "size 1-3" and ms["G1"]["correction_coefficient"] == pytest.approx(2.0)
+    # G4: 10 on-net staff, 5 off-net likely employees x 23/14
+    assert ms["G4"]["coefficient_scope"] == "size 10+" and ms["G4"]["market_share"] == pytest.approx(10 / (10 + 5 * 23 / 14))

@@ -2,7 +2,7 @@
 month-over-month change split into movement and recalibration; evidence and confidence of member scores.
 
 Revision ID: 0003_market_share_both_ways
-Revises: 0002
+Revises: 0003_campaigns
 Create Date: 2026-12-01
 """
 
@@ -12,7 +12,7 @@ from alembic import context, op
 from groupscope.reporting.views import MARKET_SHARE_TREND_V2, V1
 
 revision = "0003_market_share_both_ways"
-down_revision = "0002"
+down_revision = "0003_campaigns"
 branch_labels = None
 depends_on = None
 
