@@ -199,7 +199,11 @@ def build_world(p: SynthParams) -> World:
     fake_share = rng.uniform(*p.fake_share, size=n_comp)
     reg_real = np.where(registered, np.clip(rng.binomial(onnet, reg_rate), 3, None), 0)
     reg_real = np.minimum(reg_real, onnet)
-    n_fakes = np.where(registered, rng.poisson(reg_real * fake_share / (1 - fake_share)), 0)
+    # fakes per real member: binomial with q = share / (1 - share) while q <= 1, Poisson beyond (a share >= 0.5)
+    q = fake_share / (1 - fake_share)
+    n_fakes = np.where(registered, rng.binomial(reg_real, np.minimum(q, 1.0)), 0)
+    if (registered & (q > 1)).any():
+        n_fakes = np.where(registered & (q > 1), rng.poisson(reg_real * q), n_fakes)
     over = reg_real + n_fakes - 2000
     reg_real = np.where(over > 0, reg_real - over, reg_real)
     # data cards and IoT SIMs of the company, registered in its group
