@@ -175,6 +175,18 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--work-dir")
     d.add_argument("--db", help="SQLAlchemy URL of the reporting database (default: embedded DuckDB in work_dir)")
 
+    b = sub.add_parser("bench", help="time the whole month on a generated operator, and the pair edge build against peers")
+    b.add_argument("--subscribers", type=int, default=120_000, help="size of the operator (120000: about 10M CDR rows)")
+    b.add_argument("--period", type=_period, default="2026-10")
+    b.add_argument("--seed", type=int, default=1)
+    b.add_argument("--cdr-format", default="parquet", choices=["mixed", "csv", "csv.gz", "parquet"])
+    b.add_argument("--cache", default="bench_cache", help="folder of generated operators (reused) and work folders")
+    b.add_argument("--out", default="bench.json", help="JSON file of every figure")
+    b.add_argument("--peers", default="duckdb,polars,pandas", help="comma-separated peers of the edge build")
+    b.add_argument("--readme", help="rewrite this README's performance section from the results")
+    b.add_argument("--from-json", help="do not measure: render --readme from this earlier JSON")
+    b.add_argument("--config", help="YAML config file (engine, memory limit)")
+
     _campaign_parsers(sub)
 
     c = sub.add_parser("config", help="print every configuration key with its default and meaning")
@@ -186,6 +198,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    args.argv = list(argv) if argv is not None else sys.argv[1:]  # the command line as given, for records
     from groupscope import console
 
     verbosity = -1 if args.quiet else min(args.verbose, 2)
@@ -207,8 +220,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def _user_errors() -> tuple[type[BaseException], ...]:
     """Exceptions that are the user's or the data's problem: one line, exit status 2."""
+    from groupscope.errors import StopRun
     from groupscope.reporting.db import ReportingDbError
-    from pipelines.run import StopRun
 
     return (ConfigError, StopRun, ValueError, ReportingDbError, FileNotFoundError, PermissionError,
             NotADirectoryError, IsADirectoryError)
@@ -267,6 +280,35 @@ def _dispatch(args) -> int:
                 print(f"role {args.role} sees the groups of account manager {args.account_manager}")
             else:
                 print(f"reporting schema at revision {db.current_revision(eng, cfg)}")
+            return 0
+        if args.command == "bench":
+            import json
+            import shlex
+            from pathlib import Path
+
+            from groupscope.errors import StopRun
+            from pipelines import bench
+
+            if args.subscribers < 200:
+                raise ValueError("--subscribers must be at least 200")
+            if args.from_json:
+                r = json.loads(Path(args.from_json).read_text())
+            else:
+                unknown = set(args.peers.split(",")) - set(bench.PEERS) - {""}
+                if unknown:
+                    raise ValueError(f"unknown peer(s) {', '.join(sorted(unknown))}; known: {', '.join(bench.PEERS)}")
+                try:
+                    r = bench.bench(
+                        args.subscribers, Path(args.cache), Path(args.out), args.period, args.seed, args.cdr_format,
+                        args.config, tuple(p for p in args.peers.split(",") if p),
+                        command="groupscope " + " ".join(shlex.quote(a) for a in args.argv),
+                    )
+                except bench.ChildFailed as e:  # the month itself failed (e.g. out of memory): one line, exit 2
+                    raise StopRun(f"the measured month did not finish: {e}") from None
+            print(bench.text_report(r))
+            if args.readme:
+                bench.update_readme(Path(args.readme), r)
+                print(f"performance section of {args.readme} rewritten")
             return 0
         if args.command in ("campaign", "generate-feedback"):
             return _run_campaign(args)

@@ -521,6 +521,26 @@ class ReportingConfig(_Section):
     )
 
 
+class EngineConfig(_Section):
+    kind: Literal["duckdb", "spark"] = Field(
+        default="duckdb",
+        description="engine of the transforms (calls, group analytics, value): duckdb (embedded) or spark",
+    )
+    spark_master: str | None = Field(
+        default="local[2]",
+        description="Spark master URL (local[N], spark://host:7077, yarn); empty under spark-submit (its --master applies)",
+    )
+    spark_remote: str | None = Field(
+        default=None, description="Spark Connect URL (sc://host:15002); when set, spark_master is not used"
+    )
+    spark_app_name: str = Field(default="groupscope", description="Spark application name")
+    spark_shuffle_partitions: int = Field(
+        default=8, ge=1, description="spark.sql.shuffle.partitions (raise it on a cluster: ~2-4 per executor core)"
+    )
+    spark_driver_memory: str = Field(default="2g", description="spark.driver.memory in local mode")
+    spark_conf: dict[str, str] = Field(default_factory=dict, description="further Spark settings, e.g. {spark.executor.memory: 8g}")
+
+
 class Config(_Section):
     home_carrier: str = Field(default="CMCC", description="carrier code of the operator running groupscope")
     work_dir: str = Field(
@@ -539,6 +559,7 @@ class Config(_Section):
     analytics: AnalyticsConfig = Field(default_factory=AnalyticsConfig)
     value: ValueConfig = Field(default_factory=ValueConfig)
     reporting: ReportingConfig = Field(default_factory=ReportingConfig)
+    engine: EngineConfig = Field(default_factory=EngineConfig)
     calendar: CalendarConfig = Field(default_factory=CalendarConfig)
 
     @model_validator(mode="before")

@@ -28,7 +28,7 @@ from groupscope.config import Config
 from groupscope.console import get_logger, progress
 from groupscope.reporting import db, models
 from pipelines.transform import derived_path, staged_glob
-from transforms.privacy import pseudonymise
+from transforms.privacy import pseudonyms_sql
 from transforms.reporting import INGEST_TABLES, load_queries
 from transforms.sql import lit
 
@@ -87,8 +87,8 @@ def _relations(cfg: Config, period: str, con: duckdb.DuckDBPyConnection, key: by
         rel[name] = f"read_parquet({lit(str(p))})"
     for table in ("groups", "account_managers", "number_ranges", "ported_numbers"):
         rel[table] = staged_glob(work, table, period)
-    numbers = con.sql(" UNION ".join(f"SELECT msisdn FROM {rel[n]}" for n in WITH_NUMBERS)).to_arrow_table()["msisdn"]
-    con.register("gs_numbers", pseudonymise(numbers, key))
+    numbers = "(" + " UNION ".join(f"SELECT msisdn FROM {rel[n]}" for n in WITH_NUMBERS) + ")"
+    con.execute("CREATE OR REPLACE TEMP TABLE gs_numbers AS " + pseudonyms_sql(numbers, key))
     rel["numbers"] = "gs_numbers"
     return rel
 

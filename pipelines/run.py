@@ -19,6 +19,7 @@ import duckdb
 from groupscope.config import Config
 from groupscope.console import get_logger, progress
 from groupscope.contract import DAILY_TABLES, INPUT_TABLES, MONTHLY_TABLES, REFERENCE_TABLES
+from groupscope.errors import StopRun
 from pipelines.guard import DiskFull, WorkDirBusy, disk_errors, work_lock
 from pipelines.ingest import IngestOptions, PartitionResult, ingest_table, landing_unexpected, source_files
 from pipelines.validate import (
@@ -31,9 +32,7 @@ from pipelines.validate import (
 
 log = get_logger("run")
 
-
-class StopRun(RuntimeError):
-    """The run must stop; str(e) is the one-line reason."""
+__all__ = ["StopRun", "ingest_period", "run_period", "load_results"]  # StopRun: re-exported
 
 
 @contextmanager
@@ -232,9 +231,12 @@ def _run_period(cfg: Config, landing: Path | str, period: str, db_url: str | Non
     pseudonym_key(cfg, url)
     summary = ingest_period(cfg, Path(landing), period, db_url=url)
     t0 = time.perf_counter()
-    con = cfg.duckdb_connect()
+    from pipelines.engine import DuckDBEngine, engine_for
+
+    eng = engine_for(cfg)  # the transforms' engine (engine.kind); reports and the load read results with DuckDB
+    con = eng.con if isinstance(eng, DuckDBEngine) else cfg.duckdb_connect()
     log.info("period %s: calls", period, extra={"stage": "calls", "period": period})
-    calls = build_calls(cfg, period, con)
+    calls = build_calls(cfg, period, eng)
     n_calls, n_pairs = con.execute(
         f"SELECT count(*), count(*) FILTER (WHERE caller_on_net AND callee_on_net) FROM read_parquet('{calls}')"
     ).fetchone()
@@ -245,13 +247,13 @@ def _run_period(cfg: Config, landing: Path | str, period: str, db_url: str | Non
     ]
     t0 = time.perf_counter()
     log.info("period %s: call graph and group analytics", period, extra={"stage": "analytics", "period": period})
-    out = build_group_analytics(cfg, period, con)
+    out = build_group_analytics(cfg, period, eng)
     lines.append(group_report(con, out, cfg) + f"\n  (group analytics in {time.perf_counter() - t0:.1f} s)")
     from pipelines.value import build_value
 
     t0 = time.perf_counter()
     log.info("period %s: value scores", period, extra={"stage": "value", "period": period})
-    val = build_value(cfg, period, con)
+    val = build_value(cfg, period, eng)
     lines.append(value_report(con, val) + f"\n  (value scores in {time.perf_counter() - t0:.1f} s)")
     log.info("period %s: load into the reporting database", period, extra={"stage": "load", "period": period})
     lines.append(load_results(cfg, period, url, con, summary.run_id).text())

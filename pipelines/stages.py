@@ -9,12 +9,12 @@ results are rewritten atomically, and a load replaces the period in one transact
 
 from __future__ import annotations
 
-import calendar
 from pathlib import Path
 
 from groupscope.config import Config, load_config
 from groupscope.contract import CDR, MONTHLY_TABLES, REFERENCE_TABLES
-from pipelines.run import StopRun
+from groupscope.errors import StopRun
+from groupscope.period import Period
 
 
 def config(work_dir: str | None = None) -> Config:
@@ -23,8 +23,7 @@ def config(work_dir: str | None = None) -> Config:
 
 
 def days_of(period: str) -> list[str]:
-    y, m = (int(x) for x in period.split("-"))
-    return [f"{period}-{d:02d}" for d in range(1, calendar.monthrange(y, m)[1] + 1)]
+    return [d.isoformat() for d in Period.parse(period).days()]
 
 
 def stage_cdr_day(cfg: Config, landing: str, day: str) -> dict:
@@ -84,7 +83,7 @@ def validate_month(cfg: Config, landing: str, period: str, db_url: str | None) -
 def compute_calls(cfg: Config, period: str) -> str:
     from pipelines.transform import build_calls
 
-    return str(build_calls(cfg, period, cfg.duckdb_connect()))
+    return str(build_calls(cfg, period))
 
 
 def compute_group_analytics(cfg: Config, period: str) -> dict[str, str]:

@@ -1,4 +1,5 @@
-"""Transform runs: staged inputs of a period -> derived Parquet, through the SQL in transforms/."""
+"""Transform runs: staged inputs of a period -> derived Parquet, through the SQL in transforms/ on the
+configured engine (pipelines/engine.py)."""
 
 from __future__ import annotations
 
@@ -12,15 +13,20 @@ from transforms.calls import calls_sql, normalised_cdr_sql
 from transforms.sql import lit
 
 
-def staged_glob(work: Path, table: str, period: str) -> str:
-    """A read_parquet() over the staged files a period reads for a contract table."""
+def staged_files(work: Path, table: str, period: str) -> list[str]:
+    """The staged Parquet files a period reads for a contract table."""
     from groupscope.contract import INPUT_TABLES
 
     keys = INPUT_TABLES[table].partition_keys(period)
     files = [str(f) for k in keys for f in sorted((work / "staged" / table / k).glob("*.parquet"))]
     if not files:
         raise FileNotFoundError(f"nothing staged for {table} in {period} under {work}")
-    return "read_parquet([" + ", ".join(lit(f) for f in files) + "], union_by_name=true)"
+    return files
+
+
+def staged_glob(work: Path, table: str, period: str) -> str:
+    """A read_parquet() over the staged files a period reads for a contract table."""
+    return "read_parquet([" + ", ".join(lit(f) for f in staged_files(work, table, period)) + "], union_by_name=true)"
 
 
 def derived_path(work: Path, name: str, period: str) -> Path:
@@ -35,25 +41,29 @@ def write_parquet(con: duckdb.DuckDBPyConnection, sql: str, out: Path) -> Path:
     return out
 
 
-def build_calls(cfg: Config, period: str, con: duckdb.DuckDBPyConnection | None = None) -> Path:
-    """Normalise the period's CDRs and collapse on-net MOC/MTC pairs; returns the calls Parquet path."""
+def build_calls(cfg: Config, period: str, con=None) -> Path:
+    """Normalise the period's CDRs and collapse on-net MOC/MTC pairs; returns the calls Parquet path.
+    `con`: an Engine, a DuckDB connection, or None for the configured engine."""
+    from pipelines.engine import engine_for
+
     work = cfg.work_path
-    con = con or cfg.duckdb_connect()
-    con.execute(f"CREATE OR REPLACE TEMP VIEW cdr AS SELECT * FROM {staged_glob(work, 'cdr', period)}")
-    con.execute(f"CREATE OR REPLACE TEMP VIEW number_ranges AS SELECT * FROM {staged_glob(work, 'number_ranges', period)}")
-    con.execute(f"CREATE OR REPLACE TEMP VIEW ported_numbers AS SELECT * FROM {staged_glob(work, 'ported_numbers', period)}")
-    norm = derived_path(work, "cdr_normalised", period)
-    write_parquet(con, normalised_cdr_sql("cdr", "number_ranges", "ported_numbers", cfg.home_carrier), norm)
-    con.execute(f"CREATE OR REPLACE TEMP VIEW cdr_normalised AS SELECT * FROM read_parquet({lit(str(norm))})")
-    return write_parquet(con, calls_sql("cdr_normalised"), derived_path(work, "calls", period))
+    eng = engine_for(cfg, con)
+    for t in ("cdr", "number_ranges", "ported_numbers"):
+        eng.register_parquet(t, staged_files(work, t, period))
+    # the normalised records are an intermediate step (materialised, not written): only calls is a result
+    eng.transform("cdr_normalised", normalised_cdr_sql("cdr", "number_ranges", "ported_numbers", cfg.home_carrier))
+    out = eng.write(calls_sql("cdr_normalised"), derived_path(work, "calls", period), compression="lz4_raw")
+    eng.drop("cdr_normalised")
+    return out
 
 
-def register_calendar(con: duckdb.DuckDBPyConnection, cfg: Config, calls: str, name: str) -> None:
+def register_calendar(con, cfg: Config, calls: str, name: str) -> None:
     """The working calendar's hour table (transforms.graph.calendar_slots) over the hours that the calls in
-    `calls` span, as temp table `name` (what events_sql joins for working time)."""
+    `calls` span, as relation `name` (what events_sql joins for working time). `con`: an Engine or a
+    DuckDB connection."""
+    from pipelines.engine import engine_for
     from transforms.graph import calendar_slots
 
-    ((first, last),) = con.execute(f"SELECT min(start_time), max(start_time) FROM {calls}").fetchall()
-    con.register(f"{name}_arrow", calendar_slots(cfg.calendar.work_calendar(), first, last))
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM {name}_arrow")
-    con.unregister(f"{name}_arrow")
+    eng = engine_for(cfg, con)
+    ((first, last),) = eng.rows(f"SELECT min(start_time), max(start_time) FROM {calls}")
+    eng.register_arrow(name, calendar_slots(cfg.calendar.work_calendar(), first, last))

@@ -8,16 +8,15 @@ the run with its name and consistency ratio.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 
-import duckdb
 import numpy as np
 import pyarrow as pa
 
 from groupscope.config import Config, ValueModel
-from pipelines.analytics import period_end
-from pipelines.transform import derived_path, staged_glob, write_parquet
+from groupscope.period import Period
+from pipelines.engine import Engine, engine_for
+from pipelines.transform import derived_path, staged_files
 from transforms.graph import adjacency_sql
 from transforms.potential import numbers_sql
 from transforms.sql import lit, num
@@ -49,8 +48,7 @@ def check_value_config(cfg: Config) -> None:
 
 
 def _previous_period(period: str) -> str:
-    y, m = (int(x) for x in period.split("-"))
-    return f"{y - 1:04d}-12" if m == 1 else f"{y:04d}-{m - 1:02d}"
+    return str(Period.parse(period).previous)
 
 
 @dataclass(frozen=True)
@@ -75,20 +73,22 @@ class Retention:
         return np.full(len(tenures), d)
 
 
-def retention_model(con: duckdb.DuckDBPyConnection, period: str, previous: Path | None = None) -> Retention:
+def retention_model(con, period: str, previous: Path | None = None) -> Retention:
     """sBG fitted to a pseudo-cohort built from this period's churn hazard by year of tenure. A month in
     which no line closed has nothing to fit: the previous period's sBG is kept when there is one, else
-    `no_churn_observed` (see Retention.residual_lifetimes)."""
-    start = date.fromisoformat(f"{period}-01")
-    end = period_end(period)
-    rows = con.execute(
+    `no_churn_observed` (see Retention.residual_lifetimes). `con`: an Engine or a DuckDB connection
+    holding the relation `subscribers`."""
+    p = Period.parse(period)
+    start, end = p.start, p.end
+    eng = con if isinstance(con, Engine) else engine_for(None, con)
+    rows = eng.rows(
         f"""SELECT least(date_diff('month', activated_at, DATE {lit(start.isoformat())}) // 12, 9) AS tenure_year,
                    count(*) AS at_risk,
                    count(*) FILTER (WHERE closed_at BETWEEN DATE {lit(start.isoformat())} AND DATE {lit(end.isoformat())}) AS churned
             FROM subscribers WHERE activated_at < DATE {lit(start.isoformat())}
               AND (closed_at IS NULL OR closed_at >= DATE {lit(start.isoformat())})
             GROUP BY 1 ORDER BY 1"""
-    ).fetchall()
+    )
     at_risk = sum(n for _, n, _ in rows)
     churned = sum(c for _, _, c in rows)
     hazard = {int(y): c / n for y, n, c in rows if n > 0}
@@ -102,70 +102,71 @@ def retention_model(con: duckdb.DuckDBPyConnection, period: str, previous: Path 
         if np.isfinite(alpha) and np.isfinite(beta):
             return Retention(alpha, beta, "sbg", at_risk, churned, alive)
     if previous is not None and previous.exists():
-        prev = con.execute(  # fetchall: the connection must be free for the next register()
-            f"SELECT alpha, beta FROM read_parquet({lit(str(previous))}) WHERE alpha IS NOT NULL AND beta IS NOT NULL"
-        ).fetchall()
-        if prev:
-            return Retention(float(prev[0][0]), float(prev[0][1]), "previous_period", at_risk, churned, alive)
+        eng.register_parquet("previous_retention", [previous])
+        found = eng.rows("SELECT alpha, beta FROM previous_retention WHERE alpha IS NOT NULL AND beta IS NOT NULL")
+        prev = found[0] if found else None
+        if prev is not None:
+            return Retention(float(prev[0]), float(prev[1]), "previous_period", at_risk, churned, alive)
     return Retention(None, None, "no_churn_observed", at_risk, churned, alive)
 
 
-def build_value(cfg: Config, period: str, con: duckdb.DuckDBPyConnection | None = None) -> dict[str, Path]:
+def build_value(cfg: Config, period: str, con=None) -> dict[str, Path]:
+    """`con`: an Engine, a DuckDB connection, or None for the configured engine."""
     work = cfg.work_path
     v = cfg.value
     sub_criteria, sub_weights = model_weights("subscriber", v.subscriber, v.max_consistency_ratio)
     grp_criteria, grp_weights = model_weights("group", v.group, v.max_consistency_ratio)
-    con = con or cfg.duckdb_connect()
-    end = period_end(period).isoformat()
-    con.execute(f"CREATE OR REPLACE TEMP VIEW subscribers AS SELECT * FROM {staged_glob(work, 'subscribers', period)}")
-    con.execute(f"CREATE OR REPLACE TEMP VIEW billing AS SELECT * FROM {staged_glob(work, 'billing', period)}")
+    eng = engine_for(cfg, con)
+    end = Period.parse(period).end.isoformat()
+    eng.register_parquet("subscribers", staged_files(work, "subscribers", period))
+    eng.register_parquet("billing", staged_files(work, "billing", period))
     for name in ("calls", "call_graph", "member_scores", "group_summary"):
-        con.execute(f"CREATE OR REPLACE TEMP VIEW v_{name} AS SELECT * FROM read_parquet({lit(str(derived_path(work, name, period)))})")
-    con.execute(f"CREATE OR REPLACE TEMP TABLE v_adj AS {adjacency_sql('v_call_graph')}")
-    con.execute(f"CREATE OR REPLACE TEMP TABLE v_numbers AS {numbers_sql('v_calls', cfg.home_carrier)}")
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE sub_ind AS "
-        + subscriber_indicators_sql("subscribers", "billing", "v_calls", "v_adj", "v_numbers", "v_member_scores", end)
+        eng.register_parquet(f"v_{name}", [derived_path(work, name, period)])
+    eng.transform("v_adj", adjacency_sql("v_call_graph"))
+    numbers = derived_path(work, "numbers", period)
+    if numbers.exists():  # written by group analytics (transforms.potential.numbers_sql over the same calls)
+        eng.register_parquet("v_numbers", [numbers])
+    else:
+        eng.transform("v_numbers", numbers_sql("v_calls", cfg.home_carrier))
+    eng.transform(
+        "sub_ind", subscriber_indicators_sql("subscribers", "billing", "v_calls", "v_adj", "v_numbers", "v_member_scores", end)
     )
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE sub_val AS "
-        + value_scores_sql("sub_ind", "msisdn", sub_criteria, sub_weights, v.pyramid, v.pyramid_labels, v.grid_quantile)
+    eng.transform(
+        "sub_val", value_scores_sql("sub_ind", "msisdn", sub_criteria, sub_weights, v.pyramid, v.pyramid_labels, v.grid_quantile)
     )
     # contractual lifetime value: margin x monthly revenue x discounted residual lifetime (sBG)
-    ret = retention_model(con, period, derived_path(work, "retention_model", _previous_period(period)))
+    ret = retention_model(eng, period, derived_path(work, "retention_model", _previous_period(period)))
     tenures = np.arange(0, MAX_TENURE_MONTHS + 1)
     derl = ret.residual_lifetimes(tenures, v.monthly_discount_rate)
-    con.register("derl_arrow", pa.table({"tenure": tenures, "residual_lifetime": derl}))
+    eng.register_arrow("derl_arrow", pa.table({"tenure": tenures, "residual_lifetime": derl}))
     out = {
-        "subscriber_value": write_parquet(
-            con,
+        "subscriber_value": eng.write(
             f"SELECT {lit(period)} AS period, s.*, d.residual_lifetime, "
             f"CAST({v.margin!r} AS DOUBLE) * CAST(s.revenue AS DOUBLE) * d.residual_lifetime AS clv "
             "FROM sub_val AS s LEFT JOIN derl_arrow AS d ON d.tenure = least(greatest(s.tenure, 0), "
             f"{MAX_TENURE_MONTHS}) ORDER BY s.msisdn",
             derived_path(work, "subscriber_value", period),
         ),
-        "retention_model": write_parquet(
-            con,
+        "retention_model": eng.write(
             f"SELECT {lit(period)} AS period, {num(ret.alpha)} AS alpha, {num(ret.beta)} AS beta, "
             f"{lit(ret.method)} AS method, {ret.at_risk} AS at_risk, {ret.churned} AS churned, "
             f"{num(v.margin)} AS margin, {num(v.monthly_discount_rate)} AS monthly_discount_rate",
             derived_path(work, "retention_model", period),
         ),
     }
-    con.unregister("derl_arrow")
+    eng.drop("derl_arrow")
     prev = derived_path(work, "group_value", _previous_period(period))
-    previous = f"read_parquet({lit(str(prev))})" if prev.exists() else None
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE grp_ind AS "
-        + group_indicators_sql("v_group_summary", "v_member_scores", f"read_parquet({lit(str(out['subscriber_value']))})", previous)
+    previous = None
+    if prev.exists():
+        eng.register_parquet("v_previous_group_value", [prev])
+        previous = "v_previous_group_value"
+    eng.register_parquet("v_subscriber_value", [out["subscriber_value"]])
+    eng.transform("grp_ind", group_indicators_sql("v_group_summary", "v_member_scores", "v_subscriber_value", previous))
+    eng.transform(
+        "grp_val", value_scores_sql("grp_ind", "group_id", grp_criteria, grp_weights, v.pyramid, v.pyramid_labels, v.grid_quantile)
     )
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE grp_val AS "
-        + value_scores_sql("grp_ind", "group_id", grp_criteria, grp_weights, v.pyramid, v.pyramid_labels, v.grid_quantile)
-    )
-    out["group_value"] = write_parquet(
-        con, f"SELECT {lit(period)} AS period, * FROM grp_val ORDER BY group_id", derived_path(work, "group_value", period)
+    out["group_value"] = eng.write(
+        f"SELECT {lit(period)} AS period, * FROM grp_val ORDER BY group_id", derived_path(work, "group_value", period)
     )
     return out
 

@@ -45,6 +45,8 @@ def calls_sql(norm: str) -> str:
     kept and the MT record that pairs with it (same two numbers, kind and duration, start within
     {PAIR_TOLERANCE_S} s) is dropped; an MT record whose MO twin is missing is kept.
     Service numbers stay in (their type says so); graph transforms leave them out.
+    The unpaired MT records are an anti-join written NOT EXISTS (a hash anti-join on DuckDB and
+    Spark; Spark plans `NOT IN (subquery)` as a null-aware nested loop).
     """
     tol = PAIR_TOLERANCE_S
     return f"""
@@ -70,5 +72,5 @@ SELECT mt.record_id AS call_id, mt.other_number AS caller, mt.other_type AS call
        mt.other_carrier AS other_carrier,
        mt.start_time, mt.duration_s, mt.is_sms, NULL AS caller_cell, mt.cell_id AS callee_cell
 FROM mt
-WHERE mt.record_id NOT IN (SELECT mt_id FROM pair)
+WHERE NOT EXISTS (SELECT 1 FROM pair WHERE pair.mt_id = mt.record_id)
 """

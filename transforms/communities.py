@@ -46,7 +46,8 @@ FROM {graph} AS g
 JOIN {numbers} AS nu ON nu.number = g.u AND nu.number_type = 'mobile'
 JOIN {numbers} AS nv ON nv.number = g.v AND nv.number_type = 'mobile'
 WHERE g.work_share >= {min_work_share} AND g.events >= {min_events}
-  AND g.u NOT IN (SELECT msisdn FROM taken) AND g.v NOT IN (SELECT msisdn FROM taken)
+  AND NOT EXISTS (SELECT 1 FROM taken AS t WHERE t.msisdn = g.u)
+  AND NOT EXISTS (SELECT 1 FROM taken AS t WHERE t.msisdn = g.v)
 ORDER BY g.u, g.v
 """
 

@@ -62,7 +62,7 @@ WITH rm AS (
     WHERE NOT m.is_suspect
 ),
 rev AS (
-    SELECT group_id, sum(revenue) AS real_revenue, median(revenue) AS typical_revenue,
+    SELECT group_id, sum(revenue) AS real_revenue, median(CAST(revenue AS DOUBLE)) AS typical_revenue,
            sum(revenue) FILTER (WHERE rk <= greatest(1, CAST(ceil(0.2 * n) AS INTEGER))) AS top_revenue
     FROM rm GROUP BY group_id
 )
