@@ -53,6 +53,9 @@ def quiet_libraries() -> None:
     for name, level in NOISY.items():
         logging.getLogger(name).setLevel(level)
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+    # PySpark 4.3 warns at import that pandas 3 is not fully supported; the Spark engine keeps its side on
+    # Spark DataFrames and Arrow (pipelines/engine.py), and Great Expectations imports PySpark when present
+    warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
 
 
 class JsonFormatter(logging.Formatter):

@@ -117,19 +117,22 @@ def test_json_log_lines_carry_the_extra_fields():
     assert rec["level"] == "info" and rec["logger"] == "groupscope.run"
 
 
-def _python(code: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=300)
+def _python(code: str, tmp_path) -> subprocess.CompletedProcess:
+    """Run code as a script file, as a task runs (PySpark's import takes a `python -c` for its doctests)."""
+    script = tmp_path / f"script{len(list(tmp_path.iterdir()))}.py"
+    script.write_text(code)
+    return subprocess.run([sys.executable, str(script)], capture_output=True, text=True, cwd=ROOT, timeout=300)
 
 
-def test_no_library_noise_in_task_logs():
+def test_no_library_noise_in_task_logs(tmp_path):
     """Importing groupscope first keeps Great Expectations' import chatter out of an INFO-level log (as
     Airflow's), and batch mode keeps DuckDB's bindings' leak report out of a task's end."""
     setup = "import logging; logging.basicConfig(level=logging.INFO)\n"
     heavy = "import duckdb, sqlalchemy, duckdb_engine, great_expectations\n"
-    noisy = _python(setup + heavy)
+    noisy = _python(setup + heavy, tmp_path)
     assert "Skipping registering function" in noisy.stderr  # the noise exists (and, with DuckDB 2.0, the leak report)
     quiet = _python(setup + "import groupscope\nfrom groupscope.console import batch_mode\nbatch_mode()\n" + heavy
-                    + "logging.getLogger('groupscope.x').warning('still logged')\n")
+                    + "logging.getLogger('groupscope.x').warning('still logged')\n", tmp_path)
     assert quiet.returncode == 0
     assert quiet.stderr.strip() == "WARNING:groupscope.x:still logged", quiet.stderr[:2000]
 
