@@ -7,7 +7,7 @@ simulated from the truth, months 2 and 3 run, feedback, evaluation) and the figu
 - conversion rate of likely employees against the other targets (the employee score's field check);
 - uplift of the approached against the hold-out.
 
-    .venv/bin/python benchmarks/campaign_sweep.py [--subscribers 2000] [--out /tmp/campaign_sweep]
+    .venv/bin/python benchmarks/campaign_sweep.py [--subscribers 2000] [--out campaign_sweep_work]
 """
 
 from __future__ import annotations
@@ -81,7 +81,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--subscribers", type=int, default=2000)
     ap.add_argument("--seed", type=int, default=5)
-    ap.add_argument("--out", default="/tmp/campaign_sweep")
+    ap.add_argument("--out", default="campaign_sweep_work")
     args = ap.parse_args()
     os.environ.pop("GROUPSCOPE_PSEUDONYM_KEY", None)
     root = Path(args.out)
