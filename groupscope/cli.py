@@ -70,6 +70,16 @@ def _positive_float(text: str) -> float:
     return v
 
 
+def _non_negative(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not v >= 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
+    return v
+
+
 def _share(text: str) -> float:
     try:
         v = float(text)
@@ -103,19 +113,19 @@ def _add_variety_flags(g: argparse.ArgumentParser) -> None:
     """A real operator's variety (groupscope.synth.params): each flag defaults to SynthParams' default."""
     v = g.add_argument_group("a real operator's variety (defaults: SynthParams; --tidy switches all of it off)")
     v.add_argument("--tidy", action="store_true", help="no field staff, data lines, messaging users, tiny groups or holidays")
-    v.add_argument("--field-staff", type=float, help="factor on each industry's share of field staff (0: none; default 1)")
+    v.add_argument("--field-staff", type=_non_negative, help="factor on each industry's share of field staff (0: none; default 1)")
     v.add_argument("--data-lines", type=_floats2, help="LO,HI share of a group's lines that are data cards / IoT SIMs")
-    v.add_argument("--messaging-share", type=float, help="share of employees who rarely phone colleagues (default 0.25)")
-    v.add_argument("--tiny-groups", type=float, help="probability a small business is a group of 1-3 lines (default 0.45)")
+    v.add_argument("--messaging-share", type=_share, help="share of employees who rarely phone colleagues (default 0.25)")
+    v.add_argument("--tiny-groups", type=_share, help="probability a small business is a group of 1-3 lines (default 0.45)")
     v.add_argument("--holidays", choices=["national", "none"], help="national calendar with make-up days (default) or Mon-Fri")
-    v.add_argument("--churn", type=float, help="monthly share of home lines closed (default 0.006)")
-    v.add_argument("--activations", type=float, help="monthly share of home lines newly activated (default 0.006)")
-    v.add_argument("--churn-free-months", type=float, help="probability a month has no closure at all (default 0.15)")
-    v.add_argument("--survey-error", type=float, help="relative error (sd) of surveyed headcounts (default 0.15)")
-    v.add_argument("--survey-share", type=float, help="share of active groups surveyed a month (default 0.12)")
-    v.add_argument("--ports", type=float, help="factor on number-porting rates (0: no ports; default 1)")
-    v.add_argument("--offnet-people", type=float, help="off-net people outside the companies per subscriber (default 0.7)")
-    v.add_argument("--max-groups", type=int, help="at most this many registered groups")
+    v.add_argument("--churn", type=_share, help="monthly share of home lines closed (default 0.006)")
+    v.add_argument("--activations", type=_share, help="monthly share of home lines newly activated (default 0.006)")
+    v.add_argument("--churn-free-months", type=_share, help="probability a month has no closure at all (default 0.15)")
+    v.add_argument("--survey-error", type=_non_negative, help="relative error (sd) of surveyed headcounts (default 0.15)")
+    v.add_argument("--survey-share", type=_share, help="share of active groups surveyed a month (default 0.12)")
+    v.add_argument("--ports", type=_non_negative, help="factor on number-porting rates (0: no ports; default 1)")
+    v.add_argument("--offnet-people", type=_non_negative, help="off-net people outside the companies per subscriber (default 0.7)")
+    v.add_argument("--max-groups", type=_positive_int, help="at most this many registered groups")
 
 
 def build_parser() -> argparse.ArgumentParser:
