@@ -379,4 +379,4 @@ def main(argv: list[str]) -> None:  # the children
 
 if __name__ == "__main__":
     main(sys.argv[1:])
-    os._exit(0)  # no interpreter teardown (see groupscope.cli.entry)
+    os._exit(0)  # no interpreter teardown (see pipelines.cli.entry)

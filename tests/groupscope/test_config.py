@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from groupscope.cli import main
+from pipelines.cli import main
 from groupscope.config import ConfigError, config_from_dict, defaults_yaml, load_config
 from groupscope.docs import GENERATED
 

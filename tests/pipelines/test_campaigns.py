@@ -12,7 +12,7 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from groupscope.cli import main
+from pipelines.cli import main
 from groupscope.config import load_config
 from groupscope.reporting import db, models
 from pipelines.export import spreadsheet_safe

@@ -26,7 +26,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from groupscope.cli import main
+from pipelines.cli import main
 from groupscope.config import config_from_dict
 from groupscope.synth.faults import FORMULA_NAME, ROW_FAULTS, inject_faults
 from groupscope.synth.generate import generate

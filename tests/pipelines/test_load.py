@@ -291,7 +291,7 @@ def test_bi_role_reads_reporting_only_and_account_managers_see_their_groups(load
 
 
 def test_run_with_unreachable_database_stops_with_one_line(tmp_path, capsys):
-    from groupscope.cli import main
+    from pipelines.cli import main
 
     rc = main(["run", "--landing", str(tmp_path), "--period", PERIOD, "--work-dir", str(tmp_path / "w"),
                "--db", "postgresql+psycopg://nobody@127.0.0.1:1/none"])

@@ -211,7 +211,7 @@ def test_churn_free_months(tmp_path):
 
 
 def test_cli_variety_flags_reach_the_parameters():
-    from groupscope.cli import build_parser
+    from pipelines.cli import build_parser
     from groupscope.synth.generate import variety_from_args
 
     args = build_parser().parse_args(
