@@ -32,7 +32,7 @@ from groupscope.config import Config
 from groupscope.contract import CAMPAIGN_FEEDBACK
 from groupscope.reporting import db
 from groupscope.reporting import models as m
-from pipelines.run import StopRun
+from groupscope.errors import StopRun
 from transforms import campaigns as tc
 
 STATUSES = ("created", "selected", "assigned", "feedback", "evaluated")

@@ -32,7 +32,7 @@ from pipelines.validate import (
 
 log = get_logger("run")
 
-__all__ = ["StopRun", "ingest_period", "run_period", "load_results"]  # StopRun: re-exported
+__all__ = ["ingest_period", "run_period", "load_results"]
 
 
 @contextmanager

@@ -32,7 +32,8 @@ from groupscope.synth.faults import FORMULA_NAME, ROW_FAULTS, inject_faults
 from groupscope.synth.generate import generate
 from groupscope.synth.params import SynthParams
 from pipelines.export import spreadsheet_safe
-from pipelines.run import StopRun, ingest_period
+from groupscope.errors import StopRun
+from pipelines.run import ingest_period
 
 PERIOD = "2026-02"
 TINY = SynthParams(months=(PERIOD,), subscribers=300, seed=5)

@@ -21,7 +21,8 @@ import sqlalchemy as sa
 from groupscope.config import config_from_dict
 from groupscope.reporting import db, models
 from pipelines.export import export_list, export_worklists
-from pipelines.run import StopRun, load_results, run_period
+from groupscope.errors import StopRun
+from pipelines.run import load_results, run_period
 
 PERIOD = "2026-10"
 KEY = "test-pseudonym-key-0123456789"
