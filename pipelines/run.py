@@ -223,7 +223,7 @@ def _run_period(cfg: Config, landing: Path | str, period: str, db_url: str | Non
     from groupscope.reporting.db import database_url, make_engine
     from pipelines.analytics import build_group_analytics
     from pipelines.load import pseudonym_key
-    from pipelines.transform import build_calls
+    from pipelines.calls import build_calls
 
     # Fail before any work when the results could not be loaded (unreachable database, no pseudonym key).
     url = database_url(cfg, db_url)

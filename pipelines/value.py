@@ -16,7 +16,7 @@ import pyarrow as pa
 from groupscope.config import Config, ValueModel
 from groupscope.period import Period
 from pipelines.engine import Engine, engine_for
-from pipelines.transform import derived_path, staged_files
+from pipelines.storage import derived_path, staged_files
 from transforms.graph import adjacency_sql
 from transforms.potential import numbers_sql
 from transforms.sql import lit, num

@@ -23,7 +23,8 @@ from groupscope.synth.params import SynthParams
 from pipelines.analytics import build_group_analytics
 from pipelines.engine import DuckDBEngine, SparkEngine
 from pipelines.run import ingest_period
-from pipelines.transform import build_calls, derived_path
+from pipelines.calls import build_calls
+from pipelines.storage import derived_path
 from pipelines.value import build_value
 from transforms.calls import calls_sql
 from transforms.sql import render
