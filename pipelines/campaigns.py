@@ -30,9 +30,9 @@ import sqlalchemy as sa
 
 from groupscope.config import Config
 from groupscope.contract import CAMPAIGN_FEEDBACK
+from groupscope.errors import StopRun
 from groupscope.reporting import db
 from groupscope.reporting import models as m
-from groupscope.errors import StopRun
 from transforms import campaigns as tc
 
 STATUSES = ("created", "selected", "assigned", "feedback", "evaluated")

@@ -17,10 +17,11 @@ from groupscope.config import Config, ValueModel
 from groupscope.period import Period
 from pipelines.engine import Engine, engine_for
 from pipelines.storage import derived_path, staged_files
+from transforms.ahp import checked_weights
 from transforms.graph import adjacency_sql
 from transforms.potential import numbers_sql
+from transforms.retention import discounted_residual_lifetime, fit_sbg
 from transforms.sql import lit, num
-from transforms.value import checked_weights, discounted_residual_lifetime, fit_sbg
 from transforms.value_scores import group_indicators_sql, subscriber_indicators_sql, value_scores_sql
 
 MAX_TENURE_MONTHS = 600

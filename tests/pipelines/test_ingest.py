@@ -12,8 +12,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from groupscope.config import config_from_dict
-from pipelines.export import export_list
 from groupscope.errors import StopRun
+from pipelines.export import export_list
 from pipelines.run import ingest_period
 
 PERIOD = "2026-10"

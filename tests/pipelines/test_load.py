@@ -19,9 +19,9 @@ import pytest
 import sqlalchemy as sa
 
 from groupscope.config import config_from_dict
+from groupscope.errors import StopRun
 from groupscope.reporting import db, models
 from pipelines.export import export_list, export_worklists
-from groupscope.errors import StopRun
 from pipelines.run import load_results, run_period
 
 PERIOD = "2026-10"
