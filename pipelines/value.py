@@ -48,10 +48,6 @@ def check_value_config(cfg: Config) -> None:
         model_weights(name, getattr(cfg.value, name), cfg.value.max_consistency_ratio)
 
 
-def _previous_period(period: str) -> str:
-    return str(Period.parse(period).previous)
-
-
 @dataclass(frozen=True)
 class Retention:
     """The month's retention model: sBG (alpha, beta) when churn was observed, else a stated fallback."""
@@ -136,7 +132,7 @@ def build_value(cfg: Config, period: str, con=None) -> dict[str, Path]:
         "sub_val", value_scores_sql("sub_ind", "msisdn", sub_criteria, sub_weights, v.pyramid, v.pyramid_labels, v.grid_quantile)
     )
     # contractual lifetime value: margin x monthly revenue x discounted residual lifetime (sBG)
-    ret = retention_model(eng, period, derived_path(work, "retention_model", _previous_period(period)))
+    ret = retention_model(eng, period, derived_path(work, "retention_model", str(Period.parse(period).previous)))
     tenures = np.arange(0, MAX_TENURE_MONTHS + 1)
     derl = ret.residual_lifetimes(tenures, v.monthly_discount_rate)
     eng.register_arrow("derl_arrow", pa.table({"tenure": tenures, "residual_lifetime": derl}))
@@ -156,7 +152,7 @@ def build_value(cfg: Config, period: str, con=None) -> dict[str, Path]:
         ),
     }
     eng.drop("derl_arrow")
-    prev = derived_path(work, "group_value", _previous_period(period))
+    prev = derived_path(work, "group_value", str(Period.parse(period).previous))
     previous = None
     if prev.exists():
         eng.register_parquet("v_previous_group_value", [prev])
