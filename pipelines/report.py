@@ -130,13 +130,14 @@ def _gather_quality(conn, rs: str, p: dict, data: ReportData) -> None:
     data.sources = _rows(
         conn,
         f"SELECT source, count(*) AS files, sum(rows_read) AS rows_read, sum(accepted) AS accepted, "
-        f"sum(quarantined) AS quarantined FROM {rs}.fact_source_rows WHERE period = :p GROUP BY source ORDER BY source",
+        f"sum(quarantined) AS quarantined, "
+        f"sum(CASE WHEN status IN ('unreadable', 'refused') THEN 1 ELSE 0 END) AS not_read FROM {rs}.fact_source_rows WHERE period = :p GROUP BY source ORDER BY source",
         **p,
     )
     data.quarantine_reasons = _rows(
         conn,
         f"SELECT source, reason, sum(rows) AS rows FROM {rs}.fact_quarantine_count WHERE period = :p "
-        f"GROUP BY source, reason ORDER BY sum(rows) DESC, source, reason",
+        f"GROUP BY source, reason ORDER BY sum(rows) = 0 DESC, sum(rows) DESC, source, reason",  # whole files first
         **p,
     )
     data.checks = _rows(

@@ -239,7 +239,7 @@ def grid_2x2(rows: Sequence[dict], name: str, title: str) -> str:
 
 
 def reason_bars(rows: Sequence[dict], name: str, title: str, limit: int = 10) -> str:
-    rows = list(rows)[:limit]
+    rows = [r for r in rows if r["rows"]][:limit]  # a file not read (0 rows counted) is listed, not drawn
     if not rows:
         return no_data(name, "quarantined rows")
     rows = list(reversed(rows))
@@ -317,14 +317,20 @@ def _section(sid: str, title: str, body: str) -> str:
 def _quality(d) -> str:
     rows = []
     for s in d.sources:
-        read, q = int(s["rows_read"] or 0), int(s["quarantined"] or 0)
+        read, q, lost = int(s["rows_read"] or 0), int(s["quarantined"] or 0), int(s.get("not_read") or 0)
+        if lost:  # a file not read is in the quarantine as a file, its rows uncounted
+            verdict = f'<span class="bad">no: {lost} file{"s" if lost > 1 else ""} unreadable, rows unknown</span>'
+        elif read == int(s["accepted"] or 0) + q:
+            verdict = '<span class="ok">yes</span>'
+        else:
+            verdict = '<span class="bad">NO</span>'
         rows.append((esc(s["source"]), fmt_int(s["files"]), fmt_int(read), fmt_int(s["accepted"]), fmt_int(q),
-                     fmt_pct(q / read if read else 0, 2),
-                     '<span class="ok">yes</span>' if read == int(s["accepted"] or 0) + q else '<span class="bad">NO</span>'))
+                     fmt_pct(q / read if read else 0, 2), verdict))
     acc = table(["source", "files", "rows read", "accepted", "quarantined", "quarantined %", "read = accepted + quarantined"],
                 rows, "accounting", raw=True) if rows else no_data("accounting", "source files")
     reasons = table(["source", "reason", "rows"],
-                    [(r["source"], r["reason"], fmt_int(r["rows"])) for r in d.quarantine_reasons[:25]]) \
+                    [(r["source"], r["reason"], fmt_int(r["rows"]) if r["rows"] else "whole file")
+                     for r in d.quarantine_reasons[:25]]) \
         if d.quarantine_reasons else '<p class="note">No row was quarantined.</p>'
     more = (f'<p class="note">{len(d.quarantine_reasons) - 25} more reasons: '
             f'<code>groupscope export quarantine --period {esc(d.period)}</code> lists every row.</p>'

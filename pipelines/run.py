@@ -21,7 +21,7 @@ from groupscope.console import get_logger, progress
 from groupscope.contract import DAILY_TABLES, INPUT_TABLES, MONTHLY_TABLES, REFERENCE_TABLES
 from groupscope.errors import StopRun
 from pipelines.guard import DiskFull, WorkDirBusy, disk_errors, work_lock
-from pipelines.ingest import IngestOptions, PartitionResult, ingest_table, landing_unexpected, source_files
+from pipelines.ingest import NOT_READ, IngestOptions, PartitionResult, ingest_table, landing_unexpected, source_files
 from pipelines.validate import (
     CheckResult,
     run_great_expectations,
@@ -65,7 +65,8 @@ class IngestSummary:
     quarantined: dict[str, int] = field(default_factory=dict)
     read: dict[str, int] = field(default_factory=dict)  # rows counted in the files themselves
     unexpected: dict[str, int] = field(default_factory=dict)  # rows in files outside the layout, not read
-    balanced: bool = True  # read = accepted + quarantined + unexpected, for every table
+    not_read: dict[str, int] = field(default_factory=dict)  # unreadable or refused files: rows unknown
+    balanced: bool = True  # read = accepted + quarantined + unexpected, for every table, and every file read
     checks: list[dict] = field(default_factory=list)
     data_docs: str = ""
     seconds: float = 0.0
@@ -74,9 +75,10 @@ class IngestSummary:
         lines = [f"period {self.period}: ingest and validation ({self.seconds:.1f} s)"]
         lines.append(f"  {'table':<18}{'read':>12}{'accepted':>12}{'quarantined':>13}{'unexpected':>12}")
         for t in self.read:
+            n = self.not_read.get(t, 0)
             lines.append(
                 f"  {t:<18}{self.read[t]:>12,}{self.accepted[t]:>12,}{self.quarantined[t]:>13,}"
-                f"{self.unexpected.get(t, 0):>12,}"
+                f"{self.unexpected.get(t, 0):>12,}" + (f"  + {n} file(s) not read, rows unknown" if n else "")
             )
         bad = [c for c in self.checks if not c["success"]]
         for c in bad:
@@ -165,7 +167,8 @@ def _ingest_period(cfg: Config, landing: Path, period: str, run_id: str | None, 
         summary.accepted[name] = sum(f.accepted for f in files)
         summary.quarantined[name] = sum(f.quarantined for f in files)
         summary.unexpected[name] = sum(f.rows_read for f in files if f.status == "unexpected")
-        summary.balanced &= summary.read[name] == (
+        summary.not_read[name] = sum(f.status in NOT_READ for f in files)
+        summary.balanced &= not summary.not_read[name] and summary.read[name] == (
             summary.accepted[name] + summary.quarantined[name] + summary.unexpected[name]
         )
         log.debug("%s: %d files, %s rows read, %s accepted, %s quarantined", name, len(files),

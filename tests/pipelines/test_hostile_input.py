@@ -248,6 +248,21 @@ def test_truncated_gzip_of_a_gbk_source_is_an_unreadable_file(tiny, tmp_path, cl
     _assert_clean_rerun(tiny, landing, Path(cfg.work_dir), clean_run)  # read as UTF-8 again: re-staged
 
 
+def test_a_file_not_read_is_a_file_level_quarantine_row_and_the_accounting_says_so(tiny, tmp_path, clean_run, no_gx):
+    landing, _, files = _faulty(tiny, tmp_path, "cdr_truncated_gzip")
+    work = _work_copy(clean_run, tmp_path)
+    s = ingest_period(cfg_for(work, {"files_readable": "warning"}), landing, PERIOD)
+    entry = next(f for f in s.files if f["file"] == files[0]["file"])
+    assert entry["status"] == "unreadable"
+    rows = [q for q in _quarantine(work) if q["row_number"] is None]
+    assert [(q["source"], q["file"]) for q in rows] == [("cdr", entry["file"])]
+    assert rows[0]["reason"].startswith("file unreadable, none of its rows read (rows unknown): ")
+    assert "truncated or corrupt gzip" in rows[0]["reason"] and rows[0]["raw"] is None
+    assert s.not_read["cdr"] == 1 and not s.balanced
+    assert "+ 1 file(s) not read, rows unknown" in s.text()
+    _assert_clean_rerun(tiny, landing, work, clean_run)  # the file-level row goes with the file
+
+
 def test_zero_byte_file_is_reported_and_the_month_goes_on(tiny, tmp_path, clean_run, no_gx):
     landing, _, files = _faulty(tiny, tmp_path, "cdr_empty_file")
     work = _work_copy(clean_run, tmp_path)

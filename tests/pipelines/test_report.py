@@ -86,6 +86,12 @@ def test_figures_match_the_database(two_months):
         assert keys == sorted(keys), a["id"]
     assert d.data_docs_href and d.data_docs_href.endswith("data_docs/local_site/index.html")
     assert (report_path(cfg, "2026-10").parent / d.data_docs_href).resolve().is_file()
+    # the month's unreadable files: the accounting line counts them instead of saying "yes"
+    d = gather(cfg, "2026-09")  # the faulty operator's first month holds its unreadable files
+    lost = sum(s["not_read"] for s in d.sources)
+    html = render_report(d)
+    assert lost > 0 and f"no: {lost} file{'s' if lost > 1 else ''} unreadable, rows unknown" in html
+    assert "whole file" in html
 
 
 def test_hostile_group_name_is_escaped_and_campaigns_shown_when_present(two_months, tmp_path):
