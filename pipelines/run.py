@@ -80,9 +80,6 @@ class IngestSummary:
                 f"  {t:<18}{self.read[t]:>12,}{self.accepted[t]:>12,}{self.quarantined[t]:>13,}"
                 f"{self.unexpected.get(t, 0):>12,}" + (f"  + {n} file(s) not read, rows unknown" if n else "")
             )
-        bad = [c for c in self.checks if not c["success"]]
-        for c in bad:
-            lines.append(f"  [{c['severity']}] {c['table']}: {c['expectation']}: {c['observed']}")
         if self.data_docs:
             lines.append(f"  Data Docs: {self.data_docs}")
         return "\n".join(lines)
@@ -208,6 +205,11 @@ def _ingest_period(cfg: Config, landing: Path, period: str, run_id: str | None, 
              extra={"stage": "ingest", "period": period, "rows_read": sum(summary.read.values()),
                     "accepted": sum(summary.accepted.values()), "quarantined": sum(summary.quarantined.values()),
                     "blocking_failed": len(blocking)})
+    if not blocking:  # failed warnings go to stderr (kept under -q); a blocking failure is the run's one line
+        for c in checks:
+            if not c.success:
+                log.warning("%s: %s: %s", c.table, c.expectation, c.observed,
+                            extra={"stage": "validate", "period": period, "table": c.table, "check": c.expectation})
     if blocking:
         first = blocking[0]
         more = f" (+{len(blocking) - 1} more blocking)" if len(blocking) > 1 else ""

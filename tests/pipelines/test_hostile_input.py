@@ -275,6 +275,19 @@ def test_zero_byte_file_is_reported_and_the_month_goes_on(tiny, tmp_path, clean_
     _assert_clean_rerun(tiny, landing, work, clean_run)
 
 
+def test_quiet_run_keeps_warnings_on_stderr_and_prints_only_the_report_path(tiny, tmp_path, capsys, clean_run, no_gx):
+    landing, _, files = _faulty(tiny, tmp_path, "cdr_empty_file")
+    work = _work_copy(clean_run, tmp_path)
+    for quiet in (["-q"], []):
+        rc = main([*quiet, "run", "--landing", str(landing), "--period", PERIOD, "--work-dir", str(work)])
+        out, err = capsys.readouterr()
+        assert rc == 0 and "warning: cdr: empty_files: 1 0-byte file(s)" in err and files[0]["file"] in err, err
+        assert "empty_files" not in out and "[warning]" not in out  # results only on stdout
+        assert out.strip().splitlines()[-1].startswith("report: ")
+        if quiet:
+            assert len(out.strip().splitlines()) == 1
+
+
 def test_groups_file_with_header_only_stops_with_one_line(tiny, tmp_path, capsys, clean_run, no_gx):
     landing, _, _ = _faulty(tiny, tmp_path, "groups_header_only")
     work = _work_copy(clean_run, tmp_path)
