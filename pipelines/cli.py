@@ -233,12 +233,51 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     from groupscope.errors import StopRun
     from groupscope.reporting.db import ReportingDbError
 
-    return (ConfigError, StopRun, ValueError, ReportingDbError, FileNotFoundError, PermissionError,
+    return (ConfigError, StopRun, ValueError, ReportingDbError, FileNotFoundError, FileExistsError, PermissionError,
             NotADirectoryError, IsADirectoryError)
+
+
+def check_out(path: str | None, option: str, folder: bool = False) -> None:
+    """A path a command will write (a file, or with `folder` a folder it creates): UsageError (one line, exit
+    2) before any work when it cannot be, e.g. under an existing file or a file where a folder is named."""
+    import os
+    from pathlib import Path
+
+    if path is None:
+        return
+    p = Path(path)
+    want = "folder" if folder else "file"
+    if p.exists() and p.is_dir() != folder:
+        raise UsageError(f"{option} {path}: {'a file' if folder else 'a folder'} is there, expected a {want}")
+    above = p if folder else p.parent
+    while not above.exists() and above != above.parent:
+        above = above.parent
+    if above.exists() and not above.is_dir():
+        raise UsageError(f"{option} {path}: {above} is a file, not a folder")
+    if not os.access(above, os.W_OK | os.X_OK):
+        raise UsageError(f"{option} {path}: no permission to write in {above}")
+
+
+def _check_outputs(args) -> None:
+    """Every output path of the command line, checked before any work."""
+    cmd, action = args.command, getattr(args, "action", None)
+    if cmd == "generate":
+        check_out(args.out, "--out", folder=True)
+        check_out(args.truth, "--truth", folder=True)
+    elif cmd == "export":
+        check_out(args.out, "--out", folder=args.list == "worklist" and args.account_manager is None)
+    elif cmd == "bench":
+        check_out(args.out, "--out")
+        check_out(args.cache, "--cache", folder=True)
+    elif cmd == "campaign" and action == "assign":
+        check_out(args.out, "--out", folder=True)
+    elif cmd == "campaign" and action == "show":
+        check_out(args.targets_out, "--targets-out")
 
 
 def _dispatch(args) -> int:
     try:
+        _check_outputs(args)
         if args.command == "generate":
             from groupscope.synth.generate import main_generate
 

@@ -56,6 +56,27 @@ def test_user_errors_are_one_line(capsys, tmp_path):
     assert rc == 2 and err.strip() == f"groupscope run: landing folder {tmp_path / 'nowhere'} does not exist"
 
 
+@pytest.mark.parametrize("argv, needle", [
+    (["export", "fake-members", "--period", "2026-10", "--out", "{f}/x.csv"], "--out {f}/x.csv: {f} is a file, not a folder"),
+    (["export", "group-summary", "--period", "2026-10", "--out", "{d}"], "--out {d}: a folder is there, expected a file"),
+    (["export", "worklist", "--period", "2026-10", "--out", "{f}"], "--out {f}: a file is there, expected a folder"),
+    (["generate", "--out", "{f}/landing", "--months", "2026-10"], "--out {f}/landing: {f} is a file, not a folder"),
+    (["generate", "--out", "{d}/landing", "--truth", "{f}", "--months", "2026-10"], "--truth {f}: a file is there"),
+    (["bench", "--out", "{f}/b.json"], "--out {f}/b.json: {f} is a file"),
+    (["campaign", "show", "C1", "--targets-out", "{f}/t/t.csv"], "--targets-out {f}/t/t.csv: {f} is a file"),
+    (["campaign", "assign", "C1", "--out", "{f}"], "--out {f}: a file is there, expected a folder"),
+])
+def test_an_output_path_that_cannot_be_written_is_one_line_before_any_work(capsys, tmp_path, argv, needle):
+    f, d = tmp_path / "afile", tmp_path / "adir"
+    f.write_text("x")
+    d.mkdir()
+    work = ["--work-dir", str(tmp_path / "w")] if argv[0] in ("export", "campaign") else []
+    rc, out, err = _run(capsys, *[a.format(f=f, d=d) for a in argv], *work)
+    assert rc == 2 and out == "" and len(err.strip().splitlines()) == 1, err
+    assert needle.format(f=f, d=d) in err and "unexpected" not in err
+    assert not (tmp_path / "w").exists()  # nothing was done
+
+
 def test_help_points_to_the_projects_own_documents(capsys):
     with pytest.raises(SystemExit):
         cli.main(["--help"])
