@@ -21,7 +21,14 @@ from groupscope.console import get_logger, progress
 from groupscope.contract import DAILY_TABLES, INPUT_TABLES, MONTHLY_TABLES, REFERENCE_TABLES
 from groupscope.errors import StopRun
 from pipelines.guard import DiskFull, WorkDirBusy, disk_errors, work_lock
-from pipelines.ingest import NOT_READ, IngestOptions, PartitionResult, ingest_table, landing_unexpected, source_files
+from pipelines.ingest import (
+    NOT_READ,
+    IngestOptions,
+    PartitionResult,
+    ingest_table,
+    landing_unexpected,
+    source_files,
+)
 from pipelines.validate import (
     CheckResult,
     run_great_expectations,
@@ -29,6 +36,7 @@ from pipelines.validate import (
     unexpected_files_check,
     write_results,
 )
+from transforms.sql import lit
 
 log = get_logger("run")
 
@@ -213,8 +221,35 @@ def _ingest_period(cfg: Config, landing: Path, period: str, run_id: str | None, 
     if blocking:
         first = blocking[0]
         more = f" (+{len(blocking) - 1} more blocking)" if len(blocking) > 1 else ""
-        raise StopRun(first.line() + more)
+        hint = quarantine_hint(con, cfg, work, period, first.table) if first.expectation in ROW_CHECKS else ""
+        raise StopRun(first.line() + hint + more)
     return summary
+
+
+ROW_CHECKS = ("rows_present", "quarantine_share")  # failures whose cause is in the quarantine's reasons
+
+
+def quarantine_hint(con: duckdb.DuckDBPyConnection, cfg: Config, work: Path, period: str, table: str) -> str:
+    """'; most quarantined rows: REASON (n of m)' for a table with quarantined rows, and for rows that do not
+    decode, the setting that names the files' encoding; '' when the table quarantined nothing."""
+    from pipelines.load import quarantine_files
+
+    files = [f for f in quarantine_files(work, period) if f.parts[-3] == table]
+    if not files:
+        return ""
+    lst = "[" + ", ".join(lit(str(f)) for f in files) + "]"
+    top = con.execute(
+        f"SELECT reason, count(*), sum(count(*)) OVER () FROM read_parquet({lst}, union_by_name=true) "
+        "GROUP BY reason ORDER BY count(*) DESC, reason LIMIT 1"
+    ).fetchone()
+    if top is None:
+        return ""
+    reason, n, total = top
+    hint = f"; most quarantined rows: {reason} ({n:,} of {int(total):,})"
+    if reason.startswith("not valid "):
+        hint += (f"; the files are read as {cfg.sources.encoding_of(table)}: name their encoding in the config, "
+                 f"e.g. sources.encodings.{table}: gbk")
+    return hint
 
 
 def run_period(cfg: Config, landing: Path | str, period: str, db_url: str | None = None) -> str:

@@ -288,6 +288,20 @@ def test_quiet_run_keeps_warnings_on_stderr_and_prints_only_the_report_path(tiny
             assert len(out.strip().splitlines()) == 1
 
 
+def test_a_gbk_source_read_as_utf8_stops_naming_the_reason_and_the_setting(tiny, tmp_path, capsys, clean_run, no_gx):
+    landing = tmp_path / "landing"
+    shutil.copytree(tiny, landing)
+    for f in landing.glob("groups/month=*/*.csv"):
+        f.write_bytes(f.read_text(encoding="utf-8").encode("gbk"))
+    rc, err = _cli_run(landing, _work_copy(clean_run, tmp_path), capsys)
+    line = _one_line(err)
+    assert rc == 2 and "groups: rows_present failed: 0 rows accepted" in line
+    assert "most quarantined rows: not valid UTF-8 (" in line and "sources.encodings.groups: gbk" in line
+    work = _work_copy(clean_run, tmp_path / "again")
+    s = ingest_period(cfg_for(work, sources={"encodings": {"groups": "gbk"}}), landing, PERIOD)
+    assert s.accepted["groups"] == clean_run[1].accepted["groups"] and s.quarantined["groups"] == 0
+
+
 def test_groups_file_with_header_only_stops_with_one_line(tiny, tmp_path, capsys, clean_run, no_gx):
     landing, _, _ = _faulty(tiny, tmp_path, "groups_header_only")
     work = _work_copy(clean_run, tmp_path)
