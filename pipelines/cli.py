@@ -139,12 +139,14 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--months", required=True, type=_months, help="comma-separated YYYY-MM list, in calendar order")
     g.add_argument("--subscribers", type=_positive_int, default=20_000, help="home-carrier subscribers")
     g.add_argument("--seed", type=int, default=1)
-    g.add_argument("--faults", action="store_true", help="inject malformed rows and files")
+    g.add_argument("--faults", action="store_true", help="inject malformed rows (quarantined) and files; "
+                   "the file faults block `run` by default: see docs/faults.example.yaml")
     g.add_argument("--fault-kinds", help="comma-separated subset of fault kinds (default: all)")
     g.add_argument("--offnet-share", type=_floats2, default=(0.30, 0.60), help="LO,HI share of employees off-net")
     g.add_argument("--fake-share", type=_floats2, default=(0.05, 0.15), help="LO,HI share of fake members")
     g.add_argument("--activity", type=_positive_float, default=1.0, help="calling-rate multiplier (> 0)")
-    g.add_argument("--gbk-sources", help="comma-separated tables written in GBK")
+    g.add_argument("--gbk-sources", help="comma-separated tables written in GBK "
+                   "(run them with sources.encodings.TABLE: gbk in the config)")
     g.add_argument("--cdr-format", default="mixed", choices=["mixed", "csv", "csv.gz", "parquet"])
     _add_variety_flags(g)
 

@@ -221,7 +221,8 @@ def _ingest_period(cfg: Config, landing: Path, period: str, run_id: str | None, 
     if blocking:
         first = blocking[0]
         more = f" (+{len(blocking) - 1} more blocking)" if len(blocking) > 1 else ""
-        hint = quarantine_hint(con, cfg, work, period, first.table) if first.expectation in ROW_CHECKS else ""
+        hint = (quarantine_hint(con, cfg, work, period, first.table, summary.read.get(first.table, 0))
+                if first.expectation in ROW_CHECKS else "")
         raise StopRun(first.line() + hint + more)
     return summary
 
@@ -229,9 +230,10 @@ def _ingest_period(cfg: Config, landing: Path, period: str, run_id: str | None, 
 ROW_CHECKS = ("rows_present", "quarantine_share")  # failures whose cause is in the quarantine's reasons
 
 
-def quarantine_hint(con: duckdb.DuckDBPyConnection, cfg: Config, work: Path, period: str, table: str) -> str:
-    """'; most quarantined rows: REASON (n of m)' for a table with quarantined rows, and for rows that do not
-    decode, the setting that names the files' encoding; '' when the table quarantined nothing."""
+def quarantine_hint(con: duckdb.DuckDBPyConnection, cfg: Config, work: Path, period: str, table: str,
+                    read: int) -> str:
+    """'; most quarantined rows: REASON (n of m)' for a table with quarantined rows, and when most of its
+    `read` rows do not decode, the setting that names the files' encoding; '' when it quarantined nothing."""
     from pipelines.load import quarantine_files
 
     files = [f for f in quarantine_files(work, period) if f.parts[-3] == table]
@@ -246,7 +248,7 @@ def quarantine_hint(con: duckdb.DuckDBPyConnection, cfg: Config, work: Path, per
         return ""
     reason, n, total = top
     hint = f"; most quarantined rows: {reason} ({n:,} of {int(total):,})"
-    if reason.startswith("not valid "):
+    if reason.startswith("not valid ") and 2 * n >= read:  # a few bad bytes are row faults, not the encoding
         hint += (f"; the files are read as {cfg.sources.encoding_of(table)}: name their encoding in the config, "
                  f"e.g. sources.encodings.{table}: gbk")
     return hint

@@ -275,6 +275,30 @@ def test_zero_byte_file_is_reported_and_the_month_goes_on(tiny, tmp_path, clean_
     _assert_clean_rerun(tiny, landing, work, clean_run)
 
 
+def test_default_faults_block_by_default_and_the_example_config_completes_them(tiny, tmp_path, clean_run, no_gx):
+    from groupscope.config import load_config
+    from groupscope.synth.faults import blocking_checks
+
+    landing = tmp_path / "landing"
+    shutil.copytree(tiny, landing)
+    truth = tmp_path / "truth"
+    inject_faults(landing, truth, replace(TINY, faults=True))  # what `generate --faults` injects
+    assert blocking_checks(truth) == ["days_complete", "files_readable"]
+    work = _work_copy(clean_run, tmp_path)
+    with pytest.raises(StopRun):
+        ingest_period(cfg_for(work), landing, PERIOD)
+    import json
+
+    checks = json.loads((work / "runs" / f"period={PERIOD}" / "summary.json").read_text())["checks"]
+    assert {"days_complete", "files_readable"} <= {c["expectation"] for c in checks
+                                                   if not c["success"] and c["severity"] == "blocking"}
+    example = Path(__file__).resolve().parents[2] / "docs" / "faults.example.yaml"
+    s = ingest_period(load_config(example, work_dir=str(tmp_path / "work")), landing, PERIOD)
+    failed = {c["expectation"] for c in s.checks if not c["success"]}
+    assert {"days_complete", "files_readable"} <= failed
+    assert all(c["severity"] == "warning" for c in s.checks if not c["success"])
+
+
 def test_quiet_run_keeps_warnings_on_stderr_and_prints_only_the_report_path(tiny, tmp_path, capsys, clean_run, no_gx):
     landing, _, files = _faulty(tiny, tmp_path, "cdr_empty_file")
     work = _work_copy(clean_run, tmp_path)
