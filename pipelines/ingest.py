@@ -6,7 +6,9 @@ the header of a CSV, the footer of a Parquet file), and rows counted = rows acce
 quarantined. A row is quarantined with the first failing row-level expectation of its table's suite
 (expectations/suites.py, compiled to SQL), then the first failing plausibility rule
 (expectations/plausibility.py), or because the CSV reader could not parse it (broken quoting, bytes
-that are not valid in the file's encoding).
+that are not valid in the file's encoding). Then, over all the period's staged rows of the table, a row
+repeating an earlier row's key is quarantined as a duplicate (dedupe_period), and every row of a
+conflict, e.g. two active subscribers with one msisdn, is quarantined (quarantine_conflicts).
 
 A file that cannot be read at all (permission, truncated gzip, corrupt Parquet pages, a link resolving
 outside the landing folder, 0 bytes) is a file result with a status and a one-line error, never an
