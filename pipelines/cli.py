@@ -489,6 +489,8 @@ def _run_campaign(args) -> int:
             ev = pc.evaluate_campaign(cfg, args.campaign_id, args.through, args.tranches, args.db)
             print(f"campaign {args.campaign_id}, bills through {ev['evaluated_through'].iloc[0]}")
             print(pc.evaluation_text(ev))
+            for path in ev.attrs.get("reports", []):
+                print(f"report updated: {path}")
     elif args.action == "list":
         rows = pc.list_campaigns(cfg, args.db)
         for r in rows:
