@@ -159,22 +159,22 @@ def build_parser() -> argparse.ArgumentParser:
 
     v = sub.add_parser("evaluate", help="compare a period's results with a generator's ground truth")
     v.add_argument("--truth", required=True, help="ground-truth folder written by generate")
-    v.add_argument("--period", required=True, type=_period)
-    v.add_argument("--config")
-    v.add_argument("--work-dir")
+    v.add_argument("--period", required=True, type=_period, help="YYYY-MM: the month to evaluate (run it first)")
+    v.add_argument("--config", help="YAML config file (default: $GROUPSCOPE_CONFIG or ./groupscope.yaml)")
+    v.add_argument("--work-dir", help="override work_dir from the config")
 
     e = sub.add_parser("export", help="write one of the downloadable lists")
     e.add_argument(
         "list", choices=["fake-members", "potential-members", "group-summary", "quarantine", "prospect-groups", "worklist"]
     )
-    e.add_argument("--period", required=True, type=_period)
+    e.add_argument("--period", required=True, type=_period, help="YYYY-MM: the month whose list to write (run it first)")
     e.add_argument(
         "--out", required=True,
         help="CSV file to write; for worklist without --account-manager, a folder of one file per account manager",
     )
     e.add_argument("--account-manager", help="worklist: only this account manager's groups, into the file --out")
-    e.add_argument("--config")
-    e.add_argument("--work-dir")
+    e.add_argument("--config", help="YAML config file (default: $GROUPSCOPE_CONFIG or ./groupscope.yaml)")
+    e.add_argument("--work-dir", help="override work_dir from the config")
     e.add_argument("--db", help="SQLAlchemy URL of the reporting database (default: embedded DuckDB in work_dir)")
 
     d = sub.add_parser("db", help="reporting database: migrate, set up the BI and account-manager roles")

@@ -183,3 +183,12 @@ def test_default_stderr_is_warnings_only_and_verbose_adds_stage_lines():
     console.get_logger("run").info("period 2026-10: calls")
     console.setup_logging(0, stream=io.StringIO())
     assert quiet.getvalue() == "" and verbose.getvalue() == "period 2026-10: calls\n"
+
+
+def test_every_option_of_run_export_and_evaluate_has_help():
+    parser = cli.build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, __import__("argparse")._SubParsersAction))
+    for name in ("run", "export", "evaluate"):
+        missing = [a.dest for a in sub.choices[name]._actions
+                   if a.option_strings and not a.help and a.dest not in ("help",)]
+        assert not missing, (name, missing)
