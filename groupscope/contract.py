@@ -338,6 +338,8 @@ class OutputList:
     name: str
     columns: tuple[OutputColumn, ...]
     description: str = ""
+    # groupscope's columns beyond the contract's, exported after them
+    extra: tuple[OutputColumn, ...] = ()
 
     @property
     def column_names(self) -> list[str]:
@@ -381,9 +383,21 @@ GROUP_SUMMARY = OutputList(
         OutputColumn("purity", "real_members / listed_members (纯度)"),
         OutputColumn("est_onnet_unregistered", "estimated home-carrier employees not registered"),
         OutputColumn("est_offnet_employees", "estimated employees on other carriers, after correction"),
-        OutputColumn("market_share", "home carrier's share of the group's employees"),
+        OutputColumn(
+            "market_share",
+            "(real_members + est_onnet_unregistered) / (real_members + est_onnet_unregistered + est_offnet_employees):"
+            " the home carrier's share of the group's employees",
+        ),
         OutputColumn("value_score", "0..100"),
         OutputColumn("value_tier", "tier label"),
+    ),
+    extra=(
+        OutputColumn(
+            "market_share_staff",
+            "market_share with on-net staff (real_members - data_lines) in place of real_members: data cards and"
+            " IoT SIMs are lines, not employees, and market_share counts them",
+        ),
+        OutputColumn("data_lines", "real members that are data cards or IoT SIMs (data-only bill, no calls or SMS)"),
     ),
 )
 
@@ -443,4 +457,7 @@ def contract_markdown() -> str:
     for o in OUTPUT_LISTS.values():
         lines += ["", f"### {o.name}", "", o.description, "", "| column | meaning |", "|---|---|"]
         lines += [f"| {c.name} | {c.description} |" for c in o.columns]
+        if o.extra:
+            lines += ["", "Beyond the contract, the first columns after the contract's ones:", ""]
+            lines += [f"- `{c.name}`: {c.description}" for c in o.extra]
     return "\n".join(lines) + "\n"

@@ -85,12 +85,22 @@ def test_exports_follow_the_contract(analysed, tmp_path):
         assert share > cfg.analytics.potential_member_share or r["likely_employee"] == "true"
         assert r["on_net"] in ("true", "false")
         assert (r["carrier"] == cfg.home_carrier) == (r["on_net"] == "true"), r
+    extra = [c.name for c in OUTPUT_LISTS["group-summary"].extra]
+    assert list(lists["group-summary"][0])[len(OUTPUT_LISTS["group-summary"].columns):][: len(extra)] == extra
     for r in lists["group-summary"]:
         listed, sus, real = int(r["listed_members"]), int(r["suspect_members"]), int(r["real_members"])
         assert real == listed - sus
         assert abs(float(r["purity"]) - real / listed) < 1e-3
-        if r["market_share"]:
-            assert 0 <= float(r["market_share"]) <= 1
+        # the contract's formula over the exported columns, on every row (both shares rounded to 4 places,
+        # est_offnet_employees too: at most 1e-4 apart); the staff share puts real_members - data_lines
+        on, off = real + int(r["est_onnet_unregistered"]), float(r["est_offnet_employees"])
+        staff = on - int(r["data_lines"])
+        for col, n in (("market_share", on), ("market_share_staff", staff)):
+            if n + off == 0:
+                assert r[col] == "", r
+            else:
+                assert abs(float(r[col]) - n / (n + off)) <= 1e-4 + 1e-9, (col, r)
+                assert 0 <= float(r[col]) <= 1
 
 
 def test_prospect_groups_export_lists_every_number_of_every_prospect(analysed, tmp_path):

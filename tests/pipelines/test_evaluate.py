@@ -41,7 +41,7 @@ def setup(tmp_path):
                 f"FROM m) TO '{truth / 'members.csv'}' (HEADER)")
     for name, sql in (
         ("potential_members", "SELECT 'G1' AS group_id, '13900000001' AS msisdn, 0.2 AS member_share, 0.9 AS score, true AS likely_employee"),
-        ("group_summary", "SELECT 'G1' AS group_id, 0.5 AS market_share, 0.75 AS purity"),
+        ("group_summary", "SELECT 'G1' AS group_id, 0.5 AS market_share, 0.55 AS market_share_staff, 0.72 AS rule_market_share, 0.75 AS purity"),
     ):
         p = derived_path(work, name, P)
         p.parent.mkdir(parents=True)
@@ -68,6 +68,8 @@ def test_kinds_and_tiny_groups_are_measured_separately(setup):
     # the larger group: 3 flagged, 1 of them the fake
     assert m["fake_larger_precision"] == pytest.approx(1 / 3) and m["fake_larger_recall"] == 1.0
     assert m["market_share_mae_pp"] == pytest.approx(10.0) and m["purity_mae_pp"] == pytest.approx(5.0)
+    # the staff share (data lines left out) and the operator's rule, against the same truth (0.6)
+    assert m["market_share_staff_mae_pp"] == pytest.approx(5.0) and m["rule_market_share_mae_pp"] == pytest.approx(12.0)
     text = report(m)
     assert "data lines (2)" in text and "groups <= 3 lines (3 members, 1 fakes)" in text
 

@@ -250,7 +250,7 @@ COUNTS = {
     "offnet_detected": [4, 6, 2], "offnet_key_competitor": [2, 5, 1],
 }
 PREVIOUS = {
-    "group_id": ["G3"], "onnet_registered_staff": [5], "onnet_detected": [0], "offnet_detected": [3],
+    "group_id": ["G3"], "real_members": [5], "onnet_registered_staff": [5], "onnet_detected": [0], "offnet_detected": [3],
     "offnet_key_competitor": [1], "correction_coefficient": [2.0], "rule_correction_coefficient": [None],
 }
 
@@ -285,6 +285,11 @@ def test_market_share_both_ways_by_hand():
     assert g["rule_loo_mae_pp"] == pytest.approx(rloo, abs=1e-5)
     # on-net likely employees are corrected like the off-net ones: G1 round(2 * 27/13) = 4
     assert ms["G1"]["est_onnet_unregistered"] == 4
+    # G1 has 9 real members, one a data line: the contract's share counts the 9, (9 + 4) / (13 + 4 x 27/13)
+    # = 169 / 277; the staff share counts the 8 employees, 12 / (12 + 108/13) = 156 / 264
+    assert ms["G1"]["est_offnet_employees"] == pytest.approx(108 / 13)
+    assert ms["G1"]["market_share"] == pytest.approx(169 / 277)
+    assert ms["G1"]["market_share_staff"] == pytest.approx(156 / 264)
     g3 = ms["G3"]
     # G3: 5 on-net staff, no on-net likely employee, 2 off-net ones, 1 key competitor user
     assert g3["market_share"] == pytest.approx(5 / (5 + 2 * 27 / 13)) and g3["coefficient_scope"] == "global"
