@@ -61,6 +61,8 @@ COLUMNS = [
     ("potential P", "potential_score_precision", "{:.3f}"),
     ("potential R", "potential_score_recall", "{:.3f}"),
     ("share MAE pp", "market_share_mae_pp", "{:.2f}"),
+    ("staff share MAE pp", "market_share_staff_mae_pp", "{:.2f}"),
+    ("10 % rule share MAE pp", "rule_market_share_mae_pp", "{:.2f}"),
     ("purity MAE pp", "purity_mae_pp", "{:.2f}"),
     ("prospect P", "prospect_precision", "{:.3f}"),
     ("prospect R", "prospect_recall", "{:.3f}"),
