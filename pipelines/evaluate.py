@@ -192,7 +192,7 @@ def report(m: dict[str, float]) -> str:
         ("", "recall (>= 2 member contacts)", m["potential_rule10_recall"], ""),
         (f"market share ({m['groups_ge_20']} groups >= 20 employees)", "MAE, pp (contract column)", m["market_share_mae_pp"],
          _bar("market_share_mae_pp")),
-        ("", "MAE, pp (staff: data lines left out)", m["market_share_staff_mae_pp"], _bar("market_share_staff_mae_pp")),
+        ("", "MAE, pp (staff, no data lines)", m["market_share_staff_mae_pp"], _bar("market_share_staff_mae_pp")),
         ("", "MAE, pp (operator's 10 % rule)", m["rule_market_share_mae_pp"], ""),
         ("purity", "MAE, pp", m["purity_mae_pp"], _bar("purity_mae_pp")),
     ]

@@ -198,6 +198,9 @@ def test_too_little_evidence_is_never_flagged():
         "new": dict(days_observed=5),  # joined 5 days before month end (< 10)
         "alone": dict(listed=1, other_active=0),  # the only member of its group
         "nobody": dict(listed=3, other_active=0),  # the others never call
+        # 40 calls, none with the group and none in working time (no working-time record): nothing to set
+        # against the colleagues' co-location, ties or hours
+        "unseen": dict(work_records=0, graph_work_events=0, own_work_share=0.0),
     })
     for k, r in s.items():
         # no evidence at all: fake_score 1.0, but not flagged and no confidence
@@ -207,6 +210,11 @@ def test_too_little_evidence_is_never_flagged():
     assert "joined or activated 5 days before month end: too recent to judge" in s["new"]["reasons"]
     assert s["alone"]["reasons"].endswith("the only member of the group: no colleague to compare with")
     assert "no other member of the group is active" in s["nobody"]["reasons"]
+    assert s["unseen"]["reasons"].endswith("no calls with the group and none in working hours: too little to judge")
+    # the same line calling one member, evenings only (family-like), is judged: its fake score stands
+    rel = _fake({"rel": dict(work_records=0, graph_work_events=0, own_work_share=0.0, members_contacted=1,
+                             top_member_events=12, top_member_work_share=0.0)})["rel"]
+    assert rel["evidence"] == "sufficient" and rel["is_suspect"] and "family-like" in rel["reasons"]
     # a group of one never reads "contacts 0 of 0 other members"
     assert "0 of 0" not in s["alone"]["reasons"] and "no calls with other members" not in s["alone"]["reasons"]
 
