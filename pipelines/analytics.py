@@ -14,7 +14,7 @@ from groupscope.config import AnalyticsConfig, Config
 from groupscope.console import progress
 from groupscope.period import Period
 from pipelines.engine import Engine, engine_for
-from pipelines.transform import derived_path, staged_files
+from pipelines.storage import derived_path, staged_files
 from transforms.communities import (
     leiden_teams,
     merge_teams,
@@ -118,7 +118,7 @@ def build_group_analytics(cfg: Config, period: str, con=None) -> dict[str, Path]
         f"WHERE g.status = 'active' AND m.joined_at <= DATE {lit(end)} AND (m.left_at IS NULL OR m.left_at > DATE {lit(end)}) "
         "GROUP BY m.group_id, m.msisdn",
     )
-    from pipelines.transform import register_calendar
+    from pipelines.calls import register_calendar
 
     register_calendar(eng, cfg, "calls", "work_calendar")  # working time (config section calendar)
     mc = a.model
