@@ -26,7 +26,7 @@ from groupscope.synth.generate import generate
 from groupscope.synth.params import SynthParams
 from pipelines.evaluate import evaluate, report
 from pipelines.run import run_period
-from pipelines.transform import derived_path
+from pipelines.storage import derived_path
 from transforms.sql import lit
 
 MONTHS = ("2026-09", "2026-10")
