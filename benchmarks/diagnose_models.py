@@ -4,7 +4,7 @@ member and group size, with their evidence), the fakes missed, and the market-sh
 are not in the quality sweep (benchmarks/sweep_quality.py).
 
     python benchmarks/diagnose_models.py --seed 1303 --param activity=0.5
-    python benchmarks/diagnose_models.py --seed 1201 --model headcount_score_ramp=[0.65,0.65001]
+    python benchmarks/diagnose_models.py --seed 1201 --model tie_min_work_events=1
 
 --param sets a generator setting (groupscope.synth.params.SynthParams), --model an
 analytics.model key (JSON values). The operator is generated once per seed and settings under --dir;

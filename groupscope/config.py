@@ -181,25 +181,12 @@ class ModelConfig(_Section):
         default_factory=lambda: {"work": 0.05, "focus": 0.05, "colocation": 0.01},
         description="smallest reference values of the employee-score signals",
     )
-    headcount_score_ramp: list[float] = Field(
-        default_factory=lambda: [0.35, 0.75],
-        description="market share counts a group's unregistered employees as the sum over its candidates of "
-        "min(1, max(0, (score - lo) / (hi - lo))) for [lo, hi] = this, not only those at the listing threshold: "
-        "near the threshold a number is as likely one as not, and a hard cut makes the count of a group jump",
-    )
 
     @field_validator("size_bands")
     @classmethod
     def _bands(cls, v: list[int]) -> list[int]:
         if any(b <= a for a, b in zip(v, v[1:])) or any(x < 1 for x in v):
             raise ValueError("size bands must be increasing positive integers")
-        return v
-
-    @field_validator("headcount_score_ramp")
-    @classmethod
-    def _ramp(cls, v: list[float]) -> list[float]:
-        if len(v) != 2 or not 0 <= v[0] < v[1] <= 1:
-            raise ValueError("needs [lo, hi] with 0 <= lo < hi <= 1")
         return v
 
     @field_validator("employee_weights")

@@ -67,11 +67,8 @@ def _register_surveys(eng: Engine, work: Path, period: str, months: int) -> None
 # last month's group summary as the month-over-month change needs it
 PREVIOUS_COLUMNS = {
     "group_id": "VARCHAR", "real_members": "BIGINT", "onnet_registered_staff": "BIGINT", "onnet_detected": "BIGINT", "offnet_detected": "BIGINT",
-    "onnet_expected": "DOUBLE", "offnet_expected": "DOUBLE",
     "offnet_key_competitor": "BIGINT", "correction_coefficient": "DOUBLE", "rule_correction_coefficient": "DOUBLE",
 }
-# a summary written before the expected counts existed: its likely employees in their place
-PREVIOUS_FALLBACK = {"onnet_expected": "onnet_detected", "offnet_expected": "offnet_detected"}
 
 
 def _previous_summary(eng: Engine, work: Path, period: str) -> str:
@@ -82,9 +79,7 @@ def _previous_summary(eng: Engine, work: Path, period: str) -> str:
         return "SELECT " + ", ".join(f"CAST(NULL AS {t}) AS {c}" for c, t in PREVIOUS_COLUMNS.items()) + " WHERE false"
     eng.register_parquet("previous_summary_file", [path])
     have = set(eng.to_arrow("SELECT * FROM previous_summary_file LIMIT 0").column_names)
-    cols = ", ".join(
-        f"CAST({c if c in have else PREVIOUS_FALLBACK.get(c, 'NULL')} AS {t}) AS {c}" for c, t in PREVIOUS_COLUMNS.items()
-    )
+    cols = ", ".join(f"CAST({c if c in have else 'NULL'} AS {t}) AS {c}" for c, t in PREVIOUS_COLUMNS.items())
     return f"SELECT {cols} FROM previous_summary_file"
 
 
@@ -141,7 +136,7 @@ def build_group_analytics(cfg: Config, period: str, con=None) -> dict[str, Path]
         ("fake", fake_scores_sql("features", "refs", "colleagues", mc, a.fake_threshold)),
         ("counts", group_counts_sql(
             "groups", "fake", "employee", a.fake_threshold, a.employee_score_threshold, a.potential_member_share,
-            mc.size_bands, mc.headcount_score_ramp)),
+            mc.size_bands)),
         ("calibration", calibration_sql("counts", "surveys", a.min_surveys_per_industry, mc.size_bands)),
         ("previous", _previous_summary(eng, work, period)),
         ("market", market_share_sql("counts", "calibration", "previous")),

@@ -4,13 +4,10 @@ Employees who are not registered members are seen only through their calls with 
 call graph finds undercounts them. On-net staff are the real members that are people (real members
 less data cards and IoT SIMs, which are lines, not employees). Two ways to the rest:
 
-- **score**: the unregistered employees the call graph finds, on-net and off-net, as *expected counts*:
-  every candidate counts by its employee score, min(1, max(0, (score - lo) / (hi - lo))) with [lo, hi] =
-  `analytics.model.headcount_score_ramp` (a number near the listing threshold is about as likely an
-  employee as not; counting only those at the threshold makes a group's count jump with a few numbers
-  either side of it). Both are found the same way (through their contacts with members), so one
-  coefficient corrects both: est_onnet_unregistered = round(coefficient x on-net expected),
-  est_offnet_employees = coefficient x off-net expected;
+- **score**: unregistered likely employees (employee score at the threshold), on-net and off-net;
+  both are found the same way (through their contacts with members), so one coefficient corrects both:
+  est_onnet_unregistered = round(coefficient x on-net likely employees), est_offnet_employees =
+  coefficient x off-net likely employees;
 - **rule**: the operator's established rule, key competitor users = off-net numbers in contact with
   more than `potential_member_share` (10 %) of the group's members, times its own coefficient; its
   on-net side is on-net staff + on-net likely employees, uncorrected.
@@ -24,7 +21,7 @@ fitted to. The month-over-month change is that of the contract column; the rule'
 
 Account managers' on-site surveys give the headcount of some groups. Each method's coefficient is the
 ratio estimator sum(what the survey implies) / sum(what was counted) over the surveyed groups (score:
-headcount - on-net staff over the expected unregistered employees; rule: headcount - on-net side over key competitor
+headcount - on-net staff over all likely employees; rule: headcount - on-net side over key competitor
 users), per size band of the group (`analytics.model.size_bands`): an unregistered employee is seen
 only through calls with members, so the share found grows with the registered members. A band with
 fewer than `min_surveys` surveys pools its neighbouring bands, one step each way at a time, until it
@@ -39,11 +36,10 @@ coefficient, the uncorrected counts are used, and the run warns.
 from __future__ import annotations
 
 from transforms.scores import size_band_sql
-from transforms.sql import num
 
 # per method: (what the survey implies, what was counted), over a relation with the group's counts and headcount
 IMPLIED = {
-    "score": ("greatest(0, {a}headcount - {a}onnet_registered_staff)", "({a}onnet_expected + {a}offnet_expected)"),
+    "score": ("greatest(0, {a}headcount - {a}onnet_registered_staff)", "({a}onnet_detected + {a}offnet_detected)"),
     "rule": ("greatest(0, {a}headcount - {a}onnet_registered_staff - {a}onnet_detected)", "{a}offnet_key_competitor"),
 }
 
@@ -52,23 +48,19 @@ def _onnet(method: str, a: str, coef: str, registered: str = "onnet_registered_s
     """On-net side of a group (columns of relation alias `a`) under coefficient `coef`: `registered`
     (on-net staff, or the contract's real_members) plus the on-net likely employees."""
     if method == "score":
-        return f"({a}{registered} + round({a}onnet_expected * {coef}))"
+        return f"({a}{registered} + round({a}onnet_detected * {coef}))"
     return f"({a}{registered} + {a}onnet_detected)"
 
 
 def _offnet(method: str, a: str, coef: str) -> str:
-    col = "offnet_expected" if method == "score" else "offnet_key_competitor"
+    col = "offnet_detected" if method == "score" else "offnet_key_competitor"
     return f"({a}{col} * {coef})"
 
 
 def group_counts_sql(groups: str, fake: str, potential: str, fake_threshold: float, employee_threshold: float,
-                     key_share: float, size_bands: list[int], ramp: tuple[float, float] | list[float]) -> str:
+                     key_share: float, size_bands: list[int]) -> str:
     """Per active group: listed, suspect, insufficient-evidence and real members; on-net unregistered
-    and off-net likely employees (score at the threshold: the listed ones) and expected employees (every
-    candidate counted by its score's place on `ramp` = [lo, hi]: 0 below lo, 1 from hi); key competitor
-    users (rule: member_share > key_share)."""
-    lo, hi = ramp
-    weight = f"least(1.0, greatest(0.0, (score - {num(lo)}) / {num(hi - lo)}))"
+    and off-net likely employees (score); key competitor users (rule: member_share > key_share)."""
     return f"""
 WITH f AS (
     SELECT group_id, count(*) AS listed_members,
@@ -81,9 +73,6 @@ p AS (
     SELECT group_id,
            count(*) FILTER (WHERE on_net AND score >= {employee_threshold}) AS onnet_detected,
            count(*) FILTER (WHERE NOT on_net AND score >= {employee_threshold}) AS offnet_detected,
-           -- summed in fixed point: exact, so a group's count does not depend on the order of a parallel sum
-           sum(CAST(round({weight}, 6) AS DECIMAL(18, 6))) FILTER (WHERE on_net) AS onnet_expected,
-           sum(CAST(round({weight}, 6) AS DECIMAL(18, 6))) FILTER (WHERE NOT on_net) AS offnet_expected,
            count(*) FILTER (WHERE NOT on_net AND member_share > {key_share}) AS offnet_key_competitor
     FROM {potential} GROUP BY group_id
 )
@@ -96,8 +85,6 @@ SELECT g.group_id, g.industry, g.region, g.account_manager_id,
        f.listed_members - f.suspect_members - f.data_lines AS onnet_registered_staff,
        coalesce(p.onnet_detected, 0) AS onnet_detected,
        coalesce(p.offnet_detected, 0) AS offnet_detected,
-       CAST(coalesce(p.onnet_expected, 0) AS DOUBLE) AS onnet_expected,
-       CAST(coalesce(p.offnet_expected, 0) AS DOUBLE) AS offnet_expected,
        coalesce(p.offnet_key_competitor, 0) AS offnet_key_competitor
 FROM {groups} AS g JOIN f ON f.group_id = g.group_id
 LEFT JOIN p ON p.group_id = g.group_id
@@ -157,7 +144,7 @@ WITH s AS (
 bands AS (SELECT * FROM (VALUES {bands_values}) AS t(label, i)),
 obs AS (
     SELECT row_number() OVER (ORDER BY c.group_id) AS oid, b.i AS bi,
-           c.onnet_registered_staff, c.onnet_detected, c.onnet_expected, c.offnet_expected, c.offnet_key_competitor,
+           c.onnet_registered_staff, c.onnet_detected, c.offnet_detected, c.offnet_key_competitor,
            s.surveyed_headcount AS headcount
     FROM {counts} AS c JOIN s ON s.group_id = c.group_id JOIN bands AS b ON b.label = c.size_band
 ),
@@ -213,7 +200,7 @@ def market_share_sql(counts: str, calibration: str, previous: str) -> str:
             return f"CAST({on} AS DOUBLE) / nullif({on} + {_offnet(m, a, k)}, 0)"
 
         now, at_prev, before = share("c.", applied), share("c.", prev_applied), share("p.", prev_applied)
-        onnet_est = f"CAST(round(c.onnet_expected * {applied}) AS BIGINT) AS est_onnet_unregistered," if m == "score" else ""
+        onnet_est = f"CAST(round(c.onnet_detected * {applied}) AS BIGINT) AS est_onnet_unregistered," if m == "score" else ""
         if m == "score":
             onnet_est += f"\n       {share('c.', applied, registered='onnet_registered_staff')} AS market_share_staff,"
         cols.append(f"""

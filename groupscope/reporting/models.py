@@ -140,9 +140,9 @@ fact_group_month = _table(
     sa.Column("purity", sa.Double, comment="real_members / listed_members (纯度)"),
     sa.Column("est_onnet_unregistered", sa.BigInteger, comment="home-carrier likely employees not registered"),
     sa.Column("offnet_detected", sa.BigInteger, comment="off-net likely employees detected in the call graph"),
-    sa.Column("correction_coefficient", sa.Double, comment="survey-calibrated factor applied to onnet_expected and offnet_expected; empty when uncalibrated"),
+    sa.Column("correction_coefficient", sa.Double, comment="survey-calibrated factor applied to offnet_detected; empty when uncalibrated"),
     sa.Column("coefficient_scope", sa.Text, comment="industry the coefficient was fitted on, global, or uncalibrated"),
-    sa.Column("est_offnet_employees", sa.Double, comment="offnet_expected x correction_coefficient"),
+    sa.Column("est_offnet_employees", sa.Double, comment="offnet_detected x correction_coefficient"),
     sa.Column("market_share", sa.Double, comment="(real_members + est_onnet_unregistered) / (real_members + est_onnet_unregistered + est_offnet_employees), the contract's formula; data lines count as members"),
     sa.Column("real_revenue", sa.Numeric(16, 2), comment="billed revenue of the real members in the month"),
     sa.Column("current_score", sa.Double, comment="AHP current-value score 0..100"),
@@ -168,8 +168,6 @@ fact_group_month = _table(
     sa.Column("rule_share_change_recalibration", sa.Double, comment="part of the rule change from the new coefficient"),
     sa.Column("data_lines", sa.BigInteger, comment="real members that are data cards or IoT SIMs (data-only bill, no calls or SMS): lines, not employees"),
     sa.Column("market_share_staff", sa.Double, comment="share of the group's employees on the home carrier: market_share with on-net staff (real_members - data_lines) in place of real_members"),
-    sa.Column("onnet_expected", sa.Double, comment="on-net unregistered employees expected from the candidates' employee scores (analytics.model.headcount_score_ramp), before correction"),
-    sa.Column("offnet_expected", sa.Double, comment="off-net employees expected from the candidates' employee scores, before correction"),
 )
 
 fact_potential_member = _table(

@@ -186,7 +186,7 @@ def test_analytics_sql_transpiles_to_spark():
         scores.fake_scores_sql("features", "refs", "colleagues", mc, 0.5),
         scores.employee_scores_sql("candidates", "refs", mc),
         scores.group_reference_sql("features", "groups", mc),
-        market.group_counts_sql("groups", "fake", "employee", 0.5, 0.65, 0.1, [3, 9], mc.headcount_score_ramp),
+        market.group_counts_sql("groups", "fake", "employee", 0.5, 0.65, 0.1, [3, 9]),
         market.calibration_sql("counts", "surveys", 8, [3, 9]),
         market.market_share_sql("counts", "calibration", "previous"),
     ]

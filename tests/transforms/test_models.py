@@ -256,19 +256,17 @@ COUNTS = {
     "group_id": ["G1", "G2", "G3"], "industry": ["retail"] * 3, "size_band": ["10-29"] * 3, "real_members": [9, 9, 5],
     "onnet_registered_staff": [8, 9, 5], "onnet_detected": [2, 1, 0],
     "offnet_detected": [4, 6, 2], "offnet_key_competitor": [2, 5, 1],
-    # expected unregistered employees (scores on the ramp); whole numbers here, as if every candidate were sure
-    "onnet_expected": [2.0, 1.0, 0.0], "offnet_expected": [4.0, 6.0, 2.0],
 }
 PREVIOUS = {
     "group_id": ["G3"], "real_members": [5], "onnet_registered_staff": [5], "onnet_detected": [0], "offnet_detected": [3],
-    "onnet_expected": [0.0], "offnet_expected": [3.0], "offnet_key_competitor": [1], "correction_coefficient": [2.0], "rule_correction_coefficient": [None],
+    "offnet_key_competitor": [1], "correction_coefficient": [2.0], "rule_correction_coefficient": [None],
 }
 
 
-def test_group_counts_expected_employees_by_hand():
-    # G1: 4 members, one suspect, one a data line; candidates scored 0.30, 0.55, 0.70 (on-net) and 0.80,
-    # 0.65, 0.40 (off-net). Ramp [0.35, 0.75]: 0.30 -> 0, 0.55 -> 0.5, 0.70 -> 0.875; 0.80 -> 1, 0.65 -> 0.75,
-    # 0.40 -> 0.125. Listed at 0.65: 1 on-net (0.70), 2 off-net (0.80, 0.65)
+def test_group_counts_by_hand():
+    # G1: 4 members, one suspect, one a data line: 3 real, 2 of them staff. Candidates scored 0.30, 0.55,
+    # 0.70 (on-net) and 0.80, 0.65, 0.40 (off-net): likely employees (>= 0.65) 1 on-net, 2 off-net; key
+    # competitor users (off-net, member_share > 0.1): 0.5 and 0.25 -> 2
     con = _con(
         groups={"group_id": ["G1"], "industry": ["retail"], "region": ["R"], "account_manager_id": ["A"], "status": ["active"]},
         fake={"group_id": ["G1"] * 4, "is_suspect": [True, False, False, False], "evidence": ["sufficient"] * 4,
@@ -276,10 +274,9 @@ def test_group_counts_expected_employees_by_hand():
         employee={"group_id": ["G1"] * 6, "on_net": [True, True, True, False, False, False],
                   "score": [0.30, 0.55, 0.70, 0.80, 0.65, 0.40], "member_share": [0.0, 0.0, 0.0, 0.5, 0.25, 0.0]},
     )
-    g = _rows(con, market.group_counts_sql("groups", "fake", "employee", 0.5, 0.65, 0.1, [3, 9], [0.35, 0.75]))["G1"]
-    assert (g["real_members"], g["data_lines"], g["onnet_registered_staff"]) == (3, 1, 2)
-    assert (g["onnet_detected"], g["offnet_detected"], g["offnet_key_competitor"]) == (1, 2, 2)
-    assert g["onnet_expected"] == pytest.approx(1.375) and g["offnet_expected"] == pytest.approx(1.875)
+    g = _rows(con, market.group_counts_sql("groups", "fake", "employee", 0.5, 0.65, 0.1, [3, 9]))["G1"]
+    assert (g["real_members"], g["data_lines"], g["onnet_registered_staff"], g["purity"]) == (3, 1, 2, 0.75)
+    assert (g["onnet_detected"], g["offnet_detected"], g["offnet_key_competitor"], g["size_band"]) == (1, 2, 2, "4-9")
 
 
 def _market(surveys: dict, previous: dict | None) -> tuple[dict, dict]:
@@ -381,7 +378,6 @@ def test_coefficient_by_size_band_pools_neighbouring_bands():
         "group_id": ["G1", "G2", "G3", "G4"], "industry": ["retail"] * 4, "size_band": ["1-3", "1-3", "10+", "10+"],
         "real_members": [4, 2, 20, 10], "onnet_registered_staff": [4, 2, 20, 10], "onnet_detected": [1, 0, 2, 0],
         "offnet_detected": [1, 2, 8, 5], "offnet_key_competitor": [1, 1, 1, 1],
-        "onnet_expected": [1.0, 0.0, 2.0, 0.0], "offnet_expected": [1.0, 2.0, 8.0, 5.0],
     }
     d = datetime(2026, 10, 15).date()
     con = _con(counts=counts, surveys={"group_id": ["G1", "G2", "G3"], "surveyed_headcount": [8, 6, 35], "surveyed_at": [d] * 3},

@@ -1,7 +1,6 @@
 """The contract's market share and the employees' share side by side: `market_share` is the contract's
 formula over real_members (data lines included); `market_share_staff` counts on-net staff (real members
-less data cards and IoT SIMs), with `data_lines` the difference; the expected unregistered employees
-(candidates counted by their employee scores) that the correction coefficient multiplies.
+less data cards and IoT SIMs), with `data_lines` the difference.
 
 Revision ID: 0004_market_share_staff
 Revises: 0003_market_share_both_ways
@@ -26,26 +25,13 @@ NEW = {
         "share of the group's employees on the home carrier: market_share with on-net staff "
         "(real_members - data_lines) in place of real_members",
     ),
-    "onnet_expected": (
-        sa.Double(),
-        "on-net unregistered employees expected from the candidates' employee scores "
-        "(analytics.model.headcount_score_ramp), before correction",
-    ),
-    "offnet_expected": (sa.Double(), "off-net employees expected from the candidates' employee scores, before correction"),
 }
-# comments of fact_group_month columns: (in 0004, before)
-COMMENTS = {
-    "market_share": (
-        "(real_members + est_onnet_unregistered) / (real_members + est_onnet_unregistered + est_offnet_employees), "
-        "the contract's formula; data lines count as members",
-        "home carrier's share of the group's estimated employees",
-    ),
-    "correction_coefficient": (
-        "survey-calibrated factor applied to onnet_expected and offnet_expected; empty when uncalibrated",
-        "survey-calibrated factor applied to offnet_detected; empty when uncalibrated",
-    ),
-    "est_offnet_employees": ("offnet_expected x correction_coefficient", "offnet_detected x correction_coefficient"),
-}
+# comment of fact_group_month.market_share: (in 0004, before)
+MARKET_SHARE_COMMENT = (
+    "(real_members + est_onnet_unregistered) / (real_members + est_onnet_unregistered + est_offnet_employees), "
+    "the contract's formula; data lines count as members",
+    "home carrier's share of the group's estimated employees",
+)
 
 
 def _comment(column: str, text: str) -> None:
@@ -58,13 +44,11 @@ def upgrade() -> None:
     for name, (type_, comment) in NEW.items():
         op.add_column("fact_group_month", sa.Column(name, type_, nullable=True), schema=rs)
         _comment(name, comment)
-    for column, (new, _old) in COMMENTS.items():
-        _comment(column, new)
+    _comment("market_share", MARKET_SHARE_COMMENT[0])
 
 
 def downgrade() -> None:
     rs = context.config.attributes["schemas"]["reporting"]
-    for column, (_new, old) in COMMENTS.items():
-        _comment(column, old)
+    _comment("market_share", MARKET_SHARE_COMMENT[1])
     for name in reversed(list(NEW)):
         op.drop_column("fact_group_month", name, schema=rs)
