@@ -1,5 +1,6 @@
 """Where the group models err on one generated operator: the real members flagged as fake (by kind of
-member and group size, with their evidence), the fakes missed, and the market-share error by size band
+member and group size, with their evidence), the fakes missed, the likely employees listed that are not
+the group's employees, and the market-share error by size band
 (bias of the on-net and off-net estimates, the coefficient applied). For finding causes, on seeds that
 are not in the quality sweep (benchmarks/sweep_quality.py).
 
@@ -82,6 +83,14 @@ def main() -> None:
                round(avg(s.fake_score), 2) AS fake_score
         FROM s JOIN tm USING (group_id, msisdn) WHERE s.is_suspect <> tm.is_fake
         GROUP BY ALL ORDER BY n DESC""").fetchdf().to_string(index=False))
+    con.execute(f"CREATE VIEW pm AS SELECT * FROM read_parquet({lit(str(derived_path(cfg.work_path, 'potential_members', period)))})")
+    con.execute(f"CREATE VIEW tu AS SELECT * FROM read_csv({lit(str(truth / 'unregistered_employees.csv'))}, header=true, types={{'msisdn': 'VARCHAR'}})")
+    print("\nLikely employees listed, employees of the group or not (means):")
+    print(con.sql("""
+        SELECT tu.msisdn IS NOT NULL AS employee, pm.on_net, count(*) AS n, round(avg(pm.members_contacted), 2) AS members_contacted,
+               round(avg(pm.work_share), 2) AS work_share, round(avg(pm.focus), 2) AS focus, round(avg(pm.closure), 2) AS closure,
+               round(avg(pm.score), 2) AS score
+        FROM pm LEFT JOIN tu USING (group_id, msisdn) WHERE pm.likely_employee GROUP BY ALL ORDER BY ALL""").fetchdf().to_string(index=False))
     print("\nMarket share (staff) against the truth, groups of >= 20 employees, by size band (percentage points;"
           " on/off bias: estimated - true employees):")
     print(con.sql("""
