@@ -355,7 +355,7 @@ def group_report(con: duckdb.DuckDBPyConnection, out: dict, cfg: Config) -> str:
         f"groups: {n:,} active, {listed:,} registered members, {suspects:,} suspected fake "
         f"(purity {(listed - suspects) / max(listed, 1):.1%})\n"
         f"potential members: {likely:,} likely employees listed; {key_offnet:,} key competitor users (off-net)\n"
-        f"estimated employees: {onnet:,} on-net unregistered, {offnet:,.0f} off-net; market share {_pct(share)} (of employees: {_pct(staff_share)})\n"
+        f"estimated employees: {onnet:,} on-net unregistered, {offnet:,.0f} off-net; market share {_pct(share)} (contract formula, data lines as members); of employees {_pct(staff_share)} (data lines left out)\n"
         f"correction coefficient: {coef}\n{warning}"
         f"prospect groups: {n_pros:,} calling communities outside the registered groups, {pros_numbers:,} numbers "
         f"({pros_onnet / max(pros_numbers, 1):.0%} on-net), largest {largest:,}"

@@ -185,6 +185,8 @@ SELECT group_id, msisdn, listed, fake_score,
                      || ' colleague' || CASE WHEN n_colleagues > 1 THEN 's' ELSE '' END
                      || CASE WHEN key_person_tie > 0 THEN ' including the key person' ELSE '' END
                      || CASE WHEN colleague_contacts > 0 THEN ' (' || {_int("colleague_contacts")} || ' not registered)' ELSE '' END
+                     -- flagged all the same: say why those ties do not clear it
+                     || CASE WHEN fake_score >= {thr} THEN ', too little of its working time to vouch for it' ELSE '' END
                  WHEN listed > 1 AND members_contacted = 0 THEN 'no calls with other members'
                  WHEN listed > 1 THEN 'calls ' || {_int("members_contacted")} || ' member' || CASE WHEN members_contacted > 1 THEN 's' ELSE '' END
                      || ', not in working time as colleagues do' END,

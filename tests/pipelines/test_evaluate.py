@@ -83,3 +83,20 @@ def test_nothing_to_measure_is_not_a_number(setup):
     m = evaluate(cfg, truth, P)
     assert m["messaging_members"] == 0 and m["messaging_flagged"] is None
     assert "n/a" in report(m)
+
+
+def test_misses_are_marked_and_strict_exits_1(setup, capsys):
+    from pipelines import cli
+    from pipelines.evaluate import misses
+
+    cfg, truth = setup
+    m = evaluate(cfg, truth, P)
+    # fake precision 0.25 (>= 0.90), messaging-app staff flagged 1.0 (<= 0.05), share 10 pp (<= 5) miss
+    missed = misses(m)
+    assert any(x.startswith("fake_precision 0.250 (>= 0.90)") for x in missed)
+    assert any(x.startswith("market_share_mae_pp 10.000 (<= 5)") for x in missed)
+    assert "MISSES ITS BAR" in report(m)
+    args = ["evaluate", "--truth", str(truth), "--period", P, "--work-dir", str(cfg.work_path)]
+    assert cli.main(args) == 0
+    assert "miss their bar" in capsys.readouterr().err
+    assert cli.main([*args, "--strict"]) == 1

@@ -228,6 +228,11 @@ def test_chance_ties_of_an_outsider_count_little():
     })
     assert s["outsider"]["fake_score"] == pytest.approx(0.65**0.2) and s["outsider"]["is_suspect"]
     assert s["colleague"]["fake_score"] == pytest.approx(0.65)
+    # a suspect's tie is named with why it does not clear it; a cleared member's is not
+    assert ("working-time contact with 1 colleague, too little of its working time to vouch for it"
+            in s["outsider"]["reasons"])
+    s = _fake({"cleared": dict(members_contacted=3, work_contacts=3, work_ties=3.0, work_tie_events=10, graph_work_events=20)})
+    assert s["cleared"]["reasons"].startswith("working-time contact with 3 colleagues;") and not s["cleared"]["is_suspect"]
 
 
 # ---------------------------------------------------------------- employee score
