@@ -21,7 +21,7 @@ from pathlib import Path
 from groupscope.config import config_from_dict
 from groupscope.synth.generate import generate
 from groupscope.synth.params import TIDY, SynthParams
-from pipelines.evaluate import BAR, UPPER_BAR, evaluate
+from pipelines.evaluate import evaluate, missed
 from pipelines.run import run_period
 
 
@@ -61,6 +61,8 @@ COLUMNS = [
     ("potential P", "potential_score_precision", "{:.3f}"),
     ("potential R", "potential_score_recall", "{:.3f}"),
     ("share MAE pp", "market_share_mae_pp", "{:.2f}"),
+    ("staff share MAE pp", "market_share_staff_mae_pp", "{:.2f}"),
+    ("10 % rule share MAE pp", "rule_market_share_mae_pp", "{:.2f}"),
     ("purity MAE pp", "purity_mae_pp", "{:.2f}"),
     ("prospect P", "prospect_precision", "{:.3f}"),
     ("prospect R", "prospect_recall", "{:.3f}"),
@@ -72,7 +74,7 @@ def _cell(m: dict, key: str, fmt: str) -> str:
     if v is None:
         return "n/a"
     text = fmt.format(v)
-    if key in BAR and v < BAR[key] or key in UPPER_BAR and v > UPPER_BAR[key]:
+    if missed(key, v):
         text = f"**{text}**"  # misses its bar
     return text
 

@@ -403,6 +403,12 @@ GROUP_SUMMARY = OutputList(
     ),
     "one row per active group: its real size, purity, estimated employees by carrier, market share and value",
     extra=(
+        OutputColumn(
+            "market_share_staff",
+            "market_share with on-net staff (real_members - data_lines) in place of real_members: data cards and"
+            " IoT SIMs are lines, not employees, and market_share counts them",
+        ),
+        OutputColumn("data_lines", "real members that are data cards or IoT SIMs (data-only bill, no calls or SMS)"),
         OutputColumn("coefficient_scope", "group size band the correction coefficient was fitted on, global, or "
                      "uncalibrated"),
         OutputColumn("correction_coefficient", "survey-calibrated factor applied to the off-net likely employees; "

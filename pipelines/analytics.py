@@ -66,7 +66,7 @@ def _register_surveys(eng: Engine, work: Path, period: str, months: int) -> None
 
 # last month's group summary as the month-over-month change needs it
 PREVIOUS_COLUMNS = {
-    "group_id": "VARCHAR", "onnet_registered_staff": "BIGINT", "onnet_detected": "BIGINT", "offnet_detected": "BIGINT",
+    "group_id": "VARCHAR", "real_members": "BIGINT", "onnet_registered_staff": "BIGINT", "onnet_detected": "BIGINT", "offnet_detected": "BIGINT",
     "offnet_key_competitor": "BIGINT", "correction_coefficient": "DOUBLE", "rule_correction_coefficient": "DOUBLE",
 }
 

@@ -162,6 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--period", required=True, type=_period, help="YYYY-MM: the month to evaluate (run it first)")
     v.add_argument("--config", help="YAML config file (default: $GROUPSCOPE_CONFIG or ./groupscope.yaml)")
     v.add_argument("--work-dir", help="override work_dir from the config")
+    v.add_argument("--strict", action="store_true", help="exit 1 when a measure misses its bar")
 
     e = sub.add_parser("export", help="write one of the downloadable lists")
     e.add_argument(
@@ -294,11 +295,15 @@ def _dispatch(args) -> int:
             return 0
         if args.command == "evaluate":
             from groupscope.config import load_config
-            from pipelines.evaluate import evaluate, report
+            from pipelines.evaluate import evaluate, misses, report
 
             cfg = load_config(args.config, work_dir=args.work_dir)
-            print(report(evaluate(cfg, args.truth, args.period)))
-            return 0
+            m = evaluate(cfg, args.truth, args.period)
+            print(report(m))
+            missed = misses(m)
+            if missed:
+                print(f"{len(missed)} measure(s) miss their bar: {'; '.join(missed)}", file=sys.stderr)
+            return EXIT_FAILURE if args.strict and missed else EXIT_OK
         if args.command == "export":
             from groupscope.config import load_config
             from pipelines.export import export_list, export_worklists

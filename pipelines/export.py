@@ -22,7 +22,8 @@ from groupscope.reporting import models as m
 # Decimal places of rounded columns in the lists.
 ROUNDING = {
     "fake_score": 4, "member_share": 4, "score": 4, "purity": 4, "market_share": 4,
-    "est_offnet_employees": 1, "value_score": 2, "confidence": 3, "correction_coefficient": 4,
+    # 4 places: market_share is the contract's formula over the exported columns to its 4th decimal
+    "est_offnet_employees": 4, "market_share_staff": 4, "value_score": 2, "confidence": 3, "correction_coefficient": 4,
     "rule_correction_coefficient": 4, "rule_est_offnet_employees": 1, "rule_market_share": 4, "share_change": 4,
     "share_change_movement": 4, "share_change_recalibration": 4,
 }
@@ -66,8 +67,9 @@ def _query(name: str, period: str, account_manager: str | None = None) -> sa.Sel
             sa.select(f.c.group_id, f.c.listed_members, f.c.suspect_members, f.c.real_members, f.c.purity,
                       f.c.est_onnet_unregistered, f.c.est_offnet_employees, f.c.market_share, f.c.value_score,
                       f.c.value_tier,
-                      # after the contract's columns: how the share was corrected, the operator's rule, the change
-                      f.c.coefficient_scope, f.c.correction_coefficient, f.c.offnet_key_competitor,
+                      # after the contract's columns: the employees' share (data lines left out), how the share
+                      # was corrected, the operator's rule, the change
+                      f.c.market_share_staff, f.c.data_lines, f.c.coefficient_scope, f.c.correction_coefficient, f.c.offnet_key_competitor,
                       f.c.rule_coefficient_scope, f.c.rule_correction_coefficient, f.c.rule_est_offnet_employees,
                       f.c.rule_market_share, f.c.previous_month, f.c.share_change, f.c.share_change_movement,
                       f.c.share_change_recalibration, f.c.insufficient_members)

@@ -53,6 +53,8 @@ class ReportData:
     potential_groups: list[dict] = field(default_factory=list)
     market_share: list[float] = field(default_factory=list)
     market_trend: list[dict] = field(default_factory=list)
+    # the month's share of the groups' employees: on-net staff (real members less data lines) in place of real members
+    staff_share: float | None = None
     pyramid: list[dict] = field(default_factory=list)
     grid: list[dict] = field(default_factory=list)
     campaigns: dict | None = None
@@ -228,6 +230,12 @@ def _gather_market(conn, rs: str, p: dict, data: ReportData) -> None:
             conn, f"SELECT market_share FROM {rs}.fact_group_month WHERE period = :p AND market_share IS NOT NULL", **p
         )
     ]
+    data.staff_share = _f(_rows(
+        conn,
+        f"SELECT (sum(real_members - data_lines) + sum(est_onnet_unregistered)) / nullif(sum(real_members - data_lines) + "
+        f"sum(est_onnet_unregistered) + sum(est_offnet_employees), 0) AS s FROM {rs}.fact_group_month WHERE period = :p",
+        **p,
+    )[0]["s"])
     data.market_trend = [
         {"period": r["period"], "groups": int(r["groups_"]), "mean_share": _f(r["mean_share"]),
          "overall_share": _f(r["overall_share"]), "gained": int(r["gained"] or 0), "lost": int(r["lost"] or 0),

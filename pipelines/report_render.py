@@ -303,7 +303,8 @@ def _cards(d) -> str:
         (fmt_int(t.get("suspects")), "suspected fake members"),
         (fmt_pct(purity), "purity (real / registered)"),
         (fmt_int(low), "groups with purity below 80%"),
-        (fmt_pct(share), "market share of groups' employees"),
+        (fmt_pct(share), "market share (contract formula, data lines as members)"),
+        (fmt_pct(d.staff_share), "market share of employees (data lines left out)"),
         (fmt_int(calls), "calls in the worklists"),
         (fmt_int(len(failed)), "data checks not passed"),
     ]

@@ -369,12 +369,20 @@ def calibration_text(con: duckdb.DuckDBPyConnection, path) -> tuple[str, str]:
     return text, warning
 
 
+def _pct(v: float | None) -> str:
+    return "n/a" if v is None else format(v, ".1%")
+
+
 def group_report(con: duckdb.DuckDBPyConnection, out: dict, cfg: Config) -> str:
     g = f"read_parquet('{out['group_summary']}')"
-    n, listed, suspects, onnet, offnet, share = con.execute(
+    # the contract's share counts real members (data lines included); the staff share, on-net staff
+    shares = ", ".join(
+        f"(sum({on}) + sum(est_onnet_unregistered)) / nullif(sum({on}) + sum(est_onnet_unregistered) + sum(est_offnet_employees), 0)"
+        for on in ("real_members", "onnet_registered_staff")
+    )
+    n, listed, suspects, onnet, offnet, share, staff_share = con.execute(
         f"SELECT count(*), coalesce(sum(listed_members), 0), coalesce(sum(suspect_members), 0), "
-        f"coalesce(sum(est_onnet_unregistered), 0), coalesce(sum(est_offnet_employees), 0), (sum(onnet_registered_staff) + sum(est_onnet_unregistered)) / "
-        f"nullif(sum(onnet_registered_staff) + sum(est_onnet_unregistered) + sum(est_offnet_employees), 0) FROM {g}"
+        f"coalesce(sum(est_onnet_unregistered), 0), coalesce(sum(est_offnet_employees), 0), {shares} FROM {g}"
     ).fetchone()
     p = f"read_parquet('{out['potential_members']}')"
     likely, key_offnet = con.execute(
@@ -389,7 +397,7 @@ def group_report(con: duckdb.DuckDBPyConnection, out: dict, cfg: Config) -> str:
         f"groups: {n:,} active, {listed:,} registered members, {suspects:,} suspected fake "
         f"(purity {(listed - suspects) / max(listed, 1):.1%})\n"
         f"potential members: {likely:,} likely employees listed; {key_offnet:,} key competitor users (off-net)\n"
-        f"estimated employees: {onnet:,} on-net unregistered, {offnet:,.0f} off-net; market share {'n/a' if share is None else format(share, '.1%')}\n"
+        f"estimated employees: {onnet:,} on-net unregistered, {offnet:,.0f} off-net; market share {_pct(share)} (contract formula, data lines as members); of employees {_pct(staff_share)} (data lines left out)\n"
         f"correction coefficient: {coef}\n{warning}"
         f"prospect groups: {n_pros:,} calling communities outside the registered groups, {pros_numbers:,} numbers "
         f"({pros_onnet / max(pros_numbers, 1):.0%} on-net), largest {largest:,}"

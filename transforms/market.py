@@ -12,6 +12,13 @@ less data cards and IoT SIMs, which are lines, not employees). Two ways to the r
   more than `potential_member_share` (10 %) of the group's members, times its own coefficient; its
   on-net side is on-net staff + on-net likely employees, uncorrected.
 
+The exported `market_share` is the contract's formula over the exported columns, (real_members +
+est_onnet_unregistered) / (real_members + est_onnet_unregistered + est_offnet_employees): real_members
+counts the data cards and IoT SIMs too, so it is above the employees' share wherever a group has data
+lines. `market_share_staff` is the same with on-net staff (real_members - data_lines) in place of
+real_members: the share of the group's employees, what the surveys measure and the coefficients are
+fitted to. The month-over-month change is that of the contract column; the rule's share counts on-net staff.
+
 Account managers' on-site surveys give the headcount of some groups. Each method's coefficient is the
 ratio estimator sum(what the survey implies) / sum(what was counted) over the surveyed groups (score:
 headcount - on-net staff over all likely employees; rule: headcount - on-net side over key competitor
@@ -37,11 +44,12 @@ IMPLIED = {
 }
 
 
-def _onnet(method: str, a: str, coef: str) -> str:
-    """On-net staff estimate of a group (columns of relation alias `a`) under coefficient `coef`."""
+def _onnet(method: str, a: str, coef: str, registered: str = "onnet_registered_staff") -> str:
+    """On-net side of a group (columns of relation alias `a`) under coefficient `coef`: `registered`
+    (on-net staff, or the contract's real_members) plus the on-net likely employees."""
     if method == "score":
-        return f"({a}onnet_registered_staff + round({a}onnet_detected * {coef}))"
-    return f"({a}onnet_registered_staff + {a}onnet_detected)"
+        return f"({a}{registered} + round({a}onnet_detected * {coef}))"
+    return f"({a}{registered} + {a}onnet_detected)"
 
 
 def _offnet(method: str, a: str, coef: str) -> str:
@@ -183,12 +191,18 @@ def market_share_sql(counts: str, calibration: str, previous: str) -> str:
         applied = f"coalesce({coef}, 1.0)"
         prev_applied = f"coalesce(p.{pre}correction_coefficient, 1.0)"
 
-        def share(a: str, k: str, m=m) -> str:
-            on = _onnet(m, a, k)
+        # the score's contract column counts real_members (data lines included), as CONTRACT.md's formula
+        # over the exported columns; market_share_staff counts on-net staff (the employees' share)
+        base = "real_members" if m == "score" else "onnet_registered_staff"
+
+        def share(a: str, k: str, m=m, registered=base) -> str:
+            on = _onnet(m, a, k, registered)
             return f"CAST({on} AS DOUBLE) / nullif({on} + {_offnet(m, a, k)}, 0)"
 
         now, at_prev, before = share("c.", applied), share("c.", prev_applied), share("p.", prev_applied)
         onnet_est = f"CAST(round(c.onnet_detected * {applied}) AS BIGINT) AS est_onnet_unregistered," if m == "score" else ""
+        if m == "score":
+            onnet_est += f"\n       {share('c.', applied, registered='onnet_registered_staff')} AS market_share_staff,"
         cols.append(f"""
        {coef} AS {pre}correction_coefficient,
        CASE WHEN {coef} IS NULL THEN 'uncalibrated'

@@ -20,8 +20,9 @@ fake_score = product of (1 - e) over them (a noisy-OR: any one strong piece clea
 - the registered key person: e = key_person_evidence.
 A member without any call or SMS is dormant (score 1) unless its bill is data-only (a data card or
 IoT SIM in use: score 1 - data_line_evidence). A member that would be flagged on too little
-evidence (too few calls, too few days since joining, no other active member to compare with) gets
-evidence = 'insufficient' and is never flagged.
+evidence (too few calls, too few days since joining, no other active member to compare with, or
+calls but none with the group and none in working time) gets evidence = 'insufficient' and is never
+flagged.
 """
 
 from __future__ import annotations
@@ -147,12 +148,15 @@ v AS (
     SELECT *,
            fake_score >= {thr} AND days_observed < {int(mc.min_days_observed)} AS too_new,
            fake_score >= {thr} AND NOT dormant AND NOT data_line AND own_events < {int(mc.min_events)} AS too_quiet,
-           fake_score >= {thr} AND NOT dormant AND NOT data_line AND other_active = 0 AND colleague_ties = 0 AS nobody_to_compare
+           fake_score >= {thr} AND NOT dormant AND NOT data_line AND other_active = 0 AND colleague_ties = 0 AS nobody_to_compare,
+           -- calls, but none in working time and none with the group: nothing to compare with colleagues
+           fake_score >= {thr} AND NOT dormant AND NOT data_line AND work_records = 0 AND members_contacted = 0
+               AND colleague_contacts = 0 AS unseen_at_work
     FROM s
 ),
 w AS (
     SELECT *,
-           CASE WHEN too_new OR too_quiet OR nobody_to_compare THEN 'insufficient' ELSE 'sufficient' END AS evidence,
+           CASE WHEN too_new OR too_quiet OR nobody_to_compare OR unseen_at_work THEN 'insufficient' ELSE 'sufficient' END AS evidence,
            CASE WHEN dormant THEN least(1.0, days_observed * 1.0 / days_in_period)
                 WHEN data_line THEN 1.0
                 ELSE least(1.0, own_events * 1.0 / {int(mc.confident_events)}) END AS volume
@@ -181,6 +185,8 @@ SELECT group_id, msisdn, listed, fake_score,
                      || ' colleague' || CASE WHEN n_colleagues > 1 THEN 's' ELSE '' END
                      || CASE WHEN key_person_tie > 0 THEN ' including the key person' ELSE '' END
                      || CASE WHEN colleague_contacts > 0 THEN ' (' || {_int("colleague_contacts")} || ' not registered)' ELSE '' END
+                     -- flagged all the same: say why those ties do not clear it
+                     || CASE WHEN fake_score >= {thr} THEN ', too little of its working time to vouch for it' ELSE '' END
                  WHEN listed > 1 AND members_contacted = 0 THEN 'no calls with other members'
                  WHEN listed > 1 THEN 'calls ' || {_int("members_contacted")} || ' member' || CASE WHEN members_contacted > 1 THEN 's' ELSE '' END
                      || ', not in working time as colleagues do' END,
@@ -193,6 +199,8 @@ SELECT group_id, msisdn, listed, fake_score,
                      || {_pct("own_work_share")} || ' in working time, typical member ' || {_pct("ref_own_work")} || ')' END,
             CASE WHEN too_quiet THEN 'only ' || {_int("own_events")} || ' calls or SMS in the month: too few to judge' END,
             CASE WHEN too_new THEN 'joined or activated ' || {_int("days_observed")} || ' days before month end: too recent to judge' END,
+            CASE WHEN unseen_at_work AND NOT too_quiet AND NOT too_new AND NOT nobody_to_compare
+                 THEN 'no calls with the group and none in working hours: too little to judge' END,
             CASE WHEN nobody_to_compare AND NOT too_quiet AND NOT too_new THEN
                  CASE WHEN listed = 1 THEN 'the only member of the group: no colleague to compare with'
                       ELSE 'no other member of the group is active: no colleague to compare with' END END

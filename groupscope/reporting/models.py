@@ -143,7 +143,7 @@ fact_group_month = _table(
     sa.Column("correction_coefficient", sa.Double, comment="survey-calibrated factor applied to offnet_detected; empty when uncalibrated"),
     sa.Column("coefficient_scope", sa.Text, comment="industry the coefficient was fitted on, global, or uncalibrated"),
     sa.Column("est_offnet_employees", sa.Double, comment="offnet_detected x correction_coefficient"),
-    sa.Column("market_share", sa.Double, comment="home carrier's share of the group's estimated employees"),
+    sa.Column("market_share", sa.Double, comment="(real_members + est_onnet_unregistered) / (real_members + est_onnet_unregistered + est_offnet_employees), the contract's formula; data lines count as members"),
     sa.Column("real_revenue", sa.Numeric(16, 2), comment="billed revenue of the real members in the month"),
     sa.Column("current_score", sa.Double, comment="AHP current-value score 0..100"),
     sa.Column("potential_score", sa.Double, comment="AHP potential-value score 0..100"),
@@ -166,6 +166,8 @@ fact_group_month = _table(
     sa.Column("rule_share_change", sa.Double, comment="rule_market_share - rule_previous_market_share"),
     sa.Column("rule_share_change_movement", sa.Double, comment="part of the rule change from this month's counts"),
     sa.Column("rule_share_change_recalibration", sa.Double, comment="part of the rule change from the new coefficient"),
+    sa.Column("data_lines", sa.BigInteger, comment="real members that are data cards or IoT SIMs (data-only bill, no calls or SMS): lines, not employees"),
+    sa.Column("market_share_staff", sa.Double, comment="share of the group's employees on the home carrier: market_share with on-net staff (real_members - data_lines) in place of real_members"),
 )
 
 fact_potential_member = _table(

@@ -41,7 +41,7 @@ def setup(tmp_path):
                 f"FROM m) TO '{truth / 'members.csv'}' (HEADER)")
     for name, sql in (
         ("potential_members", "SELECT 'G1' AS group_id, '13900000001' AS msisdn, 0.2 AS member_share, 0.9 AS score, true AS likely_employee"),
-        ("group_summary", "SELECT 'G1' AS group_id, 0.5 AS market_share, 0.75 AS purity"),
+        ("group_summary", "SELECT 'G1' AS group_id, 0.5 AS market_share, 0.55 AS market_share_staff, 0.72 AS rule_market_share, 0.75 AS purity"),
     ):
         p = derived_path(work, name, P)
         p.parent.mkdir(parents=True)
@@ -68,6 +68,8 @@ def test_kinds_and_tiny_groups_are_measured_separately(setup):
     # the larger group: 3 flagged, 1 of them the fake
     assert m["fake_larger_precision"] == pytest.approx(1 / 3) and m["fake_larger_recall"] == 1.0
     assert m["market_share_mae_pp"] == pytest.approx(10.0) and m["purity_mae_pp"] == pytest.approx(5.0)
+    # the staff share (data lines left out) and the operator's rule, against the same truth (0.6)
+    assert m["market_share_staff_mae_pp"] == pytest.approx(5.0) and m["rule_market_share_mae_pp"] == pytest.approx(12.0)
     text = report(m)
     assert "data lines (2)" in text and "groups <= 3 lines (3 members, 1 fakes)" in text
 
@@ -81,3 +83,20 @@ def test_nothing_to_measure_is_not_a_number(setup):
     m = evaluate(cfg, truth, P)
     assert m["messaging_members"] == 0 and m["messaging_flagged"] is None
     assert "n/a" in report(m)
+
+
+def test_misses_are_marked_and_strict_exits_1(setup, capsys):
+    from pipelines import cli
+    from pipelines.evaluate import misses
+
+    cfg, truth = setup
+    m = evaluate(cfg, truth, P)
+    # fake precision 0.25 (>= 0.90), messaging-app staff flagged 1.0 (<= 0.05), share 10 pp (<= 5) miss
+    missed = misses(m)
+    assert any(x.startswith("fake_precision 0.250 (>= 0.90)") for x in missed)
+    assert any(x.startswith("market_share_mae_pp 10.000 (<= 5)") for x in missed)
+    assert "MISSES ITS BAR" in report(m)
+    args = ["evaluate", "--truth", str(truth), "--period", P, "--work-dir", str(cfg.work_path)]
+    assert cli.main(args) == 0
+    assert "miss their bar" in capsys.readouterr().err
+    assert cli.main([*args, "--strict"]) == 1

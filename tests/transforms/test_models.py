@@ -198,6 +198,9 @@ def test_too_little_evidence_is_never_flagged():
         "new": dict(days_observed=5),  # joined 5 days before month end (< 10)
         "alone": dict(listed=1, other_active=0),  # the only member of its group
         "nobody": dict(listed=3, other_active=0),  # the others never call
+        # 40 calls, none with the group and none in working time (no working-time record): nothing to set
+        # against the colleagues' co-location, ties or hours
+        "unseen": dict(work_records=0, graph_work_events=0, own_work_share=0.0),
     })
     for k, r in s.items():
         # no evidence at all: fake_score 1.0, but not flagged and no confidence
@@ -207,6 +210,11 @@ def test_too_little_evidence_is_never_flagged():
     assert "joined or activated 5 days before month end: too recent to judge" in s["new"]["reasons"]
     assert s["alone"]["reasons"].endswith("the only member of the group: no colleague to compare with")
     assert "no other member of the group is active" in s["nobody"]["reasons"]
+    assert s["unseen"]["reasons"].endswith("no calls with the group and none in working hours: too little to judge")
+    # the same line calling one member, evenings only (family-like), is judged: its fake score stands
+    rel = _fake({"rel": dict(work_records=0, graph_work_events=0, own_work_share=0.0, members_contacted=1,
+                             top_member_events=12, top_member_work_share=0.0)})["rel"]
+    assert rel["evidence"] == "sufficient" and rel["is_suspect"] and "family-like" in rel["reasons"]
     # a group of one never reads "contacts 0 of 0 other members"
     assert "0 of 0" not in s["alone"]["reasons"] and "no calls with other members" not in s["alone"]["reasons"]
 
@@ -220,6 +228,11 @@ def test_chance_ties_of_an_outsider_count_little():
     })
     assert s["outsider"]["fake_score"] == pytest.approx(0.65**0.2) and s["outsider"]["is_suspect"]
     assert s["colleague"]["fake_score"] == pytest.approx(0.65)
+    # a suspect's tie is named with why it does not clear it; a cleared member's is not
+    assert ("working-time contact with 1 colleague, too little of its working time to vouch for it"
+            in s["outsider"]["reasons"])
+    s = _fake({"cleared": dict(members_contacted=3, work_contacts=3, work_ties=3.0, work_tie_events=10, graph_work_events=20)})
+    assert s["cleared"]["reasons"].startswith("working-time contact with 3 colleagues;") and not s["cleared"]["is_suspect"]
 
 
 # ---------------------------------------------------------------- employee score
@@ -250,9 +263,25 @@ COUNTS = {
     "offnet_detected": [4, 6, 2], "offnet_key_competitor": [2, 5, 1],
 }
 PREVIOUS = {
-    "group_id": ["G3"], "onnet_registered_staff": [5], "onnet_detected": [0], "offnet_detected": [3],
+    "group_id": ["G3"], "real_members": [5], "onnet_registered_staff": [5], "onnet_detected": [0], "offnet_detected": [3],
     "offnet_key_competitor": [1], "correction_coefficient": [2.0], "rule_correction_coefficient": [None],
 }
+
+
+def test_group_counts_by_hand():
+    # G1: 4 members, one suspect, one a data line: 3 real, 2 of them staff. Candidates scored 0.30, 0.55,
+    # 0.70 (on-net) and 0.80, 0.65, 0.40 (off-net): likely employees (>= 0.65) 1 on-net, 2 off-net; key
+    # competitor users (off-net, member_share > 0.1): 0.5 and 0.25 -> 2
+    con = _con(
+        groups={"group_id": ["G1"], "industry": ["retail"], "region": ["R"], "account_manager_id": ["A"], "status": ["active"]},
+        fake={"group_id": ["G1"] * 4, "is_suspect": [True, False, False, False], "evidence": ["sufficient"] * 4,
+              "data_line": [False, True, False, False]},
+        employee={"group_id": ["G1"] * 6, "on_net": [True, True, True, False, False, False],
+                  "score": [0.30, 0.55, 0.70, 0.80, 0.65, 0.40], "member_share": [0.0, 0.0, 0.0, 0.5, 0.25, 0.0]},
+    )
+    g = _rows(con, market.group_counts_sql("groups", "fake", "employee", 0.5, 0.65, 0.1, [3, 9]))["G1"]
+    assert (g["real_members"], g["data_lines"], g["onnet_registered_staff"], g["purity"]) == (3, 1, 2, 0.75)
+    assert (g["onnet_detected"], g["offnet_detected"], g["offnet_key_competitor"], g["size_band"]) == (1, 2, 2, "4-9")
 
 
 def _market(surveys: dict, previous: dict | None) -> tuple[dict, dict]:
@@ -285,6 +314,11 @@ def test_market_share_both_ways_by_hand():
     assert g["rule_loo_mae_pp"] == pytest.approx(rloo, abs=1e-5)
     # on-net likely employees are corrected like the off-net ones: G1 round(2 * 27/13) = 4
     assert ms["G1"]["est_onnet_unregistered"] == 4
+    # G1 has 9 real members, one a data line: the contract's share counts the 9, (9 + 4) / (13 + 4 x 27/13)
+    # = 169 / 277; the staff share counts the 8 employees, 12 / (12 + 108/13) = 156 / 264
+    assert ms["G1"]["est_offnet_employees"] == pytest.approx(108 / 13)
+    assert ms["G1"]["market_share"] == pytest.approx(169 / 277)
+    assert ms["G1"]["market_share_staff"] == pytest.approx(156 / 264)
     g3 = ms["G3"]
     # G3: 5 on-net staff, no on-net likely employee, 2 off-net ones, 1 key competitor user
     assert g3["market_share"] == pytest.approx(5 / (5 + 2 * 27 / 13)) and g3["coefficient_scope"] == "global"
