@@ -131,4 +131,19 @@ MARKET_SHARE_TREND_V2 = View(
 V2 = [MARKET_SHARE_TREND_V2 if v.name == MARKET_SHARE_TREND_V2.name else v for v in V1]
 
 
-CURRENT = V2 + CAMPAIGN_V1
+# Version 3 (migration 0005_worklist_wording): the worklist (version 1 until then)'s detail of a likely employee says "1 member",
+# not "1 members".
+WORKLIST_V1 = next(v for v in V1 if v.name == "v_account_manager_worklist")
+WORKLIST_V3 = View(
+    WORKLIST_V1.name,
+    WORKLIST_V1.description,
+    WORKLIST_V1.select.replace(
+        "' members' AS detail",
+        "CASE WHEN f.members_contacted = 1 THEN ' member' ELSE ' members' END AS detail",
+    ),
+)
+assert WORKLIST_V3.select != WORKLIST_V1.select
+V3 = [WORKLIST_V3 if v.name == WORKLIST_V3.name else v for v in V2]
+
+
+CURRENT = V3 + CAMPAIGN_V1

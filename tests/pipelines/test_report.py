@@ -68,12 +68,18 @@ def test_figures_match_the_database(two_months):
             f"SELECT sum(rows_read), sum(accepted), sum(quarantined) FROM {rs}.fact_source_rows WHERE period = '2026-10'"
         )).one()
         wl = c.execute(sa.text(f"SELECT count(*) FROM {rs}.v_account_manager_worklist WHERE period = '2026-10'")).scalar()
+        # a likely employee's detail names its member count in the right number (migration 0005)
+        details = dict(c.execute(sa.text(
+            f"SELECT members_contacted, min(detail) FROM {rs}.v_account_manager_worklist "
+            "WHERE period = '2026-10' AND action <> 'verify suspected fake member' GROUP BY members_contacted"
+        )).all())
     eng.dispose()
     assert (d.totals["groups"], d.totals["listed"], d.totals["suspects"]) == (groups, listed, suspects)
     assert len(d.purity) == groups and len(d.market_share) == groups
     assert sum(s["rows_read"] for s in d.sources) == read == acc + q
     assert q > 0 and sum(r["rows"] for r in d.quarantine_reasons) == q  # the faulty operator has quarantined rows
     assert sum(a["verify"] + a["register"] + a["win"] for a in d.account_managers) == wl
+    assert 1 in details and all(t == f"in contact with {n} member{'s' if n != 1 else ''}" for n, t in details.items()), details
     assert [t["period"] for t in d.market_trend] == ["2026-09", "2026-10"]
     assert sum(s["suspects"] for s in d.suspects_by_industry) == suspects == sum(s["suspects"] for s in d.suspects_by_region)
     assert d.padded_groups[0]["suspect_members"] == max(g["suspect_members"] for g in d.padded_groups)
