@@ -238,7 +238,7 @@ def _run_period(cfg: Config, landing: Path | str, period: str, db_url: str | Non
     log.info("period %s: calls", period, extra={"stage": "calls", "period": period})
     calls = build_calls(cfg, period, eng)
     n_calls, n_pairs = con.execute(
-        f"SELECT count(*), count(*) FILTER (WHERE caller_on_net AND callee_on_net) FROM read_parquet('{calls}')"
+        f"SELECT count(*), count(*) FILTER (WHERE caller_on_net AND callee_on_net) FROM read_parquet('{calls}/*.parquet')"
     ).fetchone()
     lines = [
         summary.text(),

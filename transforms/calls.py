@@ -25,7 +25,7 @@ WITH rec AS (
 ),
 lookup AS ({number_lookup_sql("(SELECT other_number AS number FROM rec)", ranges)}),
 ports AS ({port_periods_sql(ported)})
-SELECT r.record_id, r.record_type, r.served_msisdn, r.other_party, r.other_number,
+SELECT r.record_id, r.served_msisdn, r.other_number,
        l.number_type AS other_type,
        coalesce(p.carrier, l.range_carrier) AS other_carrier,
        coalesce(coalesce(p.carrier, l.range_carrier) = {lit(home_carrier)}, false) AND l.number_type = 'mobile' AS other_on_net,
