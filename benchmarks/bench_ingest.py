@@ -18,8 +18,8 @@ from pathlib import Path
 from groupscope.config import config_from_dict
 from groupscope.synth.generate import generate
 from groupscope.synth.params import SynthParams
+from pipelines.calls import build_calls
 from pipelines.ingest import ingest_table
-from pipelines.transform import build_calls
 
 
 def main() -> None:

@@ -70,7 +70,7 @@ def run_stage(stage: str, fn, *args, **kwargs):
     from airflow.sdk.exceptions import AirflowFailException
 
     from groupscope.console import batch_mode
-    from pipelines.run import StopRun
+    from groupscope.errors import StopRun
 
     batch_mode()  # no progress bars in task logs, no teardown noise of DuckDB's bindings
     try:

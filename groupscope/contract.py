@@ -7,12 +7,13 @@ exports all read it; none of them restates a column name, a type or an allowed v
 
 from __future__ import annotations
 
-import calendar
 import re
 from dataclasses import dataclass, field
 from typing import Literal
 
 import pyarrow as pa
+
+from groupscope.period import Period
 
 CONTRACT_VERSION = 1
 
@@ -125,8 +126,7 @@ class Table:
             return ["reference"]
         if self.partitioning == "month":
             return [f"month={period}"]
-        y, m = (int(x) for x in period.split("-"))
-        return [f"dt={period}-{d:02d}" for d in range(1, calendar.monthrange(y, m)[1] + 1)]
+        return [f"dt={d.isoformat()}" for d in Period.parse(period).days()]
 
     def partition_dir(self, key: str) -> str:
         """Folder of a partition relative to LANDING, e.g. `billing/month=2026-10` or `reference`."""

@@ -14,7 +14,7 @@ from groupscope.config import AnalyticsConfig, Config
 from groupscope.console import progress
 from groupscope.period import Period
 from pipelines.engine import Engine, engine_for
-from pipelines.transform import derived_files, derived_path, staged_files
+from pipelines.storage import derived_files, derived_path, staged_files
 from transforms.communities import (
     leiden_teams,
     merge_teams,
@@ -90,7 +90,7 @@ def build_group_analytics(cfg: Config, period: str, con=None) -> dict[str, Path]
     eng = engine_for(cfg, con)
     calls = derived_files(work, "calls", period)
     if len(calls) > 1 and hasattr(eng, "register_parts"):
-        eng.register_parts("calls", calls)  # hash partitions of the number pair (pipelines.transform.build_calls)
+        eng.register_parts("calls", calls)  # hash partitions of the number pair (pipelines.calls.build_calls)
     else:
         eng.register_parquet("calls", calls)
     eng.register_parquet("groups", staged_files(work, "groups", period))
@@ -117,7 +117,7 @@ def build_group_analytics(cfg: Config, period: str, con=None) -> dict[str, Path]
         f"WHERE g.status = 'active' AND m.joined_at <= DATE {lit(end)} AND (m.left_at IS NULL OR m.left_at > DATE {lit(end)}) "
         "GROUP BY m.group_id, m.msisdn",
     )
-    from pipelines.transform import register_calendar
+    from pipelines.calls import register_calendar
 
     register_calendar(eng, cfg, "calls", "work_calendar")  # working time (config section calendar)
     mc = a.model

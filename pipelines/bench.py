@@ -118,9 +118,9 @@ def _do_month(landing: str, work: str, period: str, config: str) -> dict:
     from groupscope.config import load_config
     from groupscope.reporting.db import database_url
     from pipelines.analytics import build_group_analytics
+    from pipelines.calls import build_calls
     from pipelines.engine import engine_for
     from pipelines.run import ingest_period, load_results
-    from pipelines.transform import build_calls
     from pipelines.value import build_value
 
     cfg = load_config(config or None, work_dir=work)
@@ -155,7 +155,7 @@ def _do_month(landing: str, work: str, period: str, config: str) -> dict:
 
 
 def _staged_cdr(work: Path, period: str) -> list[str]:
-    from pipelines.transform import staged_files
+    from pipelines.storage import staged_files
 
     return staged_files(work, "cdr", period)
 
@@ -208,8 +208,8 @@ def _do_edges(peer: str, work: str, period: str, config: str) -> dict:
         # the pipeline's own edge build on its engine, from the same files: the events step (calendar
         # join for working time) and the call graph step (transforms.graph, every column of the graph)
         from groupscope.config import load_config
+        from pipelines.calls import register_calendar
         from pipelines.engine import engine_for
-        from pipelines.transform import register_calendar
         from transforms.graph import call_graph_sql, events_sql
 
         cfg = load_config(config or None, work_dir=work)
@@ -381,4 +381,4 @@ def main(argv: list[str]) -> None:  # the children
 
 if __name__ == "__main__":
     main(sys.argv[1:])
-    os._exit(0)  # no interpreter teardown (see groupscope.cli.entry)
+    os._exit(0)  # no interpreter teardown (see pipelines.cli.entry)

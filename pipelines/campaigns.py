@@ -30,9 +30,10 @@ import sqlalchemy as sa
 
 from groupscope.config import Config
 from groupscope.contract import CAMPAIGN_FEEDBACK
+from groupscope.errors import StopRun
+from groupscope.period import Period
 from groupscope.reporting import db
 from groupscope.reporting import models as m
-from pipelines.run import StopRun
 from transforms import campaigns as tc
 
 STATUSES = ("created", "selected", "assigned", "feedback", "evaluated")
@@ -83,12 +84,7 @@ def _campaign(conn: sa.Connection, campaign_id: str) -> dict:
 
 
 def _months_back(period: str, n: int) -> list[str]:
-    y, mo = (int(x) for x in period.split("-"))
-    out = []
-    for _ in range(n + 1):
-        out.append(f"{y:04d}-{mo:02d}")
-        y, mo = (y - 1, 12) if mo == 1 else (y, mo - 1)
-    return out
+    return [str(p) for p in Period.parse(period).back(n + 1)]
 
 
 # ---------------------------------------------------------------- candidates of a period

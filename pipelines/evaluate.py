@@ -7,7 +7,7 @@ from pathlib import Path
 import duckdb
 
 from groupscope.config import Config
-from pipelines.transform import derived_path
+from pipelines.storage import derived_path
 from transforms.sql import lit
 
 

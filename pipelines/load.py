@@ -27,7 +27,7 @@ import groupscope
 from groupscope.config import Config
 from groupscope.console import get_logger, progress
 from groupscope.reporting import db, models
-from pipelines.transform import derived_path, staged_glob
+from pipelines.storage import derived_path, staged_glob
 from transforms.privacy import pseudonyms_sql
 from transforms.reporting import INGEST_TABLES, load_queries
 from transforms.sql import lit
@@ -118,7 +118,7 @@ def prepare_load(cfg: Config, period: str, url: str, con: duckdb.DuckDBPyConnect
                  ingest_only: bool = False) -> Path:
     """Write the period's rows of every reporting table (or only of the ingest tables) as Parquet;
     returns the folder."""
-    from pipelines.transform import write_parquet
+    from pipelines.storage import write_parquet
 
     con = con or cfg.duckdb_connect()
     rel = _relations(cfg, period, con, None if ingest_only else pseudonym_key(cfg, url))

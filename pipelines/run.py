@@ -32,7 +32,7 @@ from pipelines.validate import (
 
 log = get_logger("run")
 
-__all__ = ["StopRun", "ingest_period", "run_period", "load_results"]  # StopRun: re-exported
+__all__ = ["ingest_period", "run_period", "load_results"]
 
 
 @contextmanager
@@ -89,7 +89,7 @@ class IngestSummary:
 def check_config(cfg: Config) -> None:
     """Configuration problems that must stop a run before any work (inconsistent AHP judgments)."""
     from pipelines.value import check_value_config
-    from transforms.value import InconsistentJudgments
+    from transforms.ahp import InconsistentJudgments
 
     try:
         check_value_config(cfg)
@@ -222,8 +222,8 @@ def run_period(cfg: Config, landing: Path | str, period: str, db_url: str | None
 def _run_period(cfg: Config, landing: Path | str, period: str, db_url: str | None) -> str:
     from groupscope.reporting.db import database_url, make_engine
     from pipelines.analytics import build_group_analytics
+    from pipelines.calls import build_calls
     from pipelines.load import pseudonym_key
-    from pipelines.transform import build_calls
 
     # Fail before any work when the results could not be loaded (unreachable database, no pseudonym key).
     url = database_url(cfg, db_url)

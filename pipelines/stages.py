@@ -81,7 +81,7 @@ def validate_month(cfg: Config, landing: str, period: str, db_url: str | None) -
 
 
 def compute_calls(cfg: Config, period: str) -> str:
-    from pipelines.transform import build_calls
+    from pipelines.calls import build_calls
 
     return str(build_calls(cfg, period))
 

@@ -16,11 +16,12 @@ import pyarrow as pa
 from groupscope.config import Config, ValueModel
 from groupscope.period import Period
 from pipelines.engine import Engine, engine_for
-from pipelines.transform import derived_files, derived_path, staged_files
+from pipelines.storage import derived_files, derived_path, staged_files
+from transforms.ahp import checked_weights
 from transforms.graph import adjacency_sql
 from transforms.potential import numbers_sql
+from transforms.retention import discounted_residual_lifetime, fit_sbg
 from transforms.sql import lit, num
-from transforms.value import checked_weights, discounted_residual_lifetime, fit_sbg
 from transforms.value_scores import group_indicators_sql, subscriber_indicators_sql, value_scores_sql
 
 MAX_TENURE_MONTHS = 600
@@ -45,10 +46,6 @@ def model_weights(name: str, model: ValueModel, max_cr: float) -> tuple[dict[str
 def check_value_config(cfg: Config) -> None:
     for name in ("subscriber", "group"):
         model_weights(name, getattr(cfg.value, name), cfg.value.max_consistency_ratio)
-
-
-def _previous_period(period: str) -> str:
-    return str(Period.parse(period).previous)
 
 
 @dataclass(frozen=True)
@@ -135,7 +132,7 @@ def build_value(cfg: Config, period: str, con=None) -> dict[str, Path]:
         "sub_val", value_scores_sql("sub_ind", "msisdn", sub_criteria, sub_weights, v.pyramid, v.pyramid_labels, v.grid_quantile)
     )
     # contractual lifetime value: margin x monthly revenue x discounted residual lifetime (sBG)
-    ret = retention_model(eng, period, derived_path(work, "retention_model", _previous_period(period)))
+    ret = retention_model(eng, period, derived_path(work, "retention_model", str(Period.parse(period).previous)))
     tenures = np.arange(0, MAX_TENURE_MONTHS + 1)
     derl = ret.residual_lifetimes(tenures, v.monthly_discount_rate)
     eng.register_arrow("derl_arrow", pa.table({"tenure": tenures, "residual_lifetime": derl}))
@@ -155,7 +152,7 @@ def build_value(cfg: Config, period: str, con=None) -> dict[str, Path]:
         ),
     }
     eng.drop("derl_arrow")
-    prev = derived_path(work, "group_value", _previous_period(period))
+    prev = derived_path(work, "group_value", str(Period.parse(period).previous))
     previous = None
     if prev.exists():
         eng.register_parquet("v_previous_group_value", [prev])

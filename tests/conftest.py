@@ -74,7 +74,7 @@ CAMPAIGN_MONTHS = ("2026-09", "2026-10", "2026-11")
 def campaign_month1(tmp_path_factory) -> dict[str, Path]:
     """A three-month operator (small, for the win-over campaign cycle) with only its first month run,
     on the embedded database: the state in which a campaign is created. Tests copy it."""
-    from groupscope.cli import main
+    from pipelines.cli import main
 
     root = tmp_path_factory.mktemp("campaign_op")
     generate(SynthParams(months=CAMPAIGN_MONTHS, subscribers=1000, seed=11), root / "landing")

@@ -18,15 +18,16 @@ Re-running the step for the same campaign replaces what it wrote before.
 
 from __future__ import annotations
 
-import calendar
 import csv
 import hashlib
 import json
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
+
+from groupscope.period import Period
 
 # Outcome model of an approached target: P(unreachable), P(pending), then P(convert) by truth.
 P_UNREACHABLE = 0.12
@@ -55,16 +56,6 @@ class CampaignSimulation:
             + f"; {self.ported} converted numbers and {self.holdout_ported} hold-out numbers port in\n"
             + "\n".join(f"  wrote {f}" for f in self.files)
         )
-
-
-def _month_after(month: str) -> str:
-    y, m = (int(x) for x in month.split("-"))
-    return f"{y + 1:04d}-01" if m == 12 else f"{y:04d}-{m + 1:02d}"
-
-
-def _month_before(month: str) -> str:
-    y, m = (int(x) for x in month.split("-"))
-    return f"{y - 1:04d}-12" if m == 1 else f"{y:04d}-{m - 1:02d}"
 
 
 def _read_csv(path: Path) -> list[dict]:
@@ -144,7 +135,7 @@ def simulate_campaign(landing: str | Path, targets_csv: str | Path, months: list
     if not months:
         raise ValueError("give the months after the campaign's period, e.g. --months 2026-10,2026-11")
     for a, b in zip(months, months[1:]):
-        if _month_after(a) != b:
+        if str(Period.parse(a).shift(1)) != b:
             raise ValueError(f"months must be consecutive: {a} then {b}")
     if not Path(targets_csv).is_file():
         raise ValueError(f"targets file {targets_csv} not found (write it with: groupscope campaign show ID --targets-out FILE)")
@@ -159,7 +150,7 @@ def simulate_campaign(landing: str | Path, targets_csv: str | Path, months: list
     cid = targets[0]["campaign_id"]
     if any(t["campaign_id"] != cid for t in targets):
         raise ValueError(f"{targets_csv} mixes campaigns")
-    employees = _employees(truth, _month_before(months[0]))
+    employees = _employees(truth, str(Period.parse(months[0]).previous))
     tag = "".join(ch if ch.isalnum() else "_" for ch in cid)
     already = _home_subscribers(landing, months, f"campaign-{tag}.csv")
     home = _home_carrier(truth)
@@ -167,9 +158,8 @@ def simulate_campaign(landing: str | Path, targets_csv: str | Path, months: list
     rng = np.random.default_rng([seed, h])
     sim = CampaignSimulation(cid, landing, truth)
     m0 = months[0]
-    y, mo = (int(x) for x in m0.split("-"))
-    first = date(y, mo, 1)
-    last_day = date(*[int(x) for x in months[-1].split("-")], calendar.monthrange(*[int(x) for x in months[-1].split("-")])[1])
+    first = Period.parse(m0).start
+    last_day = Period.parse(months[-1]).end
     feedback, ported, outcomes_truth = [], [], []
     for t in sorted(targets, key=lambda r: int(r.get("rank") or 0)):
         real = (t["group_id"], t["msisdn"]) in employees
@@ -215,9 +205,8 @@ def simulate_campaign(landing: str | Path, targets_csv: str | Path, months: list
     prev.write_text("".join(",".join(r) + "\n" for r in add), encoding="utf-8")
     sim.files.append(str(_ported_file(landing)))
     for month in months:
-        yy, mm = (int(x) for x in month.split("-"))
-        start, ndays = date(yy, mm, 1), calendar.monthrange(yy, mm)[1]
-        end = start + timedelta(days=ndays - 1)
+        per = Period.parse(month)
+        start, end, ndays = per.start, per.end, per.end.day
         subs, bills = [], []
         for k, (t, at, real) in enumerate(ported):
             if at > end:

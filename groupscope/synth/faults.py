@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from groupscope.config import PlausibilityConfig
+from groupscope.period import Period
 from groupscope.synth.params import SynthParams
 
 _BOUNDS = PlausibilityConfig()  # the default plausibility bounds the row faults below break
@@ -89,9 +90,7 @@ _NEEDS_TYPE = {"cdr_implausible_duration": ("MOC", "MTC"), "cdr_sms_duration": (
 
 def _other_month(v: str) -> str:
     """The same time of day in a month before (the record is well-formed but filed under the wrong day)."""
-    y, m = int(v[:4]), int(v[5:7])
-    y, m = (y, m - 1) if m > 1 else (y - 1, 12)
-    return f"{y:04d}-{m:02d}-15{v[10:]}"
+    return f"{Period.parse(v[:7]).previous}-15{v[10:]}"
 
 FILE_FAULTS = ["cdr_truncated_gzip", "cdr_corrupt_parquet", "cdr_missing_day", "cdr_extra_column"]
 ALL_KINDS = [f.kind for f in ROW_FAULTS] + FILE_FAULTS

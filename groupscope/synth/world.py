@@ -6,12 +6,12 @@ subscribers fit in memory and the daily call sampling (activity.py) stays vector
 
 from __future__ import annotations
 
-import calendar
 from dataclasses import dataclass
 from datetime import date
 
 import numpy as np
 
+from groupscope.period import Period
 from groupscope.synth import numbers as nb
 from groupscope.synth.params import SynthParams
 from groupscope.working_calendar import WorkCalendar
@@ -61,11 +61,6 @@ PLANS = [("P18", 1800), ("P38", 3800), ("P58", 5800), ("P88", 8800), ("P128", 12
 # data-only plans of data cards (first two) and IoT SIMs (last two), after the voice plans
 DATA_PLANS = [("D30", 3000), ("D50", 5000), ("IOT5", 500), ("IOT10", 1000)]
 ALL_PLANS = PLANS + DATA_PLANS
-
-
-def month_days(month: str) -> list[date]:
-    y, m = (int(x) for x in month.split("-"))
-    return [date(y, m, d) for d in range(1, calendar.monthrange(y, m)[1] + 1)]
 
 
 def calendar_of(p: SynthParams) -> WorkCalendar:
@@ -165,8 +160,8 @@ def _pairs_within(rng, members: np.ndarray, k_mean: float, complete_upto: int) -
 
 def build_world(p: SynthParams) -> World:
     rng = np.random.default_rng([p.seed, 1])
-    days = [d for m in p.months for d in month_days(m)]
-    month_of_day = np.concatenate([np.full(len(month_days(m)), i) for i, m in enumerate(p.months)])
+    days = [d for m in p.months for d in Period.parse(m).days()]
+    month_of_day = np.concatenate([np.full(len(Period.parse(m).days()), i) for i, m in enumerate(p.months)])
     month_end = [int(np.flatnonzero(month_of_day == i)[-1]) for i in range(len(p.months))]
     start = days[0]
     cal = calendar_of(p)

@@ -18,10 +18,10 @@ M1, M2, M3 = CAMPAIGN_MONTHS
 def test_campaign_dags_run_a_whole_cycle(campaign_month1, tmp_path, airflow_db, monkeypatch):
     from airflow.dag_processing.dagbag import DagBag
 
-    from groupscope.cli import main
     from groupscope.config import load_config
     from groupscope.reporting import db, models
     from groupscope.synth.campaigns import simulate_campaign
+    from pipelines.cli import main
 
     st = copy_campaign_state(campaign_month1, tmp_path)
     monkeypatch.setenv("GROUPSCOPE_CONFIG", str(st["config"]))

@@ -60,7 +60,7 @@ def test_a_data_problem_fails_the_task_naming_the_stage_without_retry():
     from airflow.sdk.exceptions import AirflowFailException
     from groupscope_common import run_stage
 
-    from pipelines.run import StopRun
+    from groupscope.errors import StopRun
 
     def broken():
         raise StopRun("memberships: columns_present failed: missing column msisdn")

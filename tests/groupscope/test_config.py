@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from groupscope.cli import main
 from groupscope.config import ConfigError, config_from_dict, defaults_yaml, load_config
 from groupscope.docs import GENERATED
+from pipelines.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -198,7 +198,7 @@ def test_value_scores_and_tiers_for_every_subscriber_and_group(analysed, tmp_pat
 
 
 def test_inconsistent_ahp_config_stops_the_run(analysed):
-    from pipelines.run import StopRun
+    from groupscope.errors import StopRun
 
     root, cfg, _ = analysed
     bad = cfg.model_dump()

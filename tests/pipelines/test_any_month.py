@@ -24,7 +24,7 @@ from groupscope.synth.generate import generate
 from groupscope.synth.params import SynthParams
 from pipelines.export import export_list
 from pipelines.run import run_period
-from pipelines.transform import derived_path
+from pipelines.storage import derived_path
 
 LISTS = ("fake-members", "potential-members", "group-summary", "prospect-groups")
 # columns that are scores or shares, per derived table: each must be in [0, 1] where not NULL

@@ -12,9 +12,9 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from groupscope.cli import main
 from groupscope.config import load_config
 from groupscope.reporting import db, models
+from pipelines.cli import main
 from pipelines.export import spreadsheet_safe
 from tests.conftest import CAMPAIGN_MONTHS, copy_campaign_state
 from transforms.privacy import number_key

@@ -7,7 +7,7 @@ import pytest
 
 from groupscope.config import config_from_dict
 from pipelines.evaluate import evaluate, report
-from pipelines.transform import derived_path
+from pipelines.storage import derived_path
 
 P = "2026-10"
 

@@ -8,7 +8,8 @@ import pytest
 import sqlalchemy as sa
 
 from groupscope.config import config_from_dict
-from pipelines.run import StopRun, ingest_period
+from groupscope.errors import StopRun
+from pipelines.run import ingest_period
 
 PERIOD = "2026-10"
 

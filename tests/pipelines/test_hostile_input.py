@@ -26,13 +26,14 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from groupscope.cli import main
 from groupscope.config import config_from_dict
+from groupscope.errors import StopRun
 from groupscope.synth.faults import FORMULA_NAME, ROW_FAULTS, inject_faults
 from groupscope.synth.generate import generate
 from groupscope.synth.params import SynthParams
+from pipelines.cli import main
 from pipelines.export import spreadsheet_safe
-from pipelines.run import StopRun, ingest_period
+from pipelines.run import ingest_period
 
 PERIOD = "2026-02"
 TINY = SynthParams(months=(PERIOD,), subscribers=300, seed=5)

@@ -12,8 +12,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from groupscope.config import config_from_dict
+from groupscope.errors import StopRun
 from pipelines.export import export_list
-from pipelines.run import StopRun, ingest_period
+from pipelines.run import ingest_period
 
 PERIOD = "2026-10"
 csv.field_size_limit(1 << 24)  # a quarantined row keeps a 1 MB cell_id (fault cdr_long_text) as delivered

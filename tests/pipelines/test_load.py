@@ -19,9 +19,10 @@ import pytest
 import sqlalchemy as sa
 
 from groupscope.config import config_from_dict
+from groupscope.errors import StopRun
 from groupscope.reporting import db, models
 from pipelines.export import export_list, export_worklists
-from pipelines.run import StopRun, load_results, run_period
+from pipelines.run import load_results, run_period
 
 PERIOD = "2026-10"
 KEY = "test-pseudonym-key-0123456789"
@@ -291,7 +292,7 @@ def test_bi_role_reads_reporting_only_and_account_managers_see_their_groups(load
 
 
 def test_run_with_unreachable_database_stops_with_one_line(tmp_path, capsys):
-    from groupscope.cli import main
+    from pipelines.cli import main
 
     rc = main(["run", "--landing", str(tmp_path), "--period", PERIOD, "--work-dir", str(tmp_path / "w"),
                "--db", "postgresql+psycopg://nobody@127.0.0.1:1/none"])

@@ -144,7 +144,7 @@ def test_report_in_headless_chromium(two_months, tmp_path):
 
 
 def test_unknown_account_manager_is_an_error(two_months, capsys, tmp_path):
-    from groupscope import cli
+    from pipelines import cli
 
     cfg, _ = two_months
     argv = ["export", "worklist", "--period", "2026-10", "--work-dir", str(cfg.work_path), "--out"]

@@ -21,9 +21,10 @@ from groupscope.config import config_from_dict
 from groupscope.synth.generate import generate
 from groupscope.synth.params import SynthParams
 from pipelines.analytics import build_group_analytics
+from pipelines.calls import build_calls
 from pipelines.engine import DuckDBEngine, SparkEngine
 from pipelines.run import ingest_period
-from pipelines.transform import build_calls, derived_path
+from pipelines.storage import derived_path
 from pipelines.value import build_value
 from transforms.calls import calls_sql
 from transforms.sql import render

@@ -211,8 +211,8 @@ def test_churn_free_months(tmp_path):
 
 
 def test_cli_variety_flags_reach_the_parameters():
-    from groupscope.cli import build_parser
     from groupscope.synth.generate import variety_from_args
+    from pipelines.cli import build_parser
 
     args = build_parser().parse_args(
         ["generate", "--out", "x", "--months", "2026-10", "--tidy", "--field-staff", "0.5", "--data-lines", "0.1,0.3",

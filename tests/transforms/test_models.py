@@ -52,7 +52,7 @@ def _features(calls: list[dict], members: list[tuple]) -> dict:
                  "member_role": [m[2] for m in members], "since": [datetime(2025, 1, 1).date()] * len(members)},
         billing={"msisdn": ["A"], "voice_fee": [10.0], "data_fee": [20.0], "sms_fee": [0.0], "vas_fee": [0.0]},
     )
-    from pipelines.transform import register_calendar
+    from pipelines.calls import register_calendar
 
     # Monday-Friday 09-18 (no national holidays in the test's week either way)
     register_calendar(con, config_from_dict({"calendar": {"national": "none"}}), "calls", "cal")

@@ -7,14 +7,8 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from transforms.value import (
-    InconsistentJudgments,
-    ahp_weights,
-    checked_weights,
-    discounted_residual_lifetime,
-    fit_sbg,
-    sbg_survival,
-)
+from transforms.ahp import InconsistentJudgments, ahp_weights, checked_weights
+from transforms.retention import discounted_residual_lifetime, fit_sbg, sbg_survival
 
 # Saaty, T. L. (1990), How to make a decision: the Analytic Hierarchy Process, European Journal of
 # Operational Research 48, 9-26: criteria of buying a house. Published priorities and consistency.
@@ -87,7 +81,7 @@ def test_sbg_survival_and_residual_lifetime():
 
 
 def test_residual_lifetime_at_the_geometric_limit_is_finite():
-    from transforms.value import discounted_residual_lifetime
+    from transforms.retention import discounted_residual_lifetime
 
     # a fit that ran off to alpha, beta -> infinity is a constant churn rate p = alpha / (alpha + beta)
     alpha, beta = 4.88e14, 1.23e17

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from groupscope import cli, console
+from groupscope import console
+from pipelines import cli
 
 ROOT = Path(__file__).resolve().parents[2]
 

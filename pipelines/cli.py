@@ -10,8 +10,6 @@ import sys
 
 from groupscope.config import ConfigError, defaults_yaml
 
-PERIOD_RE = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
-
 # Exit statuses (README "Exit status"): one place, used by main() and the tests.
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -31,10 +29,12 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _period(text: str) -> str:
-    import re
+    from groupscope.period import Period
 
-    if not re.match(PERIOD_RE, text):
-        raise argparse.ArgumentTypeError(f"period must be YYYY-MM, got {text!r}")
+    try:
+        Period.parse(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"period must be YYYY-MM, got {text!r}") from None
     return text
 
 
