@@ -23,6 +23,8 @@ import re
 import shutil
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -51,9 +53,22 @@ def out_of_memory(e: BaseException, step: str, limit: str = "?") -> OutOfMemory 
 
     if isinstance(e, OutOfMemory):
         return e
-    if isinstance(e, (duckdb.OutOfMemoryException, MemoryError)) or isinstance(e, pa.ArrowMemoryError):
+    if isinstance(e, (duckdb.OutOfMemoryException, MemoryError, pa.ArrowMemoryError)):
         return OutOfMemory(step, limit, e)
     return None
+
+
+@contextmanager
+def memory_guard(step: str, limit: str) -> Iterator[None]:
+    """Turn running out of memory anywhere inside (DuckDB outside an engine step, Python, Arrow) into
+    OutOfMemory: one line naming the setting to raise, never a traceback."""
+    try:
+        yield
+    except Exception as e:  # noqa: BLE001 - re-raised unless it is an out-of-memory
+        oom = out_of_memory(e, step, limit)
+        if oom is None or oom is e:
+            raise
+        raise oom from None
 
 
 def parse_bytes(text: str) -> int:

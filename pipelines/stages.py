@@ -29,7 +29,7 @@ def days_of(period: str) -> list[str]:
 def stage_cdr_day(cfg: Config, landing: str, day: str) -> dict:
     """Stage and quarantine one day partition of call records (cdr/dt=DAY)."""
     from pipelines.ingest import IngestOptions, ingest_partition
-    from pipelines.run import guarded
+    from pipelines.engine import memory_guard
 
     part_dir = Path(landing) / "cdr" / f"dt={day}"
     if not part_dir.is_dir():
@@ -48,7 +48,7 @@ def stage_cdr_day(cfg: Config, landing: str, day: str) -> dict:
 def stage_snapshots(cfg: Config, landing: str, period: str) -> dict:
     """Stage and quarantine the month's snapshot tables and the reference tables."""
     from pipelines.ingest import IngestOptions, ingest_table
-    from pipelines.run import guarded
+    from pipelines.engine import memory_guard
 
     out = {}
     with guarded(cfg, shared=True):
@@ -82,20 +82,26 @@ def validate_month(cfg: Config, landing: str, period: str, db_url: str | None) -
 
 def compute_calls(cfg: Config, period: str) -> str:
     from pipelines.calls import build_calls
+    from pipelines.engine import memory_guard
 
-    return str(build_calls(cfg, period))
+    with memory_guard("calls", cfg.duckdb_memory_limit):
+        return str(build_calls(cfg, period))
 
 
 def compute_group_analytics(cfg: Config, period: str) -> dict[str, str]:
     from pipelines.analytics import build_group_analytics
+    from pipelines.engine import memory_guard
 
-    return {k: str(v) for k, v in build_group_analytics(cfg, period).items()}
+    with memory_guard("group analytics", cfg.duckdb_memory_limit):
+        return {k: str(v) for k, v in build_group_analytics(cfg, period).items()}
 
 
 def compute_value(cfg: Config, period: str) -> dict[str, str]:
+    from pipelines.engine import memory_guard
     from pipelines.value import build_value
 
-    return {k: str(v) for k, v in build_value(cfg, period).items()}
+    with memory_guard("value", cfg.duckdb_memory_limit):
+        return {k: str(v) for k, v in build_value(cfg, period).items()}
 
 
 def load(cfg: Config, period: str, db_url: str | None, run_id: str | None = None) -> dict:

@@ -86,3 +86,16 @@ def test_engine_is_chosen_by_configuration():
     assert cfg.engine.kind == "spark" and cfg.engine.spark_remote.startswith("sc://")
     with pytest.raises(ConfigError, match="engine.kind"):
         config_from_dict({"engine": {"kind": "oracle"}})
+
+
+def test_out_of_memory_anywhere_in_a_run_is_one_line_and_exit_2(small_operator, tmp_path, capsys):
+    from pipelines import cli
+
+    landing, _ = small_operator
+    cfg = tmp_path / "tiny.yaml"
+    cfg.write_text(f"duckdb_memory_limit: 8MB\nwork_dir: {tmp_path / 'work'}\n")
+    rc = cli.main(["run", "--landing", str(landing), "--period", "2026-10", "--config", str(cfg)])
+    err = capsys.readouterr().err.strip()
+    assert rc == 2, err
+    assert "\n" not in err and "out of memory in step 'ingest and validation'" in err and "duckdb_memory_limit" in err
+    assert "Traceback" not in err
