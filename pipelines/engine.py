@@ -286,7 +286,7 @@ class DuckDBEngine(Engine):
                     files = []
                     for p in range(n):
                         f = folder / f"part-{p:04d}.parquet"
-                        sql = make_sql(lambda expr, p=p: f"hash({expr}) % {n} = {p}")
+                        sql = make_sql(lambda expr, p=p, n=n: f"hash({expr}) % {n} = {p}")
                         self._run(name, f"COPY ({sql}) TO {lit(str(f))} (FORMAT parquet, COMPRESSION lz4_raw)")
                         files.append(f)
                     self.drop(name)

@@ -29,7 +29,7 @@ def days_of(period: str) -> list[str]:
 def stage_cdr_day(cfg: Config, landing: str, day: str) -> dict:
     """Stage and quarantine one day partition of call records (cdr/dt=DAY)."""
     from pipelines.ingest import IngestOptions, ingest_partition
-    from pipelines.engine import memory_guard
+    from pipelines.run import guarded
 
     part_dir = Path(landing) / "cdr" / f"dt={day}"
     if not part_dir.is_dir():
@@ -48,7 +48,7 @@ def stage_cdr_day(cfg: Config, landing: str, day: str) -> dict:
 def stage_snapshots(cfg: Config, landing: str, period: str) -> dict:
     """Stage and quarantine the month's snapshot tables and the reference tables."""
     from pipelines.ingest import IngestOptions, ingest_table
-    from pipelines.engine import memory_guard
+    from pipelines.run import guarded
 
     out = {}
     with guarded(cfg, shared=True):
