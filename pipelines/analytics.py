@@ -179,6 +179,7 @@ def build_group_analytics(cfg: Config, period: str, con=None) -> dict[str, Path]
         ),
     }
     out.update(_prospects(eng, cfg, period))
+    eng.drop("graph")  # its partitions (written whole as call_graph above)
     return out
 
 

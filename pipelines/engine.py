@@ -364,6 +364,10 @@ class DuckDBEngine(Engine):
             self.con.execute(f"DROP {k} IF EXISTS {name}")
         if self._parts.pop(name, None) is not None:
             shutil.rmtree(self.scratch / name, ignore_errors=True)  # its partitions (none for derived files)
+            try:
+                self.scratch.rmdir()  # the engine's folder, once nothing of it is left
+            except OSError:
+                pass
 
     def close(self) -> None:
         """Remove this engine's partitioned intermediates."""
