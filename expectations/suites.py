@@ -3,6 +3,10 @@
 Each expectation carries `meta`:
   level:    "row"   - a failing row is quarantined with `reason` (first failing expectation wins)
             "dedupe"- rows repeating an earlier row's key are quarantined with `reason`
+            "conflict" - rows that cannot all be true together (two active subscribers with one msisdn):
+                      every row of a conflict is quarantined with `reason`, since the pipeline cannot
+                      know which one is right (`CONFLICT_RULES`, evaluated over the whole period after
+                      the repeated keys are out)
             "table" - a property of the whole table; its severity (blocking / warning) comes from config
   reason:   the short text written to the quarantine
   column:   the offending column ('' for the row as a whole)
@@ -122,6 +126,11 @@ def build_suite(table: Table) -> gx.ExpectationSuite:
                 meta=_meta("row", "total_due != voice_fee+data_fee+sms_fee+vas_fee-discount", "total_due"),
             )
         )
+    for r in conflict_rules(table.name):
+        # the measure is a column of the period's rows (`ConflictRule.sql`); Great Expectations sees it too
+        exps.append(
+            gxe.ExpectColumnValuesToBeBetween(column=r.measure, max_value=1, meta=_meta("conflict", r.reason, r.column))
+        )
     if table.key:
         reason = f"duplicate {', '.join(table.key)}"
         if len(table.key) == 1:
@@ -131,6 +140,67 @@ def build_suite(table: Table) -> gx.ExpectationSuite:
         exps.append(e)
     # an ExpectationSuite built from a list needs no data context; validate.py adds it to one
     return gx.ExpectationSuite(name=f"groupscope.{table.name}", expectations=exps)
+
+
+# ---- rules over the rows of a whole period: rows in conflict with each other ------------------------
+
+
+@dataclass(frozen=True)
+class ConflictRule:
+    """Rows that cannot all be true at once. `measure_sql` selects every row of `{rows}` (all staged rows of
+    a table's period) with one more column, `measure`; a row whose measure is above 1 is in conflict, and
+    all the rows of a conflict are quarantined with `reason` (none of them can be trusted over the others).
+    The staged rows carry `__file` and `__row`, which identify a row across the period."""
+
+    measure: str
+    column: str  # the offending column in the quarantine
+    reason: str
+    measure_sql: str
+
+    def sql(self, rows: str) -> str:
+        return self.measure_sql.replace("{rows}", rows)
+
+
+_OPEN_END = "DATE '9999-12-31'"
+CONFLICT_RULES: dict[str, tuple[ConflictRule, ...]] = {
+    # contract: msisdn is unique among active subscribers. A closed (or suspended) row may share the number
+    # of an active one (a recycled number): it has no measure and never conflicts.
+    "subscribers": (
+        ConflictRule(
+            "active_subscribers_of_msisdn", "msisdn", "msisdn shared with another active subscriber",
+            "SELECT t.*, CASE WHEN t.status = 'active' THEN coalesce(c.n, 1) END AS active_subscribers_of_msisdn "
+            "FROM {rows} AS t LEFT JOIN (SELECT msisdn, count(*) AS n FROM {rows} WHERE status = 'active' "
+            "GROUP BY msisdn HAVING count(*) > 1) AS c ON c.msisdn = t.msisdn AND t.status = 'active'",
+        ),
+    ),
+    # contract: a number belongs to at most one group at a time. Membership periods are [joined_at, left_at)
+    # (open when left_at is empty): leaving one group and joining another on the same day is no overlap;
+    # two rows of the same group are not a second group.
+    "memberships": (
+        ConflictRule(
+            "groups_at_once", "msisdn", "msisdn in another group at the same time",
+            "WITH c AS (SELECT r.* FROM {rows} AS r SEMI JOIN (SELECT msisdn FROM {rows} GROUP BY msisdn "
+            "HAVING count(DISTINCT group_id) > 1) AS k USING (msisdn)), "
+            "o AS (SELECT a.__file, a.__row, count(DISTINCT b.group_id) AS n FROM c AS a JOIN c AS b "
+            "ON b.msisdn = a.msisdn AND b.group_id <> a.group_id "
+            f"AND greatest(a.joined_at, b.joined_at) < least(coalesce(a.left_at, {_OPEN_END}), coalesce(b.left_at, {_OPEN_END})) "
+            "GROUP BY a.__file, a.__row) "
+            "SELECT t.*, 1 + coalesce(o.n, 0) AS groups_at_once FROM {rows} AS t "
+            "LEFT JOIN o ON o.__file = t.__file AND o.__row = t.__row",
+        ),
+    ),
+}
+
+
+def conflict_rules(table: str) -> tuple[ConflictRule, ...]:
+    return CONFLICT_RULES.get(table, ())
+
+
+def with_conflict_measures(table: str, rows: str) -> str:
+    """A relation: `rows` (staged rows with __file, __row) with the measure column of every conflict rule."""
+    for r in conflict_rules(table):
+        rows = f"({r.sql(rows)})"
+    return rows
 
 
 SUITES: dict[str, gx.ExpectationSuite] = {}

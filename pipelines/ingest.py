@@ -6,7 +6,9 @@ the header of a CSV, the footer of a Parquet file), and rows counted = rows acce
 quarantined. A row is quarantined with the first failing row-level expectation of its table's suite
 (expectations/suites.py, compiled to SQL), then the first failing plausibility rule
 (expectations/plausibility.py), or because the CSV reader could not parse it (broken quoting, bytes
-that are not valid in the file's encoding).
+that are not valid in the file's encoding). Then, over all the period's staged rows of the table, a row
+repeating an earlier row's key is quarantined as a duplicate (dedupe_period), and every row of a
+conflict, e.g. two active subscribers with one msisdn, is quarantined (quarantine_conflicts).
 
 A file that cannot be read at all (permission, truncated gzip, corrupt Parquet pages, a link resolving
 outside the landing folder, 0 bytes) is a file result with a status and a one-line error, never an
@@ -43,7 +45,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from expectations.plausibility import plausibility_rules
-from expectations.suites import RowRule, dedupe_key, row_rules
+from expectations.suites import RowRule, conflict_rules, dedupe_key, row_rules
 from groupscope.config import PlausibilityConfig
 from groupscope.console import advance
 from groupscope.contract import INPUT_TABLES, Table, file_format
@@ -109,7 +111,7 @@ class FileResult:
     staged: str = ""  # staged Parquet file name in the partition folder
     error: str = ""
     extra_columns: list[str] = field(default_factory=list)
-    deduplicated: int = 0  # of the quarantined rows, those repeating a key of another row of the period
+    deduplicated: int = 0  # of the quarantined rows, those taken out by a rule over the period (a repeated key, a conflict)
     rules: str = ""  # fingerprint of the row rules the file was validated with
 
     def balanced(self) -> bool:
@@ -817,7 +819,7 @@ def ingest_partition(
             and prev["sha256"] == sha
             and prev["status"] in ("ok", "empty")
             and prev.get("rules") == fingerprint
-            # rows taken out as duplicates depend on the other files of the period: read it again
+            # rows taken out as duplicates or conflicts depend on the other files of the period: read it again
             and not prev.get("deduplicated")
         )
         if reusable and (not prev["staged"] or (staged_dir / prev["staged"]).exists()):
@@ -850,11 +852,15 @@ def ingest_partition(
     return PartitionResult(table.name, part, results)
 
 
+def _period_files(work: Path, table: Table, parts: list[PartitionResult]) -> list[Path]:
+    files = [work / "staged" / table.name / p.partition / f for p in parts for f in p.staged_paths]
+    return [f for f in files if f.exists()]
+
+
 def dedupe_period(con: duckdb.DuckDBPyConnection, work: Path, table: Table, parts: list[PartitionResult]) -> int:
     """Quarantine rows whose key repeats an earlier row (file order, then row order) in the period."""
     dk = dedupe_key(table.name)
-    files = [work / "staged" / table.name / p.partition / f for p in parts for f in p.staged_paths]
-    files = [f for f in files if f.exists()]
+    files = _period_files(work, table, parts)
     if not dk or not files:
         return 0
     key, reason = dk
@@ -870,19 +876,44 @@ def dedupe_period(con: duckdb.DuckDBPyConnection, work: Path, table: Table, part
         f"row_number() OVER (PARTITION BY {keys} ORDER BY __file, __row) AS __n "
         f"FROM read_parquet({lst}, filename=true) SEMI JOIN __dupkeys USING ({keys})) WHERE __n > 1"
     )
-    n = con.execute("SELECT count(*) FROM __dups").fetchall()[0][0]
+    return _take_out(con, work, table, parts, "__dups", key[0], reason)
+
+
+def quarantine_conflicts(con: duckdb.DuckDBPyConnection, work: Path, table: Table, parts: list[PartitionResult]) -> int:
+    """Quarantine every row of a conflict (expectations/suites.py CONFLICT_RULES) among the period's staged
+    rows; run after dedupe_period, so a row delivered twice is one row, not a conflict with itself."""
+    n = 0
+    for rule in conflict_rules(table.name):
+        files = _period_files(work, table, parts)
+        if not files:
+            return n
+        rows = "read_parquet([" + ", ".join(lit(str(f)) for f in files) + "], filename=true)"
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE __conflicts AS SELECT * EXCLUDE ({rule.measure}), filename AS __staged "
+            f"FROM ({rule.sql(rows)}) WHERE {rule.measure} > 1"
+        )
+        n += _take_out(con, work, table, parts, "__conflicts", rule.column, rule.reason)
+    return n
+
+
+def _take_out(con: duckdb.DuckDBPyConnection, work: Path, table: Table, parts: list[PartitionResult],
+              rows: str, column: str, reason: str) -> int:
+    """Move the staged rows listed in temp table `rows` (staged columns plus __staged, the staged file) to
+    their files' quarantine with `column` and `reason`, and count them in the manifests as taken out by a
+    rule over the period (so their source files are read again next time)."""
+    n = con.execute(f"SELECT count(*) FROM {rows}").fetchall()[0][0]
     if not n:
         return 0
     raw_cols = " || ',' || ".join(f"coalesce(CAST(\"{c}\" AS VARCHAR), '')" for c in table.column_names)
-    by_staged = con.execute("SELECT DISTINCT __staged FROM __dups").fetchall()
+    by_staged = con.execute(f"SELECT DISTINCT __staged FROM {rows}").fetchall()
     for (staged,) in by_staged:
         sp = Path(staged)
         part = sp.parent.name
         manifest = _load_manifest(sp.parent)
         entry = next(v for v in manifest["files"].values() if v["staged"] == sp.name)
         q = con.execute(
-            f"SELECT {lit(table.name)}, __file, __row, {lit(key[0])}, {lit(reason)}, {raw_cols} "
-            f"FROM __dups WHERE __staged = {lit(staged)} ORDER BY __row"
+            f"SELECT {lit(table.name)}, __file, __row, {lit(column)}, {lit(reason)}, {raw_cols} "
+            f"FROM {rows} WHERE __staged = {lit(staged)} ORDER BY __row"
         ).fetchall()
         qdir = work / "quarantine" / table.name / part
         qfile = qdir / sp.name  # same name as the staged file
@@ -893,7 +924,7 @@ def dedupe_period(con: duckdb.DuckDBPyConnection, work: Path, table: Table, part
         tmp = sp.parent / _tmp_name(sp.name)
         con.execute(
             f"COPY (SELECT * FROM read_parquet({lit(staged)}) WHERE (__file, __row) NOT IN "
-            f"(SELECT (__file, __row) FROM __dups WHERE __staged = {lit(staged)}) ORDER BY __row) "
+            f"(SELECT (__file, __row) FROM {rows} WHERE __staged = {lit(staged)}) ORDER BY __row) "
             f"TO {lit(str(tmp))} (FORMAT parquet, COMPRESSION zstd)"
         )
         os.replace(tmp, sp)
@@ -945,6 +976,7 @@ def ingest_table(
         with ThreadPoolExecutor(max_workers=workers) as pool:
             parts = list(pool.map(one, keys))
     dedupe_period(con, work, table, parts)
+    quarantine_conflicts(con, work, table, parts)
     if sql_source is None:
         stray = table_unexpected(landing, table, period)
         if stray:

@@ -16,7 +16,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from expectations.suites import DERIVED, suite_for
+from expectations.suites import DERIVED, conflict_rules, suite_for, with_conflict_measures
 from groupscope.config import Config
 from groupscope.contract import INPUT_TABLES
 from pipelines.ingest import PartitionResult
@@ -221,9 +221,12 @@ def _gx_frame(con, table: str, rel: str, sample: int):
         else:
             cols.append(q)
     derived = "".join(f", {expr} AS \"{n}\"" for n, expr in DERIVED.get(table, {}).items())
+    # conflict measures count over all the period's rows, before the sample
+    derived += "".join(f', "{r.measure}"' for r in conflict_rules(table))
     n = con.execute(f"SELECT count(*) FROM {rel}").fetchall()[0][0]
     samp = f" USING SAMPLE reservoir({sample} ROWS) REPEATABLE (7)" if n > sample else ""
-    return con.execute(f"SELECT {', '.join(cols)}{derived} FROM (SELECT * FROM {rel}{samp})").df(), n
+    src = with_conflict_measures(table, rel)
+    return con.execute(f"SELECT {', '.join(cols)}{derived} FROM (SELECT * FROM {src}{samp})").df(), n
 
 
 def run_great_expectations(

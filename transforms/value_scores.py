@@ -12,7 +12,16 @@ from transforms.sql import lit, num
 
 def subscriber_indicators_sql(subscribers: str, billing: str, calls: str, adj: str, numbers: str, features: str, period_end: str) -> str:
     return f"""
-WITH s AS (SELECT msisdn, subscriber_id, activated_at, status FROM {subscribers} WHERE status <> 'closed'),
+WITH s AS (
+    -- one line per number: the contract keeps msisdn unique among active subscribers only, so a suspended
+    -- line may share an active one's number; the active line (else the latest activated) holds it
+    SELECT msisdn, subscriber_id, activated_at, status FROM (
+        SELECT msisdn, subscriber_id, activated_at, status,
+               row_number() OVER (PARTITION BY msisdn ORDER BY CASE WHEN status = 'active' THEN 0 ELSE 1 END,
+                                  activated_at DESC, subscriber_id) AS line_rank
+        FROM {subscribers} WHERE status <> 'closed') AS o
+    WHERE line_rank = 1
+),
 b AS (SELECT msisdn, sum(total_due) AS revenue, sum(paid_amount) AS paid,
              max(paid_at) AS paid_at FROM {billing} GROUP BY msisdn),
 u AS (

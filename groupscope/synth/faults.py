@@ -9,11 +9,19 @@ writer); a row gets at most one fault, so its expected reason is unambiguous.
 Parquet pages, unreadable or empty files, files outside the layout, links out of the landing folder,
 formulas in names, ...). They are applied to the last month only when named in `fault_kinds`, one at
 a time in tests/pipelines/test_hostile_input.py, and recorded in `fault_files.csv` with their effect.
+
+`CONFLICT_KINDS` are rows that break a rule together with rows already delivered (two active subscribers
+with one number, a number in two groups at once, a row delivered twice, a number written as +86 ...).
+They too apply to the last month only when named. They append rows to the month's snapshot files;
+`faults.csv` lists every row the quarantine must then hold (the rows already there that a new row
+conflicts with included), and `fault_files.csv` the look-alike rows that are legitimate and must stay
+accepted (effect `accepted: ...`).
 """
 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import gzip
 import io
 import shutil
@@ -110,7 +118,19 @@ HOSTILE_KINDS = [
     "cdr_symlink_outside",     # a file replaced by a link to a copy outside the landing folder: refused
     "groups_formula_name",     # a group name that a spreadsheet would run as a formula: escaped in exports
 ]
-KNOWN_KINDS = ALL_KINDS + HOSTILE_KINDS
+# Conflicts with rows already delivered: only injected when named in fault_kinds (see _conflict)
+CONFLICT_KINDS = [
+    "subscribers_shared_msisdn",  # a second active subscriber with an active number: both quarantined; a closed
+                                  # line (recycled number) and a suspended line beside active ones: accepted
+    "subscribers_repeated_id",    # a subscriber row delivered again in another file, and an id again with another
+                                  # number: the later rows are duplicates (not a conflict of the number)
+    "memberships_repeated_row",   # a membership row delivered twice: the later one is a duplicate
+    "memberships_two_groups",     # a member registered in a second group at the same time: both quarantined; a
+                                  # move from another group the day the member joined: accepted
+    "msisdn_formats",             # numbers of an active subscriber, a member and a bill written +86..., 86...,
+                                  # +86 1xx xxxx xxxx beside the 11-digit form: not 11 digits, quarantined
+]
+KNOWN_KINDS = ALL_KINDS + HOSTILE_KINDS + CONFLICT_KINDS
 FORMULA_NAME = '=HYPERLINK("http://example.invalid/","open")'
 ROWS_PER_KIND_AND_MONTH = 3
 
@@ -221,6 +241,11 @@ def inject_faults(landing: Path, truth: Path, p: SynthParams) -> int:
     for kind in HOSTILE_KINDS:
         if kind in kinds:
             file_truth += _hostile(kind, landing, p, rng, destroyed)
+    for kind in CONFLICT_KINDS:
+        if kind in kinds:
+            rows, files = _conflict(kind, landing, p, rng, destroyed)
+            row_truth += rows
+            file_truth += files
 
     # row-level faults
     for month in p.months:
@@ -490,3 +515,121 @@ def _hostile(kind: str, landing: Path, p: SynthParams, rng: np.random.Generator,
             note(f, f"accepted; group {fields[0]} exported with its name escaped", 0, "groups")
     return out
 
+
+
+# ---- rows in conflict with rows already delivered ---------------------------------------------------
+
+REASON_SHARED_MSISDN = "msisdn shared with another active subscriber"
+REASON_TWO_GROUPS = "msisdn in another group at the same time"
+REASON_FORMAT = "msisdn not an 11-digit mobile number"
+
+
+def _snapshot(landing: Path, source: str, month: str, destroyed: set[Path]) -> list[_File]:
+    return [_File(f, landing) for f in sorted(landing.glob(f"{source}/month={month}/*.csv")) if f not in destroyed]
+
+
+def _conflict(kind: str, landing: Path, p: SynthParams, rng: np.random.Generator,
+              destroyed: set[Path]) -> tuple[list[dict], list[dict]]:
+    """Append rows that conflict with rows of the last month's snapshot; returns (rows the quarantine must
+    hold, look-alike rows that must stay accepted) in the shapes of faults.csv and fault_files.csv."""
+    month = p.months[-1]
+    sources = {"subscribers_shared_msisdn": ["subscribers"], "subscribers_repeated_id": ["subscribers"],
+               "memberships_repeated_row": ["memberships"], "memberships_two_groups": ["memberships"],
+               "msisdn_formats": ["subscribers", "memberships", "billing"]}[kind]
+    if any(s in p.gbk_sources for s in sources):
+        return [], []  # the writer of a GBK source is the feature under test there
+    quarantined: list[dict] = []
+    accepted: list[dict] = []
+    files = {s: _snapshot(landing, s, month, destroyed) for s in sources}
+    if not all(files.values()):
+        return [], []
+
+    def rows_of(cf: _File) -> list[dict]:
+        return [dict(zip(cf.header, _fields(r))) for r in cf.rows]
+
+    changed: list[_File] = []
+
+    def append(cf: _File, row: dict) -> int:
+        cf.rows.append(_line([row[c] for c in cf.header]))
+        if cf not in changed:
+            changed.append(cf)
+        return len(cf.rows)
+
+    def expect(source: str, cf: _File, row_number: int, column: str, reason: str, value: str) -> None:
+        quarantined.append(dict(source=source, file=cf.rel, row_number=row_number, column=column, kind=kind,
+                                reason=reason, value=value))
+
+    def legit(source: str, cf: _File, row_number: int, what: str) -> None:
+        accepted.append(dict(source=source, file=cf.rel, kind=kind, effect=f"accepted: row {row_number}, {what}", rows_lost=0))
+
+    member_files = files.get("memberships") or _snapshot(landing, "memberships", month, set())
+    members = rows_of(member_files[0]) if member_files else []
+    if "subscribers" in files:
+        first, last = files["subscribers"][0], files["subscribers"][-1]
+        in_group = {m["msisdn"] for m in members if not m["left_at"]}
+        # active lines of the first file, registered members first (their memberships then follow a conflict)
+        active = sorted(((i, r) for i, r in enumerate(rows_of(first)) if r["status"] == "active"),
+                        key=lambda ir: ir[1]["msisdn"] not in in_group)
+        numbers = {r["msisdn"] for cf in files["subscribers"] for r in rows_of(cf)}
+        picks = [active[0], *(active[1 + int(k)] for k in rng.choice(len(active) - 1, size=2, replace=False))]
+    if kind == "subscribers_shared_msisdn":
+        (ia, a), (ib, b), (ic, c) = picks
+        row = append(last, a | {"subscriber_id": a["subscriber_id"] + "B", "activated_at": f"{month}-10", "closed_at": ""})
+        expect("subscribers", first, ia + 1, "msisdn", REASON_SHARED_MSISDN, a["msisdn"])
+        expect("subscribers", last, row, "msisdn", REASON_SHARED_MSISDN, a["msisdn"])
+        # the number's earlier holder, closed before the active line was activated: a recycled number
+        row = append(last, b | {"subscriber_id": b["subscriber_id"] + "R", "status": "closed",
+                                "activated_at": "2015-03-01", "closed_at": "2016-03-01"})
+        legit("subscribers", last, row, f"closed line with the number of active {b['subscriber_id']}")
+        # the contract holds a number unique among active lines only: a suspended one may share it
+        row = append(last, c | {"subscriber_id": c["subscriber_id"] + "S", "status": "suspended"})
+        legit("subscribers", last, row, f"suspended line with the number of active {c['subscriber_id']}")
+    elif kind == "subscribers_repeated_id":
+        (_, a), (_, b) = picks[:2]
+        row = append(last, dict(a))  # the same row delivered again, in the last file: read after the first
+        expect("subscribers", last, row, "subscriber_id", "duplicate subscriber_id", a["subscriber_id"])
+        other = b["msisdn"]
+        while other in numbers:
+            other = "1" + "".join(str(d) for d in rng.integers(0, 10, 10))
+        row = append(last, b | {"msisdn": other})  # the id again, with another (unused) number
+        expect("subscribers", last, row, "subscriber_id", "duplicate subscriber_id", b["subscriber_id"])
+    elif kind == "memberships_repeated_row":
+        cf = files["memberships"][0]
+        m = members[int(rng.integers(len(members)))]
+        row = append(cf, dict(m))
+        expect("memberships", cf, row, "group_id", "duplicate group_id, msisdn, joined_at", m["group_id"])
+    elif kind == "memberships_two_groups":
+        cf = files["memberships"][0]
+        groups = [r for g in _snapshot(landing, "groups", month, set()) for r in rows_of(g) if r["status"] == "active"]
+        once = {}
+        for r in members:
+            once[r["msisdn"]] = None if r["msisdn"] in once else r
+        single = [(i, r) for i, r in enumerate(members) if once.get(r["msisdn"]) is r and not r["left_at"]]
+        (ix, x), (_, y) = [single[int(k)] for k in rng.choice(len(single), size=2, replace=False)]
+        other = [g["group_id"] for g in groups if g["group_id"] not in (x["group_id"], y["group_id"])]
+        g2, g3 = other[int(rng.integers(len(other)))], other[int(rng.integers(len(other)))]
+        row = append(cf, x | {"group_id": g2, "joined_at": f"{month}-05", "member_role": "member"})
+        expect("memberships", cf, ix + 1, "msisdn", REASON_TWO_GROUPS, x["msisdn"])
+        expect("memberships", cf, row, "msisdn", REASON_TWO_GROUPS, x["msisdn"])
+        # in another group until the day it joined its group: one group at a time
+        before = (dt.date.fromisoformat(y["joined_at"]) - dt.timedelta(days=400)).isoformat()
+        row = append(cf, y | {"group_id": g3, "joined_at": before, "left_at": y["joined_at"], "member_role": "member"})
+        legit("memberships", cf, row, f"member of {g3} until it joined {y['group_id']}")
+    elif kind == "msisdn_formats":
+        (_, a) = picks[0]
+        n = a["msisdn"]
+        for text in (f"+86{n}", f"86{n}", f"+86 {n[:3]} {n[3:7]} {n[7:]}"):
+            row = append(last, a | {"msisdn": text})  # the same subscriber, its number as another system writes it
+            expect("subscribers", last, row, "msisdn", REASON_FORMAT, text)
+        cf = files["memberships"][0]
+        m = members[int(rng.integers(len(members)))]
+        row = append(cf, m | {"msisdn": "+86" + m["msisdn"]})
+        expect("memberships", cf, row, "msisdn", REASON_FORMAT, "+86" + m["msisdn"])
+        bf = files["billing"][-1]
+        bill = rows_of(bf)[0]
+        row = append(bf, bill | {"msisdn": "86" + bill["msisdn"]})
+        expect("billing", bf, row, "msisdn", REASON_FORMAT, "86" + bill["msisdn"])
+    for cf in changed:
+        cf.save()
+        destroyed.add(cf.path)
+    return quarantined, accepted

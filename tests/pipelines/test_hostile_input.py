@@ -28,7 +28,7 @@ import pytest
 
 from groupscope.config import config_from_dict
 from groupscope.errors import StopRun
-from groupscope.synth.faults import FORMULA_NAME, ROW_FAULTS, inject_faults
+from groupscope.synth.faults import CONFLICT_KINDS, FORMULA_NAME, ROW_FAULTS, inject_faults
 from groupscope.synth.generate import generate
 from groupscope.synth.params import SynthParams
 from pipelines.cli import main
@@ -84,11 +84,11 @@ def clean_run(tiny, tmp_path_factory):
     return work, s
 
 
-def _faulty(tiny: Path, tmp_path: Path, kind: str) -> tuple[Path, list[dict], list[dict]]:
+def _faulty(tiny: Path, tmp_path: Path, *kinds: str) -> tuple[Path, list[dict], list[dict]]:
     landing = tmp_path / "landing"
     shutil.copytree(tiny, landing, symlinks=True)
     truth = tmp_path / "truth"
-    inject_faults(landing, truth, replace(TINY, fault_kinds=(kind,)))
+    inject_faults(landing, truth, replace(TINY, fault_kinds=kinds))
     with open(truth / "faults.csv", encoding="utf-8", newline="") as fh:
         rows = list(csv.DictReader(fh))
     with open(truth / "fault_files.csv", encoding="utf-8", newline="") as fh:
@@ -441,3 +441,92 @@ def test_rows_are_counted_from_the_files(clean_run, tiny):
             n = (gzip.decompress(raw) if src.name.endswith(".gz") else raw).count(b"\n") - 1
         assert f["rows_read"] == n == f["accepted"] + f["quarantined"], f
     assert s.balanced
+
+
+# ---- rows in conflict with rows already delivered ---------------------------------------------------
+
+FORMAT = "msisdn not an 11-digit mobile number"
+# per kind: rows appended to the month (groupscope/synth/faults.py _conflict) and the quarantine they
+# must give, counted by hand
+CONFLICTS = {
+    # a second active line with an active number: both lines go (which one holds the number is unknown);
+    # a closed line with another active number (recycled) and a suspended one with a third stay
+    "subscribers_shared_msisdn": ({"subscribers": 3}, {("subscribers", "msisdn shared with another active subscriber"): 2}),
+    # a row delivered again (one line, not two active lines with one number) and an id again with another
+    # number: the later row of each is a duplicate
+    "subscribers_repeated_id": ({"subscribers": 2}, {("subscribers", "duplicate subscriber_id"): 2}),
+    "memberships_repeated_row": ({"memberships": 1}, {("memberships", "duplicate group_id, msisdn, joined_at"): 1}),
+    # a member registered in a second group at once: its row in each group goes; a move into its group
+    # from another one, on the day it joined, stays
+    "memberships_two_groups": ({"memberships": 2}, {("memberships", "msisdn in another group at the same time"): 2}),
+    # one subscriber's number as +86..., 86... and +86 1xx xxxx xxxx, a member's as +86..., a bill's as 86...
+    "msisdn_formats": (
+        {"subscribers": 3, "memberships": 1, "billing": 1},
+        {("subscribers", FORMAT): 3, ("memberships", FORMAT): 1, ("billing", FORMAT): 1},
+    ),
+}
+
+
+def _staged_rows(work: Path, table: str) -> list[dict]:
+    return [r for p in sorted((work / "staged" / table).rglob("*.parquet")) for r in pq.read_table(p).to_pylist()]
+
+
+@pytest.mark.parametrize("kind", CONFLICT_KINDS)
+def test_conflicting_rows_are_quarantined_together(kind, tiny, tmp_path, clean_run, no_gx):
+    from collections import Counter
+
+    appended, reasons = CONFLICTS[kind]
+    landing, injected, lookalikes = _faulty(tiny, tmp_path, kind)
+    work = _work_copy(clean_run, tmp_path)
+    s = ingest_period(cfg_for(work), landing, PERIOD)
+    clean = clean_run[1]
+    q = _quarantine(work)
+    assert Counter((r["source"], r["reason"]) for r in q) == Counter(reasons)
+    got = {(r["file"], r["row_number"]): (r["column"], r["reason"]) for r in q}
+    assert got == {(f["file"], int(f["row_number"])): (f["column"], f["reason"]) for f in injected}
+    for table, n in appended.items():
+        out = sum(k for (t, _), k in reasons.items() if t == table)
+        assert (s.read[table], s.accepted[table]) == (clean.read[table] + n, clean.accepted[table] + n - out)
+    assert s.balanced
+    for f in lookalikes:  # legitimate look-alikes are staged
+        row = int(f["effect"].split("row ")[1].split(",")[0])
+        assert any((r["__file"], r["__row"]) == (f["file"], row) for r in _staged_rows(work, f["source"])), f
+    active = Counter(r["msisdn"] for r in _staged_rows(work, "subscribers") if r["status"] == "active")
+    assert max(active.values()) == 1
+    _assert_clean_rerun(tiny, landing, work, clean_run)
+
+
+def test_month_with_conflicts_runs_to_the_end_and_loads(tiny, tmp_path, capsys, clean_run):
+    """The whole run, Great Expectations included: the rows of the conflicting number's other tables are
+    judged by their own rules (accepted, with a referential-integrity warning for the number without a
+    subscriber), and the suspended line beside an active one gives the number one value row."""
+    import duckdb
+
+    landing, _, _ = _faulty(tiny, tmp_path, "subscribers_shared_msisdn", "memberships_two_groups")
+    work = _work_copy(clean_run, tmp_path)
+    rc = main(["run", "--landing", str(landing), "--period", PERIOD, "--work-dir", str(work)])
+    out, err = capsys.readouterr()
+    assert rc == 0 and "Traceback" not in err, err
+    assert out.strip().splitlines()[-1].startswith("report: ")
+    con = duckdb.connect(str(work / "reporting.duckdb"), read_only=True)
+    try:
+        counts = dict(con.execute(
+            "SELECT reason, sum(rows) FROM groupscope.fact_quarantine_count WHERE period = ? GROUP BY reason", [PERIOD]
+        ).fetchall())
+        assert counts == {"msisdn shared with another active subscriber": 2, "msisdn in another group at the same time": 2}
+        read, accepted, quarantined = con.execute(
+            "SELECT sum(rows_read), sum(accepted), sum(quarantined) FROM groupscope.fact_source_rows WHERE period = ?", [PERIOD]
+        ).fetchone()
+        assert read == accepted + quarantined
+        n, numbers = con.execute(
+            "SELECT count(*), count(DISTINCT number_key) FROM groupscope.fact_subscriber_value WHERE period = ?", [PERIOD]
+        ).fetchone()
+        assert n == numbers > 0
+        warned = con.execute(
+            "SELECT source, observed FROM groupscope.fact_data_quality WHERE period = ? AND NOT success "
+            "AND expectation = 'referential_integrity' AND severity = 'warning' ORDER BY source", [PERIOD],
+        ).fetchall()
+    finally:
+        con.close()
+    # the number lost its subscriber lines; its bill and its membership stay, each named by the check
+    assert [(t, o.split(" of ")[0]) for t, o in warned] == [("billing", "1"), ("memberships", "1")], warned
