@@ -145,6 +145,7 @@ def build_group_analytics(cfg: Config, period: str, con=None) -> dict[str, Path]
         ("previous", _previous_summary(eng, work, period)),
         ("market", market_share_sql("counts", "calibration", "previous")),
     ]
+    ((cdr_rows,),) = eng.rows("SELECT count(*) FROM calls")
     # events of the month are views (read by each step that needs them, never held whole); the call graph
     # runs per partition of the calls (hash of the number pair, the graph's own key)
     views = {"events", "all_events", "adj"}
@@ -152,6 +153,8 @@ def build_group_analytics(cfg: Config, period: str, con=None) -> dict[str, Path]
         for name, sql in steps:
             if name == "graph":
                 eng.map_parts("graph", lambda rel: call_graph_sql(f"({events_sql(rel, 'work_calendar')}) AS ev"), "calls")
+            elif name == "candidates":  # (group, contact) pairs of every member's contacts: by a hash of the contact
+                eng.split("candidates", lambda part: candidate_features_sql("members", "adj", "presence", "numbers", part), cdr_rows)
             elif name in views:
                 eng.view(name, sql)
             else:
