@@ -10,10 +10,18 @@ from __future__ import annotations
 import os
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from groupscope.contract import INPUT_TABLES
 
@@ -34,9 +42,23 @@ class SqlSource(_Section):
     )
 
 
+def _known_codec(v: str) -> str:
+    """A text encoding Python can decode (codecs.lookup), e.g. utf-8, gbk, gb18030."""
+    import codecs
+
+    try:
+        codecs.lookup(v)
+    except LookupError:
+        raise ValueError(f"unknown encoding {v!r} (e.g. utf-8, gbk, gb18030)") from None
+    return v
+
+
+Encoding = Annotated[str, AfterValidator(_known_codec)]
+
+
 class SourcesConfig(_Section):
-    default_encoding: str = Field(default="utf-8", description="text encoding of CSV files")
-    encodings: dict[str, str] = Field(
+    default_encoding: Encoding = Field(default="utf-8", description="text encoding of CSV files")
+    encodings: dict[str, Encoding] = Field(
         default_factory=dict, description="per contract table, e.g. {account_managers: gbk}"
     )
     sql: dict[str, SqlSource] = Field(
@@ -59,14 +81,6 @@ class SourcesConfig(_Section):
         unknown = sorted(set(v) - set(INPUT_TABLES))
         if unknown:
             raise ValueError(f"unknown contract table(s): {', '.join(unknown)}")
-        return v
-
-    @field_validator("default_encoding")
-    @classmethod
-    def _codec(cls, v: str) -> str:
-        import codecs
-
-        codecs.lookup(v)
         return v
 
     def encoding_of(self, table: str) -> str:
@@ -619,6 +633,8 @@ def _format_error(err: ValidationError) -> str:
         msg = e["msg"]
         if e["type"] == "extra_forbidden":
             msg = "unknown key"
+        elif e["type"] == "value_error":
+            msg = msg.removeprefix("Value error, ")
         parts.append(f"{key}: {msg}")
     return "; ".join(parts)
 

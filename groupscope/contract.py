@@ -338,6 +338,9 @@ class OutputList:
     name: str
     columns: tuple[OutputColumn, ...]
     description: str = ""
+    # groupscope's columns beyond the contract's, exported after them
+    extra: tuple[OutputColumn, ...] = ()
+    notes: str = ""  # rules of the list (which rows it holds), under its columns
 
     @property
     def column_names(self) -> list[str]:
@@ -354,6 +357,10 @@ FAKE_MEMBERS = OutputList(
         OutputColumn("reasons", "short human-readable explanation"),
     ),
     "every registered member of every active group, scored (虚假成员清单)",
+    extra=(
+        OutputColumn("evidence", "sufficient, or insufficient: too little to judge (such a member is never flagged)"),
+        OutputColumn("confidence", "0..1 confidence in is_suspect (0 when evidence is insufficient)"),
+    ),
 )
 
 POTENTIAL_MEMBERS = OutputList(
@@ -369,6 +376,9 @@ POTENTIAL_MEMBERS = OutputList(
         OutputColumn("likely_employee", "true / false: score at or above the configured threshold"),
     ),
     "numbers that are not registered members of the group but are in contact with it (潜在成员 / 重点异网用户)",
+    notes="A number is listed when `member_share` is greater than `analytics.potential_member_share` (default "
+    "10 %) or when its `score` reaches `analytics.employee_score_threshold` (default 0.65); `likely_employee` "
+    "says whether the score reached it. An off-net number listed here is a key competitor user (重点异网用户).",
 )
 
 GROUP_SUMMARY = OutputList(
@@ -379,11 +389,40 @@ GROUP_SUMMARY = OutputList(
         OutputColumn("suspect_members", "members flagged as fake"),
         OutputColumn("real_members", "listed_members - suspect_members"),
         OutputColumn("purity", "real_members / listed_members (纯度)"),
-        OutputColumn("est_onnet_unregistered", "estimated home-carrier employees not registered"),
-        OutputColumn("est_offnet_employees", "estimated employees on other carriers, after correction"),
-        OutputColumn("market_share", "home carrier's share of the group's employees"),
-        OutputColumn("value_score", "0..100"),
-        OutputColumn("value_tier", "tier label"),
+        OutputColumn("est_onnet_unregistered", "estimated employees who are home-carrier subscribers but not "
+                     "registered members (its likely employees on-net)"),
+        OutputColumn("est_offnet_employees", "estimated employees on other carriers: its off-net likely employees "
+                     "x the survey-calibrated correction coefficient"),
+        OutputColumn(
+            "market_share",
+            "(real_members + est_onnet_unregistered) / (real_members + est_onnet_unregistered + est_offnet_employees):"
+            " the home carrier's share of the group's employees",
+        ),
+        OutputColumn("value_score", "0..100: AHP-weighted current and potential value"),
+        OutputColumn("value_tier", "tier label of the value pyramid (value.pyramid_labels)"),
+    ),
+    "one row per active group: its real size, purity, estimated employees by carrier, market share and value",
+    extra=(
+        OutputColumn("coefficient_scope", "group size band the correction coefficient was fitted on, global, or "
+                     "uncalibrated"),
+        OutputColumn("correction_coefficient", "survey-calibrated factor applied to the off-net likely employees; "
+                     "empty when uncalibrated"),
+        OutputColumn("offnet_key_competitor", "key competitor users: off-net numbers in contact with more than "
+                     "10 % of the members (the operator's rule)"),
+        OutputColumn("rule_coefficient_scope", "as coefficient_scope, for the operator's rule"),
+        OutputColumn("rule_correction_coefficient", "survey-calibrated factor applied to offnet_key_competitor; "
+                     "empty when uncalibrated"),
+        OutputColumn("rule_est_offnet_employees", "offnet_key_competitor x rule_correction_coefficient"),
+        OutputColumn("rule_market_share", "market_share's formula with rule_est_offnet_employees"),
+        OutputColumn("previous_month", "whether share_change compares with last month: `present` (the group had "
+                     "results last month), `new group` (it had none), `missing` (no results loaded for last month; "
+                     "the changes are empty)"),
+        OutputColumn("share_change", "market_share - last month's market_share"),
+        OutputColumn("share_change_movement", "part of the change from this month's counts (under last month's "
+                     "coefficient)"),
+        OutputColumn("share_change_recalibration", "part of the change from the new coefficient (on this month's "
+                     "counts)"),
+        OutputColumn("insufficient_members", "members with too little evidence to judge (never flagged)"),
     ),
 )
 
@@ -392,7 +431,8 @@ QUARANTINE = OutputList(
     (
         OutputColumn("source", "contract table name"),
         OutputColumn("file", "path of the source file relative to LANDING (or the SQL source's table)"),
-        OutputColumn("row_number", "1-based data row within that file (header not counted)"),
+        OutputColumn("row_number", "1-based data row within that file (header not counted); empty for a file "
+                     "that was not read (unreadable or refused): its reason names the error, its rows are unknown"),
         OutputColumn("column", "the offending column, empty when the row as a whole is bad"),
         OutputColumn("reason", "short reason"),
         OutputColumn("raw", "the row as it was read"),
@@ -417,14 +457,72 @@ WORKLIST = OutputList(
     "groupscope's own list, beyond the contract's lists: an account manager's suspects and likely employees to act on",
 )
 
+PROSPECT_GROUPS = OutputList(
+    "prospect-groups",
+    (
+        OutputColumn("prospect_id", "prospect group within the month, largest first"),
+        OutputColumn("size", "numbers in the calling community"),
+        OutputColumn("teams", "tightly knit teams (departments) it joins"),
+        OutputColumn("region", "most frequent region of its home-carrier numbers"),
+        OutputColumn("onnet", "its home-carrier numbers"),
+        OutputColumn("offnet", "its numbers on other carriers"),
+        OutputColumn("carrier_mix", "numbers per carrier"),
+        OutputColumn("msisdn", "one number of the prospect group (one row per number)"),
+        OutputColumn("carrier", "its carrier"),
+        OutputColumn("on_net", "true when it is a home-carrier subscriber"),
+    ),
+    "groupscope's own list, beyond the contract's lists: companies without a registered group, seen as tightly "
+    "knit calling communities in working time (prospects for a new group)",
+)
+
 OUTPUT_LISTS: dict[str, OutputList] = {
-    o.name: o for o in (FAKE_MEMBERS, POTENTIAL_MEMBERS, GROUP_SUMMARY, QUARANTINE, WORKLIST)
+    o.name: o for o in (FAKE_MEMBERS, POTENTIAL_MEMBERS, GROUP_SUMMARY, QUARANTINE, PROSPECT_GROUPS, WORKLIST)
 }
+
+# CONTRACT.md section 2: the commands the operator's scripts rely on (groupscope accepts more options).
+CONTRACT_COMMANDS = [
+    ("run --landing LANDING --period YYYY-MM [--db URL]", "the whole monthly pipeline"),
+    *((f"export {o} --period YYYY-MM --out FILE.csv [--db URL]", f"the {o} list")
+      for o in ("fake-members", "potential-members", "group-summary", "quarantine")),
+]
+
+
+def _landing_markdown() -> list[str]:
+    width = 50
+    tree = []
+    for t in INPUT_TABLES.values():
+        where = {"reference": f"reference/{t.name}.csv", "month": f"{t.name}/month=YYYY-MM/*.csv",
+                 "day": f"{t.name}/dt=YYYY-MM-DD/*.csv | *.csv.gz | *.parquet"}[t.partitioning]
+        note = t.description + (" (optional)" if t.optional else "")
+        tree.append(f"  {where:<{width}}  {note}".rstrip())
+    formats = ", ".join(f"`{e}`" for e in FILE_FORMATS)
+    return [
+        "## Landing directory (input)", "",
+        "One root folder, `LANDING`. Monthly snapshots live under `month=YYYY-MM`, daily call records under "
+        f"`dt=YYYY-MM-DD`. Every table may arrive as {formats} (file endings in any case), one or many files per "
+        "partition; CSV is RFC 4180 with a header row, UTF-8 unless `sources.encodings.<table>` (or "
+        "`sources.default_encoding`) names another encoding, e.g. `gbk`. Column order in CSV is free; column names "
+        "are exact. Unknown extra columns are kept out of the results and reported (`extra_columns`), not fatal.",
+        "", "```", "LANDING/", *tree, "```", "",
+    ]
+
+
+def _command_line_markdown() -> list[str]:
+    return [
+        "## Command line", "",
+        "The commands the operator's scripts rely on (every command and option: README, `groupscope --help`):", "",
+        "```", *(f"groupscope {cmd:<66} # {what}" for cmd, what in CONTRACT_COMMANDS), "```", "",
+        "Without `--db`, the embedded database under the work directory is used; with it, any SQLAlchemy URL "
+        "(PostgreSQL in production). Exit status 0 on success; 2 with a one-line reason on stderr when the run "
+        "must stop (a missing partition, a source failing a blocking expectation, an unreachable database); 1 on "
+        "an unexpected failure.", "",
+    ]
 
 
 def contract_markdown() -> str:
     """The schemas above rendered as Markdown, for docs/contract.md."""
     lines = [f"# groupscope data contract (version {CONTRACT_VERSION}), generated from groupscope/contract.py", ""]
+    lines += _landing_markdown()
     lines.append("## Input tables")
     for t in INPUT_TABLES.values():
         where = {"reference": "reference/", "month": f"{t.name}/month=YYYY-MM/", "day": f"{t.name}/dt=YYYY-MM-DD/"}[
@@ -439,8 +537,13 @@ def contract_markdown() -> str:
             lines.append(f"| {c.name} | {c.type} | {'yes' if c.required else 'no'} | {allowed} | {c.description} |")
         for rule in t.extra_checks:
             lines.append(f"\nRow rule: `{rule}`.")
-    lines += ["", "## Output lists"]
+    lines += ["", *_command_line_markdown(), "## Output lists (CSV, UTF-8, header row)"]
     for o in OUTPUT_LISTS.values():
         lines += ["", f"### {o.name}", "", o.description, "", "| column | meaning |", "|---|---|"]
         lines += [f"| {c.name} | {c.description} |" for c in o.columns]
+        if o.notes:
+            lines += ["", o.notes]
+        if o.extra:
+            lines += ["", "Beyond the contract, the first columns after the contract's ones:", ""]
+            lines += [f"- `{c.name}`: {c.description}" for c in o.extra]
     return "\n".join(lines) + "\n"

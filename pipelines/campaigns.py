@@ -469,9 +469,10 @@ def _reload_quarantine(cfg: Config, period: str, url: str) -> bool:
 # ---------------------------------------------------------------- 5. evaluate
 
 def evaluate_campaign(cfg: Config, campaign_id: str, through: str | None = None, tranches: int = 5,
-                      url: str | None = None) -> pd.DataFrame:
+                      url: str | None = None, refresh: bool = True) -> pd.DataFrame:
     """Evaluate a campaign with the bills of the months after its period up to `through` (default: the
-    latest month loaded); stores and returns the evaluation rows."""
+    latest month loaded); stores and returns the evaluation rows. With `refresh`, the month reports
+    written for its period and later show the new results (their paths in the result's attrs["reports"])."""
     eng = _engine(cfg, url)
     try:
         with eng.begin() as conn:
@@ -503,7 +504,15 @@ def evaluate_campaign(cfg: Config, campaign_id: str, through: str | None = None,
             conn.execute(m.campaign.update().where(m.campaign.c.campaign_id == campaign_id).values(status="evaluated"))
     finally:
         eng.dispose()
+    if refresh:
+        ev.attrs["reports"] = _refresh_reports(cfg, c["period"], url)
     return ev
+
+
+def _refresh_reports(cfg: Config, since: str, url: str | None) -> list[Path]:
+    from pipelines.report import refresh_reports
+
+    return refresh_reports(cfg, since, url)
 
 
 def evaluate_all(cfg: Config, url: str | None = None, tranches: int = 5) -> dict[str, str]:
@@ -513,11 +522,17 @@ def evaluate_all(cfg: Config, url: str | None = None, tranches: int = 5) -> dict
         with eng.connect() as conn:
             c = m.campaign
             latest = conn.execute(sa.select(sa.func.max(m.dim_period.c.period))).scalar()
-            ids = list(conn.execute(sa.select(c.c.campaign_id).where(c.c.status.in_(("assigned", "feedback", "evaluated")),
-                                                                      c.c.period < (latest or "")).order_by(c.c.campaign_id)).scalars())
+            todo = dict(conn.execute(sa.select(c.c.campaign_id, c.c.period).where(
+                c.c.status.in_(("assigned", "feedback", "evaluated")), c.c.period < (latest or "")
+            ).order_by(c.c.campaign_id)).all())
     finally:
         eng.dispose()
-    return {cid: str(evaluate_campaign(cfg, cid, None, tranches, url)["evaluated_through"].iloc[0]) for cid in ids}
+    done = {cid: str(evaluate_campaign(cfg, cid, None, tranches, url, refresh=False)["evaluated_through"].iloc[0])
+            for cid in todo}
+    if todo:  # the month reports that show these campaigns, once
+        _refresh_reports(cfg, min(todo.values()), url)
+    return done
+
 
 
 def evaluation_text(ev: pd.DataFrame) -> str:

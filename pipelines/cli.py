@@ -139,12 +139,14 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--months", required=True, type=_months, help="comma-separated YYYY-MM list, in calendar order")
     g.add_argument("--subscribers", type=_positive_int, default=20_000, help="home-carrier subscribers")
     g.add_argument("--seed", type=int, default=1)
-    g.add_argument("--faults", action="store_true", help="inject malformed rows and files")
+    g.add_argument("--faults", action="store_true", help="inject malformed rows (quarantined) and files; "
+                   "the file faults block `run` by default: see docs/faults.example.yaml")
     g.add_argument("--fault-kinds", help="comma-separated subset of fault kinds (default: all)")
     g.add_argument("--offnet-share", type=_floats2, default=(0.30, 0.60), help="LO,HI share of employees off-net")
     g.add_argument("--fake-share", type=_floats2, default=(0.05, 0.15), help="LO,HI share of fake members")
     g.add_argument("--activity", type=_positive_float, default=1.0, help="calling-rate multiplier (> 0)")
-    g.add_argument("--gbk-sources", help="comma-separated tables written in GBK")
+    g.add_argument("--gbk-sources", help="comma-separated tables written in GBK "
+                   "(run them with sources.encodings.TABLE: gbk in the config)")
     g.add_argument("--cdr-format", default="mixed", choices=["mixed", "csv", "csv.gz", "parquet"])
     _add_variety_flags(g)
 
@@ -157,22 +159,22 @@ def build_parser() -> argparse.ArgumentParser:
 
     v = sub.add_parser("evaluate", help="compare a period's results with a generator's ground truth")
     v.add_argument("--truth", required=True, help="ground-truth folder written by generate")
-    v.add_argument("--period", required=True, type=_period)
-    v.add_argument("--config")
-    v.add_argument("--work-dir")
+    v.add_argument("--period", required=True, type=_period, help="YYYY-MM: the month to evaluate (run it first)")
+    v.add_argument("--config", help="YAML config file (default: $GROUPSCOPE_CONFIG or ./groupscope.yaml)")
+    v.add_argument("--work-dir", help="override work_dir from the config")
 
     e = sub.add_parser("export", help="write one of the downloadable lists")
     e.add_argument(
         "list", choices=["fake-members", "potential-members", "group-summary", "quarantine", "prospect-groups", "worklist"]
     )
-    e.add_argument("--period", required=True, type=_period)
+    e.add_argument("--period", required=True, type=_period, help="YYYY-MM: the month whose list to write (run it first)")
     e.add_argument(
         "--out", required=True,
         help="CSV file to write; for worklist without --account-manager, a folder of one file per account manager",
     )
     e.add_argument("--account-manager", help="worklist: only this account manager's groups, into the file --out")
-    e.add_argument("--config")
-    e.add_argument("--work-dir")
+    e.add_argument("--config", help="YAML config file (default: $GROUPSCOPE_CONFIG or ./groupscope.yaml)")
+    e.add_argument("--work-dir", help="override work_dir from the config")
     e.add_argument("--db", help="SQLAlchemy URL of the reporting database (default: embedded DuckDB in work_dir)")
 
     d = sub.add_parser("db", help="reporting database: migrate, set up the BI and account-manager roles")
@@ -233,12 +235,51 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     from groupscope.errors import StopRun
     from groupscope.reporting.db import ReportingDbError
 
-    return (ConfigError, StopRun, ValueError, ReportingDbError, FileNotFoundError, PermissionError,
+    return (ConfigError, StopRun, ValueError, ReportingDbError, FileNotFoundError, FileExistsError, PermissionError,
             NotADirectoryError, IsADirectoryError)
+
+
+def check_out(path: str | None, option: str, folder: bool = False) -> None:
+    """A path a command will write (a file, or with `folder` a folder it creates): UsageError (one line, exit
+    2) before any work when it cannot be, e.g. under an existing file or a file where a folder is named."""
+    import os
+    from pathlib import Path
+
+    if path is None:
+        return
+    p = Path(path)
+    want = "folder" if folder else "file"
+    if p.exists() and p.is_dir() != folder:
+        raise UsageError(f"{option} {path}: {'a file' if folder else 'a folder'} is there, expected a {want}")
+    above = p if folder else p.parent
+    while not above.exists() and above != above.parent:
+        above = above.parent
+    if above.exists() and not above.is_dir():
+        raise UsageError(f"{option} {path}: {above} is a file, not a folder")
+    if not os.access(above, os.W_OK | os.X_OK):
+        raise UsageError(f"{option} {path}: no permission to write in {above}")
+
+
+def _check_outputs(args) -> None:
+    """Every output path of the command line, checked before any work."""
+    cmd, action = args.command, getattr(args, "action", None)
+    if cmd == "generate":
+        check_out(args.out, "--out", folder=True)
+        check_out(args.truth, "--truth", folder=True)
+    elif cmd == "export":
+        check_out(args.out, "--out", folder=args.list == "worklist" and args.account_manager is None)
+    elif cmd == "bench":
+        check_out(args.out, "--out")
+        check_out(args.cache, "--cache", folder=True)
+    elif cmd == "campaign" and action == "assign":
+        check_out(args.out, "--out", folder=True)
+    elif cmd == "campaign" and action == "show":
+        check_out(args.targets_out, "--targets-out")
 
 
 def _dispatch(args) -> int:
     try:
+        _check_outputs(args)
         if args.command == "generate":
             from groupscope.synth.generate import main_generate
 
@@ -450,6 +491,8 @@ def _run_campaign(args) -> int:
             ev = pc.evaluate_campaign(cfg, args.campaign_id, args.through, args.tranches, args.db)
             print(f"campaign {args.campaign_id}, bills through {ev['evaluated_through'].iloc[0]}")
             print(pc.evaluation_text(ev))
+            for path in ev.attrs.get("reports", []):
+                print(f"report updated: {path}")
     elif args.action == "list":
         rows = pc.list_campaigns(cfg, args.db)
         for r in rows:

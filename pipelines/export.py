@@ -167,9 +167,10 @@ def export_list(cfg: Config, name: str, period: str, out: str | Path, url: str |
     eng = db.make_engine(cfg, url)
     sel = _query(name, period, account_manager)
     cols = [c.name for c in sel.selected_columns]
-    contract = OUTPUT_LISTS[name].column_names if name in OUTPUT_LISTS else None
-    if contract is not None and cols[: len(contract)] != contract:  # the contract's columns first, in order
-        raise AssertionError(f"{name} columns {cols} do not start with the contract's {contract}")
+    spec = OUTPUT_LISTS[name]
+    documented = spec.column_names + [c.name for c in spec.extra]
+    if cols != documented:  # the contract's columns first, in order, then the extras docs/contract.md lists
+        raise AssertionError(f"{name} columns {cols} are not the documented {documented}")
     try:
         with eng.connect() as conn:
             if db.current_revision(eng, cfg) is None or not _has_period(conn, name, period):

@@ -716,6 +716,16 @@ def _stage_on(cur, path, table, out_dir, opts, sha, rel, rules, res, tmpdir) -> 
     return res, _quarantine_rows(qrows)
 
 
+NOT_READ = ("unreadable", "refused")  # file statuses whose rows were not read: a file-level quarantine row
+
+
+def file_level_row(res: FileResult) -> tuple:
+    """The quarantine row of a file that was not read: no row number, the reader's error as the reason,
+    and how many of its rows are lost (unknown unless the file says so)."""
+    rows = f"{res.rows_read:,} rows" if res.rows_read else "rows unknown"
+    return (res.table, res.file, None, "", f"file {res.status}, none of its rows read ({rows}): {res.error}", None)
+
+
 def cap_raw(raw: str | None) -> str | None:
     """The raw row as kept in the quarantine: whole up to RAW_MAX_CHARS, else its start and how much is
     left out (a 1 MB cell_id stays readable in a spreadsheet; the source file keeps the rest)."""
@@ -833,6 +843,13 @@ def ingest_partition(
             os.replace(tmp, qfile)
         results.append(res)
         new[rel] = asdict(res)
+    for res in results:
+        if res.status in NOT_READ:  # nothing lost silently: the file itself is a quarantine row
+            quar_dir.mkdir(parents=True, exist_ok=True)
+            qfile = quar_dir / artifact_name(Path(res.file).name, res.sha256)
+            tmp = quar_dir / _tmp_name(qfile.name)
+            pq.write_table(_quarantine_rows([file_level_row(res)]), tmp)
+            os.replace(tmp, qfile)
     for path, why in other:
         res = _unexpected(landing, table.name, part, path, why)
         results.append(res)
@@ -843,7 +860,8 @@ def ingest_partition(
         for f in staged_dir.glob("*.parquet"):
             if f.name not in keep_staged:
                 f.unlink()
-    keep_q = {artifact_name(Path(r["file"]).name, r["sha256"]) for r in new.values() if r["sha256"]}
+    keep_q = {artifact_name(Path(r["file"]).name, r["sha256"]) for r in new.values()
+              if r["sha256"] or r["status"] in NOT_READ}
     if quar_dir.exists():
         for f in quar_dir.glob("*.parquet"):
             if f.name not in keep_q:

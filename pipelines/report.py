@@ -19,9 +19,11 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from groupscope.config import Config
+from groupscope.console import get_logger
 from groupscope.reporting import db
 
 REPORT_NAME = "report.html"
+log = get_logger("report")
 CAMPAIGN_RELATION = "v_campaign_evaluation"
 TOP_GROUPS = 15
 CALLS_PER_AM = 10
@@ -59,6 +61,20 @@ class ReportData:
 
 def report_path(cfg: Config, period: str) -> Path:
     return cfg.work_path / "reports" / f"period={period}" / REPORT_NAME
+
+
+def refresh_reports(cfg: Config, since: str, url: str | None = None) -> list[Path]:
+    """Write again the month reports already written for `since` and later months (their campaign section
+    changed, e.g. after a campaign of month `since` was evaluated); returns their paths."""
+    root = cfg.work_path / "reports"
+    periods = sorted(p.parent.name.split("=", 1)[1] for p in root.glob(f"period=*/{REPORT_NAME}")) if root.exists() else []
+    done = []
+    for period in (p for p in periods if p >= since):
+        try:
+            done.append(write_report(cfg, period, url))
+        except ReportError as e:  # a month no longer loaded keeps its report as it was
+            log.warning("report of %s not re-rendered: %s", period, e)
+    return done
 
 
 def data_docs_index(cfg: Config) -> Path:
@@ -130,13 +146,14 @@ def _gather_quality(conn, rs: str, p: dict, data: ReportData) -> None:
     data.sources = _rows(
         conn,
         f"SELECT source, count(*) AS files, sum(rows_read) AS rows_read, sum(accepted) AS accepted, "
-        f"sum(quarantined) AS quarantined FROM {rs}.fact_source_rows WHERE period = :p GROUP BY source ORDER BY source",
+        f"sum(quarantined) AS quarantined, "
+        f"sum(CASE WHEN status IN ('unreadable', 'refused') THEN 1 ELSE 0 END) AS not_read FROM {rs}.fact_source_rows WHERE period = :p GROUP BY source ORDER BY source",
         **p,
     )
     data.quarantine_reasons = _rows(
         conn,
         f"SELECT source, reason, sum(rows) AS rows FROM {rs}.fact_quarantine_count WHERE period = :p "
-        f"GROUP BY source, reason ORDER BY sum(rows) DESC, source, reason",
+        f"GROUP BY source, reason ORDER BY sum(rows) = 0 DESC, sum(rows) DESC, source, reason",  # whole files first
         **p,
     )
     data.checks = _rows(
@@ -304,7 +321,7 @@ def _gather_calls(conn, rs: str, p: dict, data: ReportData) -> None:
 
 # Columns of the campaign view shown when present (the view may carry more); others are left out.
 CAMPAIGN_COLUMNS = ["campaign_id", "campaign_name", "period", "status", "level_key", "evaluated_through", "targets",
-                    "contacted", "converted", "conversion_rate", "revenue", "cost", "roi", "uplift"]
+                    "contacted", "converted", "conversion_rate", "billed_rate", "revenue", "cost", "roi", "uplift"]
 
 
 def _gather_campaigns(conn, rs: str, period: str) -> dict:

@@ -239,7 +239,7 @@ def grid_2x2(rows: Sequence[dict], name: str, title: str) -> str:
 
 
 def reason_bars(rows: Sequence[dict], name: str, title: str, limit: int = 10) -> str:
-    rows = list(rows)[:limit]
+    rows = [r for r in rows if r["rows"]][:limit]  # a file not read (0 rows counted) is listed, not drawn
     if not rows:
         return no_data(name, "quarantined rows")
     rows = list(reversed(rows))
@@ -317,14 +317,20 @@ def _section(sid: str, title: str, body: str) -> str:
 def _quality(d) -> str:
     rows = []
     for s in d.sources:
-        read, q = int(s["rows_read"] or 0), int(s["quarantined"] or 0)
+        read, q, lost = int(s["rows_read"] or 0), int(s["quarantined"] or 0), int(s.get("not_read") or 0)
+        if lost:  # a file not read is in the quarantine as a file, its rows uncounted
+            verdict = f'<span class="bad">no: {lost} file{"s" if lost > 1 else ""} unreadable, rows unknown</span>'
+        elif read == int(s["accepted"] or 0) + q:
+            verdict = '<span class="ok">yes</span>'
+        else:
+            verdict = '<span class="bad">NO</span>'
         rows.append((esc(s["source"]), fmt_int(s["files"]), fmt_int(read), fmt_int(s["accepted"]), fmt_int(q),
-                     fmt_pct(q / read if read else 0, 2),
-                     '<span class="ok">yes</span>' if read == int(s["accepted"] or 0) + q else '<span class="bad">NO</span>'))
+                     fmt_pct(q / read if read else 0, 2), verdict))
     acc = table(["source", "files", "rows read", "accepted", "quarantined", "quarantined %", "read = accepted + quarantined"],
                 rows, "accounting", raw=True) if rows else no_data("accounting", "source files")
     reasons = table(["source", "reason", "rows"],
-                    [(r["source"], r["reason"], fmt_int(r["rows"])) for r in d.quarantine_reasons[:25]]) \
+                    [(r["source"], r["reason"], fmt_int(r["rows"]) if r["rows"] else "whole file")
+                     for r in d.quarantine_reasons[:25]]) \
         if d.quarantine_reasons else '<p class="note">No row was quarantined.</p>'
     more = (f'<p class="note">{len(d.quarantine_reasons) - 25} more reasons: '
             f'<code>groupscope export quarantine --period {esc(d.period)}</code> lists every row.</p>'
@@ -435,22 +441,41 @@ def _value(d) -> str:
     return _section("value", "Value", body)
 
 
+# The campaign view's columns as the report shows them: heading and format (rates as `groupscope campaign
+# evaluate` prints them: a percentage; ROI with two decimals; money in yuan); other columns as they are.
+CAMPAIGN_FORMATS = {
+    "campaign_id": ("campaign", str), "campaign_name": ("name", str), "period": ("month", str),
+    "status": ("status", str), "level_key": ("account manager", str), "evaluated_through": ("bills through", str),
+    "targets": ("targets", fmt_int), "contacted": ("contacted", fmt_int), "converted": ("converted", fmt_int),
+    "conversion_rate": ("conversion", fmt_pct), "billed_rate": ("billed", fmt_pct),
+    "revenue": ("revenue (yuan)", fmt_num), "cost": ("cost (yuan)", fmt_num), "roi": ("ROI", fmt_num),
+    "uplift": ("uplift over hold-out", fmt_pct),
+}
+
+
+def _campaign_table(columns: list[str], rows: list[list], cls: str = "") -> str:
+    def cell(col, v):
+        if v is None or (isinstance(v, float) and math.isnan(v)):
+            return "-"
+        fmt = CAMPAIGN_FORMATS.get(col, (col, lambda x: fmt_num(x) if isinstance(x, float) else x))[1]
+        return fmt(v)
+
+    return table([CAMPAIGN_FORMATS.get(c, (c,))[0] for c in columns],
+                 [[cell(c, v) for c, v in zip(columns, r)] for r in rows], cls)
+
+
 def _campaigns(d) -> str:
     c = d.campaigns
     if c is None:
         return ""
     if not c["rows"]:
         return _section("campaigns", "Campaign results", '<p class="note">No campaign has results yet.</p>')
-    def cells(r):
-        return [fmt_num(v) if isinstance(v, float) else v for v in r]
-
-    body = table(c["columns"], [cells(r) for r in c["rows"]], "campaigns")
+    body = _campaign_table(c["columns"], c["rows"], "campaigns")
     if c["total"] > len(c["rows"]):
         body += f'<p class="note">First {len(c["rows"])} of {c["total"]} rows.</p>'
     if c.get("am_rows"):
         body += ("<details><summary>Per account manager</summary>"
-                 + table([("account manager" if h == "level_key" else h) for h in c["am_columns"]],
-                         [cells(r) for r in c["am_rows"]]) + "</details>")
+                 + _campaign_table(c["am_columns"], c["am_rows"]) + "</details>")
     return _section("campaigns", "Campaign results", body)
 
 

@@ -22,7 +22,14 @@ from groupscope.contract import DAILY_TABLES, INPUT_TABLES, MONTHLY_TABLES, REFE
 from groupscope.errors import StopRun
 from pipelines.engine import memory_guard
 from pipelines.guard import DiskFull, WorkDirBusy, disk_errors, work_lock
-from pipelines.ingest import IngestOptions, PartitionResult, ingest_table, landing_unexpected, source_files
+from pipelines.ingest import (
+    NOT_READ,
+    IngestOptions,
+    PartitionResult,
+    ingest_table,
+    landing_unexpected,
+    source_files,
+)
 from pipelines.validate import (
     CheckResult,
     run_great_expectations,
@@ -30,6 +37,7 @@ from pipelines.validate import (
     unexpected_files_check,
     write_results,
 )
+from transforms.sql import lit
 
 log = get_logger("run")
 
@@ -67,7 +75,8 @@ class IngestSummary:
     quarantined: dict[str, int] = field(default_factory=dict)
     read: dict[str, int] = field(default_factory=dict)  # rows counted in the files themselves
     unexpected: dict[str, int] = field(default_factory=dict)  # rows in files outside the layout, not read
-    balanced: bool = True  # read = accepted + quarantined + unexpected, for every table
+    not_read: dict[str, int] = field(default_factory=dict)  # unreadable or refused files: rows unknown
+    balanced: bool = True  # read = accepted + quarantined + unexpected, for every table, and every file read
     checks: list[dict] = field(default_factory=list)
     data_docs: str = ""
     seconds: float = 0.0
@@ -76,13 +85,11 @@ class IngestSummary:
         lines = [f"period {self.period}: ingest and validation ({self.seconds:.1f} s)"]
         lines.append(f"  {'table':<18}{'read':>12}{'accepted':>12}{'quarantined':>13}{'unexpected':>12}")
         for t in self.read:
+            n = self.not_read.get(t, 0)
             lines.append(
                 f"  {t:<18}{self.read[t]:>12,}{self.accepted[t]:>12,}{self.quarantined[t]:>13,}"
-                f"{self.unexpected.get(t, 0):>12,}"
+                f"{self.unexpected.get(t, 0):>12,}" + (f"  + {n} file(s) not read, rows unknown" if n else "")
             )
-        bad = [c for c in self.checks if not c["success"]]
-        for c in bad:
-            lines.append(f"  [{c['severity']}] {c['table']}: {c['expectation']}: {c['observed']}")
         if self.data_docs:
             lines.append(f"  Data Docs: {self.data_docs}")
         return "\n".join(lines)
@@ -167,7 +174,8 @@ def _ingest_period(cfg: Config, landing: Path, period: str, run_id: str | None, 
         summary.accepted[name] = sum(f.accepted for f in files)
         summary.quarantined[name] = sum(f.quarantined for f in files)
         summary.unexpected[name] = sum(f.rows_read for f in files if f.status == "unexpected")
-        summary.balanced &= summary.read[name] == (
+        summary.not_read[name] = sum(f.status in NOT_READ for f in files)
+        summary.balanced &= not summary.not_read[name] and summary.read[name] == (
             summary.accepted[name] + summary.quarantined[name] + summary.unexpected[name]
         )
         log.debug("%s: %d files, %s rows read, %s accepted, %s quarantined", name, len(files),
@@ -207,11 +215,45 @@ def _ingest_period(cfg: Config, landing: Path, period: str, run_id: str | None, 
              extra={"stage": "ingest", "period": period, "rows_read": sum(summary.read.values()),
                     "accepted": sum(summary.accepted.values()), "quarantined": sum(summary.quarantined.values()),
                     "blocking_failed": len(blocking)})
+    if not blocking:  # failed warnings go to stderr (kept under -q); a blocking failure is the run's one line
+        for c in checks:
+            if not c.success:
+                log.warning("%s: %s: %s", c.table, c.expectation, c.observed,
+                            extra={"stage": "validate", "period": period, "table": c.table, "check": c.expectation})
     if blocking:
         first = blocking[0]
         more = f" (+{len(blocking) - 1} more blocking)" if len(blocking) > 1 else ""
-        raise StopRun(first.line() + more)
+        hint = (quarantine_hint(con, cfg, work, period, first.table, summary.read.get(first.table, 0))
+                if first.expectation in ROW_CHECKS else "")
+        raise StopRun(first.line() + hint + more)
     return summary
+
+
+ROW_CHECKS = ("rows_present", "quarantine_share")  # failures whose cause is in the quarantine's reasons
+
+
+def quarantine_hint(con: duckdb.DuckDBPyConnection, cfg: Config, work: Path, period: str, table: str,
+                    read: int) -> str:
+    """'; most quarantined rows: REASON (n of m)' for a table with quarantined rows, and when most of its
+    `read` rows do not decode, the setting that names the files' encoding; '' when it quarantined nothing."""
+    from pipelines.load import quarantine_files
+
+    files = [f for f in quarantine_files(work, period) if f.parts[-3] == table]
+    if not files:
+        return ""
+    lst = "[" + ", ".join(lit(str(f)) for f in files) + "]"
+    top = con.execute(
+        f"SELECT reason, count(*), sum(count(*)) OVER () FROM read_parquet({lst}, union_by_name=true) "
+        "GROUP BY reason ORDER BY count(*) DESC, reason LIMIT 1"
+    ).fetchone()
+    if top is None:
+        return ""
+    reason, n, total = top
+    hint = f"; most quarantined rows: {reason} ({n:,} of {int(total):,})"
+    if reason.startswith("not valid ") and 2 * n >= read:  # a few bad bytes are row faults, not the encoding
+        hint += (f"; the files are read as {cfg.sources.encoding_of(table)}: name their encoding in the config, "
+                 f"e.g. sources.encodings.{table}: gbk")
+    return hint
 
 
 def run_period(cfg: Config, landing: Path | str, period: str, db_url: str | None = None) -> str:

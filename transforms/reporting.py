@@ -50,7 +50,8 @@ def _ingest_queries(rel: dict[str, str], period: str) -> dict[str, str]:
         "fact_quarantine_count": _select(
             m.fact_quarantine_count,
             rel["quarantine"],
-            {"period": p, "rows": "count(*)"},
+            # a file-level row (a file not read, no row number) names the file; its rows are unknown
+            {"period": p, "rows": "count(row_number)"},
             "GROUP BY source, file, reason ORDER BY source, file, reason",
         ),
         "fact_source_rows": _select(m.fact_source_rows, rel["source_files"], {"period": p, "source": '"table"'}),

@@ -133,6 +133,24 @@ CONFLICT_KINDS = [
 KNOWN_KINDS = ALL_KINDS + HOSTILE_KINDS + CONFLICT_KINDS
 FORMULA_NAME = '=HYPERLINK("http://example.invalid/","open")'
 ROWS_PER_KIND_AND_MONTH = 3
+# The table-level check each file fault fails (validation.severity): under the default severities these
+# stop `groupscope run` with exit 2; docs/faults.example.yaml makes the default --faults ones warnings.
+BLOCKS = {
+    "cdr_truncated_gzip": "files_readable", "cdr_corrupt_parquet": "files_readable",
+    "cdr_missing_day": "days_complete", "cdr_corrupt_pages": "files_readable",
+    "cdr_unreadable_file": "files_readable", "cdr_symlink_outside": "files_readable",
+    "groups_header_only": "rows_present", "cdr_sub_folder": "unexpected_files",
+    "cdr_malformed_partition": "unexpected_files", "cdr_bz2": "unexpected_files",
+}
+
+
+def blocking_checks(truth: Path) -> list[str]:
+    """The checks that the file faults recorded in truth/fault_files.csv fail, sorted."""
+    path = truth / "fault_files.csv"
+    if not path.exists():
+        return []
+    with open(path, encoding="utf-8", newline="") as fh:
+        return sorted({BLOCKS[r["kind"]] for r in csv.DictReader(fh) if r["kind"] in BLOCKS})
 
 
 def _read(path: Path) -> bytes:

@@ -59,6 +59,8 @@ class GenerationReport:
     rows: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
     faults: int = 0
+    blocking: list[str] = field(default_factory=list)  # checks the file faults fail (blocking by default)
+    gbk: list[str] = field(default_factory=list)  # tables written in GBK
 
     def summary(self) -> str:
         cdr = self.rows.get("cdr", 0)
@@ -68,6 +70,12 @@ class GenerationReport:
         lines.append(f"generated in {self.seconds:.1f} s ({rate:,.0f} CDR rows/s)")
         if self.faults:
             lines.append(f"injected {self.faults} faults (see {self.truth / 'faults.csv'})")
+        if self.blocking:
+            lines.append(f"note: its file faults fail {', '.join(self.blocking)}, blocking by default: `groupscope run` "
+                         "stops with exit 2 unless the config makes them warnings (docs/faults.example.yaml)")
+        if self.gbk:
+            lines.append("note: " + ", ".join(self.gbk) + " written in GBK: `groupscope run` needs "
+                         + ", ".join(f"sources.encodings.{t}: gbk" for t in self.gbk) + " in the config")
         return "\n".join(lines)
 
 
@@ -154,9 +162,11 @@ class Generator:
         bar.close()
         (self.truth / "params.json").write_text(json.dumps(self.p.as_dict(), indent=2, default=list) + "\n")
         if self.p.faults:
-            from groupscope.synth.faults import inject_faults
+            from groupscope.synth.faults import blocking_checks, inject_faults
 
             self.report.faults = inject_faults(self.landing, self.truth, self.p)
+            self.report.blocking = blocking_checks(self.truth)
+        self.report.gbk = sorted(self.p.gbk_sources)
         self.report.seconds = time.perf_counter() - t0
         return self.report
 

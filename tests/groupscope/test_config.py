@@ -91,3 +91,16 @@ def test_cli_config_check(tmp_path, capsys):
     bad.write_text("analytics:\n  nope: 1\n", encoding="utf-8")
     assert main(["config", "--check", str(bad)]) == 2
     assert "analytics.nope: unknown key" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("yaml_text, key", [
+    ("sources: {encodings: {groups: gbkk}}\n", "sources.encodings.groups"),
+    ("sources: {default_encoding: utf-9}\n", "sources.default_encoding"),
+])
+def test_a_misspelled_encoding_is_refused_by_the_check(tmp_path, capsys, yaml_text, key):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml_text, encoding="utf-8")
+    assert main(["config", "--check", str(bad)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and f"{key}: unknown encoding" in err and "Value error" not in err
+    assert config_from_dict({"sources": {"encodings": {"groups": "GBK"}}}).sources.encoding_of("groups") == "GBK"

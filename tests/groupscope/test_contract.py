@@ -42,3 +42,26 @@ def test_code_matches_the_project_contract_document():
             assert (r[3].split(" / ") if c.allowed else []) == list(c.allowed or []), (name, c.name)
     for name, o in OUTPUT_LISTS.items():
         assert [r[0] for r in tables[name]] == o.column_names, name
+
+
+def test_document_has_the_layout_the_commands_the_rules_and_the_extras_apart():
+    text = DOC.read_text(encoding="utf-8")
+    assert text.index("## Landing directory (input)") < text.index("## Input tables") < text.index("## Command line")
+    for t in INPUT_TABLES.values():
+        assert f"  {t.name}/" in text or f"  reference/{t.name}.csv" in text, t.name
+    assert "groupscope export quarantine --period YYYY-MM --out FILE.csv [--db URL]" in text
+    assert OUTPUT_LISTS["potential-members"].notes in text and "`analytics.potential_member_share`" in text
+    assert "| market_share | (real_members + est_onnet_unregistered) / (real_members" in text
+    assert OUTPUT_LISTS["group-summary"].description and "### prospect-groups" in text
+    for name in ("fake-members", "group-summary"):
+        sec = text.split(f"### {name}\n", 1)[1].split("\n### ", 1)[0]
+        contract, beyond = sec.split("Beyond the contract", 1)  # the extras after the contract's table
+        assert all(f"- `{c.name}`:" in beyond and f"| {c.name} |" not in contract for c in OUTPUT_LISTS[name].extra)
+
+
+def test_exports_carry_the_documented_columns_in_order():
+    from pipelines.export import _query
+
+    for name, o in OUTPUT_LISTS.items():
+        cols = [c.name for c in _query(name, "2026-10").selected_columns]
+        assert cols == o.column_names + [c.name for c in o.extra], name

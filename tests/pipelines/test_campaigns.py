@@ -266,6 +266,16 @@ def test_evaluation_real_employees_convert_more_from_the_bills(cycle):
     assert rate[True] > rate[False] + 0.15, rate
     assert CID in cycle["list"][1] and "evaluated" in cycle["list"][1]
     assert "evaluation through" in cycle["show_after"][1]
+    # the month reports of the campaign's month and later were written again: they show the results now,
+    # rates as the command line prints them, under readable headings
+    from pipelines.report import report_path
+
+    for period in (M2, M3):
+        assert f"report updated: {report_path(cfg, period)}" in out
+    html = report_path(cfg, M3).read_text(encoding="utf-8")
+    assert "No campaign has results yet" not in html and CID in html
+    assert f">{allrow.conversion_rate:.1%}<" in html and f">{allrow.uplift:.1%}<" in html
+    assert ">uplift over hold-out<" in html and ">conversion_rate<" not in html
 
 
 @pytest.mark.postgres

@@ -56,6 +56,27 @@ def test_user_errors_are_one_line(capsys, tmp_path):
     assert rc == 2 and err.strip() == f"groupscope run: landing folder {tmp_path / 'nowhere'} does not exist"
 
 
+@pytest.mark.parametrize("argv, needle", [
+    (["export", "fake-members", "--period", "2026-10", "--out", "{f}/x.csv"], "--out {f}/x.csv: {f} is a file, not a folder"),
+    (["export", "group-summary", "--period", "2026-10", "--out", "{d}"], "--out {d}: a folder is there, expected a file"),
+    (["export", "worklist", "--period", "2026-10", "--out", "{f}"], "--out {f}: a file is there, expected a folder"),
+    (["generate", "--out", "{f}/landing", "--months", "2026-10"], "--out {f}/landing: {f} is a file, not a folder"),
+    (["generate", "--out", "{d}/landing", "--truth", "{f}", "--months", "2026-10"], "--truth {f}: a file is there"),
+    (["bench", "--out", "{f}/b.json"], "--out {f}/b.json: {f} is a file"),
+    (["campaign", "show", "C1", "--targets-out", "{f}/t/t.csv"], "--targets-out {f}/t/t.csv: {f} is a file"),
+    (["campaign", "assign", "C1", "--out", "{f}"], "--out {f}: a file is there, expected a folder"),
+])
+def test_an_output_path_that_cannot_be_written_is_one_line_before_any_work(capsys, tmp_path, argv, needle):
+    f, d = tmp_path / "afile", tmp_path / "adir"
+    f.write_text("x")
+    d.mkdir()
+    work = ["--work-dir", str(tmp_path / "w")] if argv[0] in ("export", "campaign") else []
+    rc, out, err = _run(capsys, *[a.format(f=f, d=d) for a in argv], *work)
+    assert rc == 2 and out == "" and len(err.strip().splitlines()) == 1, err
+    assert needle.format(f=f, d=d) in err and "unexpected" not in err
+    assert not (tmp_path / "w").exists()  # nothing was done
+
+
 def test_help_points_to_the_projects_own_documents(capsys):
     with pytest.raises(SystemExit):
         cli.main(["--help"])
@@ -162,3 +183,12 @@ def test_default_stderr_is_warnings_only_and_verbose_adds_stage_lines():
     console.get_logger("run").info("period 2026-10: calls")
     console.setup_logging(0, stream=io.StringIO())
     assert quiet.getvalue() == "" and verbose.getvalue() == "period 2026-10: calls\n"
+
+
+def test_every_option_of_run_export_and_evaluate_has_help():
+    parser = cli.build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, __import__("argparse")._SubParsersAction))
+    for name in ("run", "export", "evaluate"):
+        missing = [a.dest for a in sub.choices[name]._actions
+                   if a.option_strings and not a.help and a.dest not in ("help",)]
+        assert not missing, (name, missing)

@@ -248,6 +248,21 @@ def test_truncated_gzip_of_a_gbk_source_is_an_unreadable_file(tiny, tmp_path, cl
     _assert_clean_rerun(tiny, landing, Path(cfg.work_dir), clean_run)  # read as UTF-8 again: re-staged
 
 
+def test_a_file_not_read_is_a_file_level_quarantine_row_and_the_accounting_says_so(tiny, tmp_path, clean_run, no_gx):
+    landing, _, files = _faulty(tiny, tmp_path, "cdr_truncated_gzip")
+    work = _work_copy(clean_run, tmp_path)
+    s = ingest_period(cfg_for(work, {"files_readable": "warning"}), landing, PERIOD)
+    entry = next(f for f in s.files if f["file"] == files[0]["file"])
+    assert entry["status"] == "unreadable"
+    rows = [q for q in _quarantine(work) if q["row_number"] is None]
+    assert [(q["source"], q["file"]) for q in rows] == [("cdr", entry["file"])]
+    assert rows[0]["reason"].startswith("file unreadable, none of its rows read (rows unknown): ")
+    assert "truncated or corrupt gzip" in rows[0]["reason"] and rows[0]["raw"] is None
+    assert s.not_read["cdr"] == 1 and not s.balanced
+    assert "+ 1 file(s) not read, rows unknown" in s.text()
+    _assert_clean_rerun(tiny, landing, work, clean_run)  # the file-level row goes with the file
+
+
 def test_zero_byte_file_is_reported_and_the_month_goes_on(tiny, tmp_path, clean_run, no_gx):
     landing, _, files = _faulty(tiny, tmp_path, "cdr_empty_file")
     work = _work_copy(clean_run, tmp_path)
@@ -258,6 +273,57 @@ def test_zero_byte_file_is_reported_and_the_month_goes_on(tiny, tmp_path, clean_
     assert check["severity"] == "warning" and files[0]["file"] in check["observed"]
     assert _counts(s) == _counts(clean_run[1])
     _assert_clean_rerun(tiny, landing, work, clean_run)
+
+
+def test_default_faults_block_by_default_and_the_example_config_completes_them(tiny, tmp_path, clean_run, no_gx):
+    from groupscope.config import load_config
+    from groupscope.synth.faults import blocking_checks
+
+    landing = tmp_path / "landing"
+    shutil.copytree(tiny, landing)
+    truth = tmp_path / "truth"
+    inject_faults(landing, truth, replace(TINY, faults=True))  # what `generate --faults` injects
+    assert blocking_checks(truth) == ["days_complete", "files_readable"]
+    work = _work_copy(clean_run, tmp_path)
+    with pytest.raises(StopRun):
+        ingest_period(cfg_for(work), landing, PERIOD)
+    import json
+
+    checks = json.loads((work / "runs" / f"period={PERIOD}" / "summary.json").read_text())["checks"]
+    assert {"days_complete", "files_readable"} <= {c["expectation"] for c in checks
+                                                   if not c["success"] and c["severity"] == "blocking"}
+    example = Path(__file__).resolve().parents[2] / "docs" / "faults.example.yaml"
+    s = ingest_period(load_config(example, work_dir=str(tmp_path / "work")), landing, PERIOD)
+    failed = {c["expectation"] for c in s.checks if not c["success"]}
+    assert {"days_complete", "files_readable"} <= failed
+    assert all(c["severity"] == "warning" for c in s.checks if not c["success"])
+
+
+def test_quiet_run_keeps_warnings_on_stderr_and_prints_only_the_report_path(tiny, tmp_path, capsys, clean_run, no_gx):
+    landing, _, files = _faulty(tiny, tmp_path, "cdr_empty_file")
+    work = _work_copy(clean_run, tmp_path)
+    for quiet in (["-q"], []):
+        rc = main([*quiet, "run", "--landing", str(landing), "--period", PERIOD, "--work-dir", str(work)])
+        out, err = capsys.readouterr()
+        assert rc == 0 and "warning: cdr: empty_files: 1 0-byte file(s)" in err and files[0]["file"] in err, err
+        assert "empty_files" not in out and "[warning]" not in out  # results only on stdout
+        assert out.strip().splitlines()[-1].startswith("report: ")
+        if quiet:
+            assert len(out.strip().splitlines()) == 1
+
+
+def test_a_gbk_source_read_as_utf8_stops_naming_the_reason_and_the_setting(tiny, tmp_path, capsys, clean_run, no_gx):
+    landing = tmp_path / "landing"
+    shutil.copytree(tiny, landing)
+    for f in landing.glob("groups/month=*/*.csv"):
+        f.write_bytes(f.read_text(encoding="utf-8").encode("gbk"))
+    rc, err = _cli_run(landing, _work_copy(clean_run, tmp_path), capsys)
+    line = _one_line(err)
+    assert rc == 2 and "groups: rows_present failed: 0 rows accepted" in line
+    assert "most quarantined rows: not valid UTF-8 (" in line and "sources.encodings.groups: gbk" in line
+    work = _work_copy(clean_run, tmp_path / "again")
+    s = ingest_period(cfg_for(work, sources={"encodings": {"groups": "gbk"}}), landing, PERIOD)
+    assert s.accepted["groups"] == clean_run[1].accepted["groups"] and s.quarantined["groups"] == 0
 
 
 def test_groups_file_with_header_only_stops_with_one_line(tiny, tmp_path, capsys, clean_run, no_gx):

