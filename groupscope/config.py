@@ -568,6 +568,17 @@ class Config(_Section):
     duckdb_memory_limit: str = Field(
         default="2GB", description="memory DuckDB may use before it spills to disk under work_dir (e.g. 512MB, 4GB)"
     )
+    duckdb_threads: int = Field(default=0, ge=0, description="DuckDB worker threads; 0: one per core")
+    duckdb_temp_directory: str | None = Field(
+        default=None,
+        description="folder of DuckDB's spill files and of the partitioned intermediates; empty: work_dir/tmp "
+        "(a fast local disk with free space of a few times the month's CDR files)",
+    )
+    duckdb_partition_rows: int = Field(
+        default=0, ge=0,
+        description="input rows per hash partition of the steps too large for memory (the calls, the call graph, "
+        "the candidates); 0: from duckdb_memory_limit (one input row per 200 bytes of it)",
+    )
     sources: SourcesConfig = Field(default_factory=SourcesConfig)
     validation: ValidationConfig = Field(default_factory=ValidationConfig)
     analytics: AnalyticsConfig = Field(default_factory=AnalyticsConfig)
@@ -591,13 +602,21 @@ class Config(_Section):
     def work_path(self) -> Path:
         return Path(self.work_dir).resolve()
 
+    @property
+    def temp_path(self) -> Path:
+        """DuckDB's spill folder and the partitioned intermediates' (duckdb_temp_directory, else work_dir/tmp)."""
+        return Path(self.duckdb_temp_directory).resolve() if self.duckdb_temp_directory else self.work_path / "tmp"
+
     def duckdb_connect(self):
         """An in-memory DuckDB connection within the configured memory, spilling to work_dir/tmp."""
         import duckdb
 
-        spill = self.work_path / "tmp"
+        spill = self.temp_path
         spill.mkdir(parents=True, exist_ok=True)
-        con = duckdb.connect(config={"memory_limit": self.duckdb_memory_limit, "temp_directory": str(spill)})
+        settings = {"memory_limit": self.duckdb_memory_limit, "temp_directory": str(spill)}
+        if self.duckdb_threads:
+            settings["threads"] = self.duckdb_threads
+        con = duckdb.connect(config=settings)
         con.execute("SET enable_progress_bar = false")  # batch job: no progress bars on stderr
         return con
 

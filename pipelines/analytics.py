@@ -14,7 +14,7 @@ from groupscope.config import AnalyticsConfig, Config
 from groupscope.console import progress
 from groupscope.period import Period
 from pipelines.engine import Engine, engine_for
-from pipelines.storage import derived_path, staged_files
+from pipelines.storage import derived_files, derived_path, staged_files
 from transforms.communities import (
     leiden_teams,
     merge_teams,
@@ -88,7 +88,11 @@ def build_group_analytics(cfg: Config, period: str, con=None) -> dict[str, Path]
     work = cfg.work_path
     a = cfg.analytics
     eng = engine_for(cfg, con)
-    eng.register_parquet("calls", [derived_path(work, "calls", period)])
+    calls = derived_files(work, "calls", period)
+    if len(calls) > 1 and hasattr(eng, "register_parts"):
+        eng.register_parts("calls", calls)  # hash partitions of the number pair (pipelines.calls.build_calls)
+    else:
+        eng.register_parquet("calls", calls)
     eng.register_parquet("groups", staged_files(work, "groups", period))
     eng.register_parquet("memberships", staged_files(work, "memberships", period))
     _register_surveys(eng, work, period, a.survey_months)
@@ -141,10 +145,18 @@ def build_group_analytics(cfg: Config, period: str, con=None) -> dict[str, Path]
         ("previous", _previous_summary(eng, work, period)),
         ("market", market_share_sql("counts", "calibration", "previous")),
     ]
+    ((cdr_rows,),) = eng.rows("SELECT count(*) FROM calls")
+    # events of the month are views (read by each step that needs them, never held whole); the call graph
+    # runs per partition of the calls (hash of the number pair, the graph's own key)
+    views = {"events", "all_events", "adj"}
     with progress(len(steps), "call graph, scores") as bar:
         for name, sql in steps:
-            if name == "graph":  # the largest aggregation: split by a hash of the pair when it does not fit
-                eng.transform_split("graph", call_graph_sql, "events", "least(a, b)")
+            if name == "graph":
+                eng.map_parts("graph", lambda rel: call_graph_sql(f"({events_sql(rel, 'work_calendar')}) AS ev"), "calls")
+            elif name == "candidates":  # (group, contact) pairs of every member's contacts: by a hash of the contact
+                eng.split("candidates", lambda part: candidate_features_sql("members", "adj", "presence", "numbers", part), cdr_rows)
+            elif name in views:
+                eng.view(name, sql)
             else:
                 eng.transform(name, sql)
             bar.advance()
@@ -170,6 +182,7 @@ def build_group_analytics(cfg: Config, period: str, con=None) -> dict[str, Path]
         ),
     }
     out.update(_prospects(eng, cfg, period))
+    eng.drop("graph")  # its partitions (written whole as call_graph above)
     return out
 
 

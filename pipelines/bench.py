@@ -223,11 +223,13 @@ def _do_edges(peer: str, work: str, period: str, config: str) -> dict:
         )
         register_calendar(eng, cfg, "calls_raw", "work_calendar")
         t0 = time.perf_counter()
-        eng.transform("events", events_sql("calls_raw", "work_calendar"))
-        eng.transform_split("graph", call_graph_sql, "events", "least(a, b)")
+        eng.view("events", events_sql("calls_raw", "work_calendar"))
+        ((rows,),) = eng.rows("SELECT count(*) FROM cdr_raw")
+        # as the month's graph step: partitions by a hash of the pair when the records do not fit at once
+        eng.split("graph", lambda part: call_graph_sql(f"(SELECT * FROM events WHERE {part('least(a, b)')}) AS ev"), rows)
         pairs = eng.rows("SELECT count(*) FROM graph")[0][0]
         return {"peer": peer, "seconds": time.perf_counter() - t0, "pairs": int(pairs),
-                "events_seconds": eng.timings["events"], "graph_seconds": eng.timings["graph"]}
+                "partitions": eng.timings.get("graph partitions", 1)}
     else:
         raise ValueError(f"unknown peer {peer!r}")
     return {"peer": peer, "seconds": time.perf_counter() - t0, "pairs": int(pairs)}
@@ -268,7 +270,7 @@ def bench(subscribers: int, cache: Path, out: Path, period: str = "2026-10", see
             edges[peer] = {"error": str(e)}
             continue
         edges[peer] = {"seconds": round(r["seconds"], 2), "pairs": r["pairs"], "peak_rss_mib": rss >> 20}
-        edges[peer] |= {k: round(v, 2) for k, v in r.items() if k.endswith("_seconds")}
+        edges[peer] |= {k: round(v, 2) for k, v in r.items() if k.endswith("_seconds") or k == "partitions"}
     ok = [p for p in peers if p in edges and "error" not in edges[p]]
     fastest = min(ok, key=lambda p: edges[p]["seconds"], default=None)
     if fastest:
@@ -314,11 +316,47 @@ def text_report(r: dict) -> str:
     return "\n".join(lines)
 
 
-def render_markdown(r: dict) -> str:
-    """The README's performance section, from a benchmark's JSON."""
+TARGETS = {"month_seconds": 300, "peak_rss_mib": 6 * 1024, "x_fastest_peer": 1.5, "cost_ratio": 1.25}
+
+
+def targets(results: list[dict]) -> list[tuple[str, str, bool]]:
+    """The targets of issue #16 against the runs given (smallest and largest by CDR rows): (target,
+    measured, holds)."""
+    rs = sorted(results, key=lambda r: r["cdr_rows"])
+    big, small = rs[-1], rs[0]
+    out = []
+    m = big["month"]
+    out.append((f"month of {big['cdr_rows']:,} CDR rows in <= {TARGETS['month_seconds']} s", f"{m['seconds']:.1f} s",
+                m["seconds"] <= TARGETS["month_seconds"]))
+    peaks = ", ".join(f"{r['month']['peak_rss_mib']:,} MiB at {r['cdr_rows']:,} rows" for r in rs)
+    out.append((f"peak RSS <= {TARGETS['peak_rss_mib']:,} MiB", peaks, all(r["month"]["peak_rss_mib"] <= TARGETS["peak_rss_mib"] for r in rs)))
+    for r in rs:
+        e = r["edge_build"]["peers"]
+        pipe, fastest = e.get("pipeline", {}), r["edge_build"].get("fastest_peer")
+        if "x_fastest_peer" in pipe:
+            ahead = "pandas" not in e or "error" in e["pandas"] or pipe["seconds"] < e["pandas"]["seconds"]
+            note = "" if "pandas" in e and "error" not in e["pandas"] else " (pandas not run)"
+            out.append((f"edge build at {r['cdr_rows']:,} rows within {TARGETS['x_fastest_peer']}x the fastest peer and ahead of pandas",
+                        f"{pipe['x_fastest_peer']:.2f}x {fastest}{note}", pipe["x_fastest_peer"] <= TARGETS["x_fastest_peer"] and ahead))
+    if big is not small:
+        ratio = (big["month"]["seconds"] / big["cdr_rows"]) / (small["month"]["seconds"] / small["cdr_rows"])
+        out.append((f"cost per CDR at {big['cdr_rows']:,} rows within 25 % of {small['cdr_rows']:,}", f"{ratio:.2f}x",
+                    ratio <= TARGETS["cost_ratio"]))
+    return out
+
+
+def render_markdown(r: dict | list[dict]) -> str:
+    """The README's performance section, from one benchmark's JSON or several (each run, then the targets)."""
+    rs = r if isinstance(r, list) else [r]
+    body = [_run_markdown(x) for x in rs]
+    t = ["| target (issue #16) | measured | holds |", "| --- | --- | --- |"]
+    t += [f"| {name} | {value} | {'yes' if ok else '**no**'} |" for name, value, ok in targets(rs)]
+    return "\n".join([README_START, "\n\n".join(body), "", *t, README_END])
+
+
+def _run_markdown(r: dict) -> str:
     m = r["month"]
     out = [
-        README_START,
         f"Measured with `{r['command']}` on this {r['machine']['cores']}-core, {r['machine']['memory_gib']} GiB machine "
         f"(shared: load average {r['machine']['load_average_at_end']} at the end), engine {r['engine']}, "
         f"DuckDB memory limit {r['duckdb_memory_limit']}: {r['cdr_rows']:,} CDR rows of one month, "
@@ -346,11 +384,13 @@ def render_markdown(r: dict) -> str:
     leiden = r["steps"].get("leiden (driver)")
     if leiden is not None:
         out += ["", f"Leiden on the driver: {r['steps'].get('leiden nodes', 0):,} nodes, {r['steps'].get('leiden ties', 0):,} ties, {leiden:.1f} s."]
-    out.append(README_END)
+    parts = {k: v for k, v in r["steps"].items() if k.endswith(" partitions")}
+    if parts:
+        out += ["", "Hash partitions: " + ", ".join(f"{k[: -len(' partitions')]} {v}" for k, v in parts.items()) + "."]
     return "\n".join(out)
 
 
-def update_readme(readme: Path, r: dict) -> None:
+def update_readme(readme: Path, r: dict | list[dict]) -> None:
     text = readme.read_text(encoding="utf-8")
     section = render_markdown(r)
     if README_START in text and README_END in text:

@@ -12,7 +12,8 @@ from transforms.calls import calls_sql, normalised_cdr_sql
 
 
 def build_calls(cfg: Config, period: str, con=None) -> Path:
-    """Normalise the period's CDRs and collapse on-net MOC/MTC pairs; returns the calls Parquet path.
+    """Normalise the period's CDRs and collapse on-net MOC/MTC pairs; returns the folder of the calls
+    Parquet files (derived_files).
     `con`: an Engine, a DuckDB connection, or None for the configured engine."""
     from pipelines.engine import engine_for
 
@@ -20,9 +21,15 @@ def build_calls(cfg: Config, period: str, con=None) -> Path:
     eng = engine_for(cfg, con)
     for t in ("cdr", "number_ranges", "ported_numbers"):
         eng.register_parquet(t, staged_files(work, t, period))
-    # the normalised records are an intermediate step (materialised, not written): only calls is a result
-    eng.transform("cdr_normalised", normalised_cdr_sql("cdr", "number_ranges", "ported_numbers", cfg.home_carrier))
-    out = eng.write(calls_sql("cdr_normalised"), derived_path(work, "calls", period), compression="lz4_raw")
+    # The normalised records are an intermediate (not a result), partitioned by a hash of the record's
+    # unordered number pair: an MO record and its MT twin are in one partition, and so is every call of a
+    # pair, so the MOC/MTC collapse here and the call graph later run partition by partition.
+    ((rows,),) = eng.rows("SELECT count(*) FROM cdr")
+    pair = "least(served_msisdn, other_number), greatest(served_msisdn, other_number)"
+    norm = normalised_cdr_sql("cdr", "number_ranges", "ported_numbers", cfg.home_carrier)
+    eng.shuffle("cdr_normalised", norm, pair, eng.partitions(rows))
+    out = derived_path(work, "calls", period).parent
+    eng.map_parts("calls", calls_sql, "cdr_normalised", out, compression="lz4_raw")
     eng.drop("cdr_normalised")
     return out
 

@@ -197,7 +197,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--out", default="bench.json", help="JSON file of every figure")
     b.add_argument("--peers", default="duckdb,polars,pandas", help="comma-separated peers of the edge build")
     b.add_argument("--readme", help="rewrite this README's performance section from the results")
-    b.add_argument("--from-json", help="do not measure: render --readme from this earlier JSON")
+    b.add_argument("--from-json", help="do not measure: render --readme from this earlier JSON (or several, comma-separated)")
     b.add_argument("--config", help="YAML config file (engine, memory limit)")
 
     _campaign_parsers(sub)
@@ -347,8 +347,9 @@ def _dispatch(args) -> int:
 
             if args.subscribers < 200:
                 raise ValueError("--subscribers must be at least 200")
-            if args.from_json:
-                r = json.loads(Path(args.from_json).read_text())
+            if args.from_json:  # one JSON, or several separated by commas (e.g. the 10M and the 100M run)
+                r = [json.loads(Path(f).read_text()) for f in args.from_json.split(",") if f]
+                r = r[0] if len(r) == 1 else r
             else:
                 unknown = set(args.peers.split(",")) - set(bench.PEERS) - {""}
                 if unknown:
@@ -361,7 +362,8 @@ def _dispatch(args) -> int:
                     )
                 except bench.ChildFailed as e:  # the month itself failed (e.g. out of memory): one line, exit 2
                     raise StopRun(f"the measured month did not finish: {e}") from None
-            print(bench.text_report(r))
+            for x in r if isinstance(r, list) else [r]:
+                print(bench.text_report(x))
             if args.readme:
                 bench.update_readme(Path(args.readme), r)
                 print(f"performance section of {args.readme} rewritten")

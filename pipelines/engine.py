@@ -17,10 +17,14 @@ Nothing outside this module knows which engine runs: pipelines call `engine_for(
 
 from __future__ import annotations
 
+import math
 import os
+import re
 import shutil
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -33,12 +37,47 @@ from transforms.sql import lit, render
 class OutOfMemory(StopRun):
     """A step did not fit in the engine's memory: one line naming the step and the limit, never a traceback."""
 
-    def __init__(self, step: str, limit: str, cause: Exception):
+    def __init__(self, step: str, limit: str, cause: BaseException):
         first = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
         super().__init__(
             f"out of memory in step {step!r} (DuckDB memory limit {limit}): raise duckdb_memory_limit in the "
-            f"configuration (this machine has {_memory_gib():.0f} GiB) or run on Spark (engine.kind: spark); {first}"
+            f"configuration (this machine has {_memory_gib():.0f} GiB), or set duckdb_partition_rows lower "
+            f"(smaller partitions), or run on Spark (engine.kind: spark); {first}"
         )
+
+
+def out_of_memory(e: BaseException, step: str, limit: str = "?") -> OutOfMemory | None:
+    """The OutOfMemory of an exception raised anywhere (DuckDB's OutOfMemoryException, Python's
+    MemoryError, Arrow's out-of-memory), else None."""
+    import duckdb
+
+    if isinstance(e, OutOfMemory):
+        return e
+    if isinstance(e, (duckdb.OutOfMemoryException, MemoryError, pa.ArrowMemoryError)):
+        return OutOfMemory(step, limit, e)
+    return None
+
+
+@contextmanager
+def memory_guard(step: str, limit: str) -> Iterator[None]:
+    """Turn running out of memory anywhere inside (DuckDB outside an engine step, Python, Arrow) into
+    OutOfMemory: one line naming the setting to raise, never a traceback."""
+    try:
+        yield
+    except Exception as e:  # noqa: BLE001 - re-raised unless it is an out-of-memory
+        oom = out_of_memory(e, step, limit)
+        if oom is None or oom is e:
+            raise
+        raise oom from None
+
+
+def parse_bytes(text: str) -> int:
+    """Bytes of a DuckDB size setting such as '2GB', '512MiB', '1.5 GB' (0 when it cannot be read)."""
+    m = re.fullmatch(r"\s*([0-9.]+)\s*([KMGT]?)(i?)B?\s*", str(text), re.IGNORECASE)
+    if not m:
+        return 0
+    unit = {"": 0, "K": 1, "M": 2, "G": 3, "T": 4}[m.group(2).upper()]
+    return int(float(m.group(1)) * (1024 if m.group(3) else 1000) ** unit)
 
 
 def _memory_gib() -> float:
@@ -65,16 +104,48 @@ class Engine:
         """Run a named step: `sql` (DuckDB dialect) becomes the relation `name`, materialised."""
         raise NotImplementedError
 
-    def transform_split(self, name: str, make_sql, source: str, key: str) -> None:
-        """A named aggregation step `make_sql(relation)` over `source` whose groups are determined by the
-        expression `key` of a source row. Engines that shuffle (Spark) run it at once; the DuckDB engine
-        runs it at once and, when it does not fit in memory, again split by a hash of `key` into
-        partitions processed in turn (as Spark's shuffle partitions do)."""
-        self.transform(name, make_sql(source))
-
     def view(self, name: str, sql: str) -> None:
         """Like transform, but not materialised (a cheap projection read once)."""
         raise NotImplementedError
+
+    # --- aggregations larger than memory: partitions by a hash of a key, processed in turn ---------------
+    # Engines that shuffle (Spark) run each of these at once (their own shuffle partitions apply); the
+    # DuckDB engine splits them into `partitions(rows)` parts of bounded size, each part's result a
+    # compressed Parquet file, so memory does not grow with the input.
+
+    def partitions(self, rows: int) -> int:
+        """How many hash partitions a step over `rows` input rows is split into (1: at once)."""
+        return 1
+
+    def shuffle(self, name: str, sql: str, key: str, parts: int) -> None:
+        """Materialise `sql` as relation `name`, stored in `parts` partitions by a hash of the expression
+        `key` of its rows (rows of one key are in one partition)."""
+        self.transform(name, sql)
+
+    def parts(self, name: str) -> int:
+        """The partitions of a relation made by shuffle or map_parts (1 for any other)."""
+        return 1
+
+    def part(self, name: str, p: int) -> str:
+        """A relation (SQL) of partition `p` of `name`."""
+        return name
+
+    def map_parts(self, name: str, make_sql, source: str, out: Path | None = None, compression: str = "zstd") -> list[Path]:
+        """A step `make_sql(relation)` whose groups lie within one partition of `source` (keyed as the
+        shuffle of `source`): run partition by partition; `name` is the union of the results, partitioned
+        as `source`. With `out` (a derived table's folder) the result is also written there, one Parquet
+        file per partition; returns those files."""
+        self.transform(name, make_sql(source))
+        if out is None:
+            return []
+        clear_parts(Path(out))
+        return [self.write(f"SELECT * FROM {name}", Path(out) / f"{Path(out).parent.name}.parquet", compression)]
+
+    def split(self, name: str, make_sql, rows: int) -> None:
+        """A step `make_sql(part_filter)` over about `rows` input rows whose groups are keyed by a number:
+        `part_filter(expr)` is the SQL condition that keeps one partition of a hash of `expr` (TRUE when
+        run at once). Run partition by partition; `name` is the union of the results."""
+        self.transform(name, make_sql(lambda expr: "true"))
 
     def to_arrow(self, sql: str) -> pa.Table:
         raise NotImplementedError
@@ -99,13 +170,134 @@ class Engine:
         self.view(name, f"SELECT {cols} WHERE false")
 
 
+def clear_parts(folder: Path) -> None:
+    """Remove the Parquet files of a derived table's folder before it is written again (a run with
+    another partition count, or another engine, leaves none behind)."""
+    if folder.is_dir():
+        for f in folder.glob("*.parquet"):
+            f.unlink()
+
+
+def part_files(folder: Path) -> list[Path]:
+    """The Parquet files of a derived table's folder: one file, or one per partition."""
+    return sorted(Path(folder).glob("*.parquet"))
+
+
 class DuckDBEngine(Engine):
     name = "duckdb"
-    SPLITS = (8, 32, 128)  # partitions tried in turn when a split step does not fit
 
-    def __init__(self, con):
+    def __init__(self, con, scratch: Path | None = None, partition_rows: int = 0):
+        """`scratch`: folder of the partitioned intermediates (default: a folder beside DuckDB's spill
+        files); `partition_rows`: input rows per partition (0: from the memory limit)."""
         self.con = con
         self.timings = {}
+        if scratch is None:
+            spill = self.con.execute("SELECT current_setting('temp_directory')").fetchall()[0][0] or ".tmp"
+            scratch = Path(spill) / "steps"
+        self.scratch = Path(scratch) / uuid.uuid4().hex[:8]
+        self.partition_rows = partition_rows or self._rows_per_partition()
+        self._parts: dict[str, list[str]] = {}  # relation -> its partitions' file lists (SQL literals)
+
+    ROW_BUDGET_BYTES = 200  # memory a step may use per input row of a partition (measured: docs/scale.md)
+
+    def _rows_per_partition(self) -> int:
+        limit = parse_bytes(self._limit()) or 2 * 10**9
+        return max(100_000, limit // self.ROW_BUDGET_BYTES)
+
+    def partitions(self, rows: int) -> int:
+        n = max(1, math.ceil(rows / self.partition_rows))
+        return 1 << (n - 1).bit_length()  # a power of two
+
+    def _files_view(self, name: str, files: list[str]) -> None:
+        lst = "[" + ", ".join(files) + "]"
+        self.con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT * FROM read_parquet({lst}, hive_partitioning=false)")
+
+    def shuffle(self, name: str, sql: str, key: str, parts: int) -> None:
+        if parts <= 1:
+            self.transform(name, sql)
+            return
+        t0 = time.perf_counter()
+        folder = self.scratch / name
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        self._run(
+            name,
+            f"COPY (SELECT *, CAST(hash({key}) % {parts} AS INTEGER) AS __part FROM ({sql}) AS s) TO {lit(str(folder))} "
+            "(FORMAT parquet, PARTITION_BY (__part), COMPRESSION lz4_raw, OVERWRITE_OR_IGNORE)",
+        )
+        self._parts[name] = [
+            [lit(str(f)) for f in sorted((folder / f"__part={p}").glob("*.parquet"))] for p in range(parts)
+        ]
+        self._files_view(name, [f for fs in self._parts[name] for f in fs])
+        self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - t0
+        self.timings[f"{name} partitions"] = parts
+
+    def parts(self, name: str) -> int:
+        return len(self._parts.get(name, [None]))
+
+    def part(self, name: str, p: int) -> str:
+        files = self._parts.get(name)
+        if files is None:
+            return name
+        if not files[p]:  # an empty partition: no rows, the relation's columns
+            return f"(SELECT * FROM {name} WHERE false)"
+        return "read_parquet([" + ", ".join(files[p]) + "], hive_partitioning=false)"
+
+    def register_parts(self, name: str, files: list[str | Path]) -> None:
+        """Register derived Parquet files, one per partition (as map_parts wrote them), as `name`."""
+        self._parts[name] = [[lit(str(f))] for f in files]
+        self._files_view(name, [lit(str(f)) for f in files])
+
+    def map_parts(self, name: str, make_sql, source: str, out: Path | None = None, compression: str = "zstd") -> list[Path]:
+        n = self.parts(source)
+        if n <= 1 and out is None:
+            self.transform(name, make_sql(source))
+            return []
+        t0 = time.perf_counter()
+        folder = Path(out) if out is not None else self.scratch / name
+        if out is not None:
+            clear_parts(folder)
+        else:
+            shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True, exist_ok=True)
+        stem = folder.parent.name if out is not None else name
+        files = []
+        for p in range(n):
+            f = folder / (f"{stem}.parquet" if n == 1 else f"{stem}-{p:04d}.parquet")
+            tmp = f.with_name(f".{f.name}.tmp")
+            self._run(name, f"COPY ({make_sql(self.part(source, p))}) TO {lit(str(tmp))} (FORMAT parquet, COMPRESSION {compression})")
+            os.replace(tmp, f)
+            files.append(f)
+        self.register_parts(name, files)
+        self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - t0
+        return files
+
+    def split(self, name: str, make_sql, rows: int) -> None:
+        n = self.partitions(rows)
+        t0 = time.perf_counter()
+        while True:
+            try:
+                if n <= 1:
+                    self._run(name, f"CREATE OR REPLACE TEMP TABLE {name} AS {make_sql(lambda expr: 'true')}")
+                else:
+                    folder = self.scratch / name
+                    shutil.rmtree(folder, ignore_errors=True)
+                    folder.mkdir(parents=True)
+                    files = []
+                    for p in range(n):
+                        f = folder / f"part-{p:04d}.parquet"
+                        sql = make_sql(lambda expr, p=p, n=n: f"hash({expr}) % {n} = {p}")
+                        self._run(name, f"COPY ({sql}) TO {lit(str(f))} (FORMAT parquet, COMPRESSION lz4_raw)")
+                        files.append(f)
+                    self.drop(name)
+                    self.register_parts(name, files)
+                break
+            except OutOfMemory:
+                if n >= 4096:
+                    raise
+                n *= 4  # more, smaller partitions
+        self.timings[f"{name} partitions"] = n
+        self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - t0
 
     def _run(self, step: str, sql: str) -> None:
         import duckdb
@@ -117,7 +309,7 @@ class DuckDBEngine(Engine):
 
     def _limit(self) -> str:
         try:
-            return self.con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+            return self.con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
         except Exception:  # noqa: BLE001 - only for the message
             return "?"
 
@@ -125,6 +317,7 @@ class DuckDBEngine(Engine):
         if not files:
             raise FileNotFoundError(f"no Parquet files for {name}")
         rel = "read_parquet([" + ", ".join(lit(str(f)) for f in files) + "], union_by_name=true)"
+        self._parts.pop(name, None)
         self.con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT * FROM {rel}")
 
     def register_arrow(self, name: str, table: pa.Table) -> None:
@@ -137,27 +330,9 @@ class DuckDBEngine(Engine):
 
     def transform(self, name: str, sql: str) -> None:
         t0 = time.perf_counter()
+        if self._parts.pop(name, None) is not None:
+            self.con.execute(f"DROP VIEW IF EXISTS {name}")
         self._run(name, f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}")
-        self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - t0
-
-    def transform_split(self, name: str, make_sql, source: str, key: str, splits: tuple[int, ...] | None = None) -> None:
-        t0 = time.perf_counter()
-        tries = (1, *(splits or self.SPLITS))
-        for i, parts in enumerate(tries):
-            try:
-                if parts == 1:
-                    self._run(name, f"CREATE OR REPLACE TEMP TABLE {name} AS {make_sql(source)}")
-                else:
-                    for part in range(parts):
-                        rel = f"(SELECT * FROM {source} WHERE hash({key}) % {parts} = {part})"
-                        verb = f"CREATE OR REPLACE TEMP TABLE {name} AS" if part == 0 else f"INSERT INTO {name}"
-                        self._run(name, f"{verb} {make_sql(rel)}")
-                self.timings[f"{name} partitions"] = parts
-                break
-            except OutOfMemory:
-                self.drop(name)
-                if i == len(tries) - 1:
-                    raise
         self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - t0
 
     def view(self, name: str, sql: str) -> None:
@@ -187,6 +362,16 @@ class DuckDBEngine(Engine):
         ).fetchall()
         for (k,) in kind:
             self.con.execute(f"DROP {k} IF EXISTS {name}")
+        if self._parts.pop(name, None) is not None:
+            shutil.rmtree(self.scratch / name, ignore_errors=True)  # its partitions (none for derived files)
+            try:
+                self.scratch.rmdir()  # the engine's folder, once nothing of it is left
+            except OSError:
+                pass
+
+    def close(self) -> None:
+        """Remove this engine's partitioned intermediates."""
+        shutil.rmtree(self.scratch, ignore_errors=True)
 
 
 class SparkEngine(Engine):
@@ -290,7 +475,7 @@ def spark_session(cfg):
             b = b.master(e.spark_master)
         b = b.config("spark.sql.shuffle.partitions", str(e.spark_shuffle_partitions))
         b = b.config("spark.driver.memory", e.spark_driver_memory)
-        b = b.config("spark.local.dir", str(cfg.work_path / "tmp" / "spark"))
+        b = b.config("spark.local.dir", str(cfg.temp_path / "spark"))
         b = b.config("spark.ui.enabled", "false")
     b = b.config("spark.sql.session.timeZone", "UTC")
     for k, v in e.spark_conf.items():
@@ -303,8 +488,9 @@ def engine_for(cfg, con=None) -> Engine:
     or on a new connection when engine.kind is duckdb, else a SparkEngine."""
     if isinstance(con, Engine):
         return con
-    if con is not None:
-        return DuckDBEngine(con)
-    if cfg.engine.kind == "spark":
+    if cfg is not None and cfg.engine.kind == "spark" and con is None:
         return SparkEngine.from_config(cfg)
-    return DuckDBEngine(cfg.duckdb_connect())
+    con = con if con is not None else cfg.duckdb_connect()
+    if cfg is None:
+        return DuckDBEngine(con)
+    return DuckDBEngine(con, cfg.temp_path / "steps", cfg.duckdb_partition_rows)

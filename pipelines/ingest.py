@@ -41,7 +41,6 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import duckdb
-import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -187,28 +186,54 @@ def scan_partition(landing: Path, table: Table, key: str) -> tuple[list[Path], l
     return files, other
 
 
+CHUNK_BYTES = 8 << 20  # files are read in chunks of this size (counting records, transcoding)
+_BLANK = re.compile(rb"\n(?=\r?\n)")
+
+
 def _records(data: bytes) -> int:
     """CSV records in `data` (header included): line breaks outside double quotes end a record, blank
     lines are none (as DuckDB's reader skips them). Quotes toggle the state; an escaped quote ("")
     toggles it twice."""
-    if not data:
+    return _count_records([data])
+
+
+def _count_records(chunks) -> int:
+    """_records over a file given as a stream of byte chunks (the whole file is never held)."""
+    breaks = blank = 0
+    inside = False
+    tail = b""  # the last bytes of the current outside-quotes text (a blank line may span two chunks)
+    first = True
+    last = b""
+    for data in chunks:
+        if not data:
+            continue
+        if first:
+            blank += 1 if re.match(rb"\r?\n", data) else 0
+            first = False
+        last = data[-1:]
+        segs = data.split(b'"')
+        for i, seg in enumerate(segs):
+            if i:  # a quote between the segments
+                inside = not inside
+                tail = b""
+            if inside:
+                continue
+            breaks += seg.count(b"\n")
+            joined = tail + seg
+            blank += len(_BLANK.findall(joined)) - len(_BLANK.findall(tail))
+            tail = joined[-2:]
+    if first:
         return 0
-    outside = data.split(b'"')[0::2]
-    breaks = sum(seg.count(b"\n") for seg in outside)
-    blank = sum(len(re.findall(rb"\n(?=\r?\n)", seg)) for seg in outside)
-    blank += 1 if re.match(rb"\r?\n", data) else 0
-    tail = 0 if data.endswith(b"\n") else 1
-    return breaks + tail - blank
+    return breaks + (0 if last == b"\n" else 1) - blank
 
 
-def _decompressed(path: Path) -> bytes:
+def _chunks(path: Path):
+    """The decompressed bytes of a file in chunks of CHUNK_BYTES."""
     name = path.name.lower()
-    data = path.read_bytes()
-    if name.endswith(".gz"):
-        return gzip.decompress(data)
-    if name.endswith(".bz2"):
-        return bz2.decompress(data)
-    return data
+    opener = gzip.open if name.endswith(".gz") else bz2.open if name.endswith(".bz2") else open
+    with opener(path, "rb") as fh:
+        while chunk := fh.read(CHUNK_BYTES):
+            yield chunk
 
 
 def count_data_rows(path: Path) -> int | None:
@@ -219,7 +244,7 @@ def count_data_rows(path: Path) -> int | None:
         if name.endswith(".parquet"):
             return pq.read_metadata(path).num_rows
         if re.search(r"\.(csv|txt|tsv)(\.gz|\.bz2)?$", name):
-            return max(_records(_decompressed(path)) - 1, 0)
+            return max(_count_records(_chunks(path)) - 1, 0)
     except Exception as e:  # noqa: BLE001 - any reader error means: not countable
         if is_disk_full(e):
             raise
@@ -326,20 +351,49 @@ def _opener(path: Path):
 
 
 def _csv_to_utf8(path: Path, encoding: str, tmpdir: Path) -> tuple[Path, dict[int, str]]:
-    """Transcode a non-UTF-8 CSV line by line; lines that do not decode are returned as rejects."""
+    """Transcode a non-UTF-8 CSV to UTF-8 in chunks of whole lines (one decode call per chunk); in a chunk
+    that does not decode, line by line: lines that do not decode are returned as rejects (0-based line
+    number -> the line with its bad bytes escaped) and replaced by a stand-in line that the CSV reader
+    rejects, so line numbers stay."""
     bad: dict[int, str] = {}
     out = tmpdir / "transcoded.csv"
-    decoder = codecs.getincrementaldecoder(encoding)
-    with _opener(path)(path, "rb") as src, open(out, "w", encoding="utf-8", newline="") as dst:
-        for i, line in enumerate(src):
-            try:
-                text = decoder().decode(line, final=True)
-            except UnicodeDecodeError:
-                bad[i] = line.decode(encoding, errors="backslashreplace").rstrip("\r\n")
-                # keep line numbering: a stand-in line that the CSV reader rejects, dropped later
-                text = "\x00\n"
-            dst.write(text)
+    line_no = 0
+    rest = b""
+    with open(out, "w", encoding="utf-8", newline="") as dst:
+        for chunk in _chunks(path):
+            data = rest + chunk
+            cut = data.rfind(b"\n") + 1
+            if not cut:
+                rest = data
+                continue
+            rest = data[cut:]
+            line_no = _transcode(data[:cut], encoding, line_no, dst, bad)
+        if rest:
+            _transcode(rest, encoding, line_no, dst, bad)
     return out, bad
+
+
+def _transcode(block: bytes, encoding: str, line_no: int, dst, bad: dict[int, str]) -> int:
+    """Write `block` (whole lines) decoded; returns the line number after it."""
+    try:
+        dst.write(block.decode(encoding))
+        return line_no + block.count(b"\n")
+    except UnicodeDecodeError:
+        pass
+    lines = block.split(b"\n")
+    for i, line in enumerate(lines):
+        if i == len(lines) - 1:
+            if not line:
+                break
+        else:
+            line += b"\n"
+        try:
+            dst.write(line.decode(encoding))
+        except UnicodeDecodeError:
+            bad[line_no] = line.decode(encoding, errors="backslashreplace").rstrip("\r\n")
+            dst.write("\x00\n")
+        line_no += 1
+    return line_no
 
 
 def _first_line(path: Path) -> bytes | None:
@@ -348,18 +402,28 @@ def _first_line(path: Path) -> bytes | None:
     return line.rstrip(b"\r\n") if line else None
 
 
-def _raw_lines(path: Path) -> list[bytes]:
-    return _decompressed(path).split(b"\n")
-
-
-def _empty_text_table(table: Table) -> pa.Table:
-    return pa.table({c: pa.array([], pa.string()) for c in [*table.column_names, "__row"]})
+def _raw_lines(path: Path, wanted: set[int]) -> dict[int, bytes]:
+    """The lines of a file (0-based numbers) in `wanted`, read in chunks."""
+    out: dict[int, bytes] = {}
+    line_no, rest = 0, b""
+    for chunk in _chunks(path):
+        parts = (rest + chunk).split(b"\n")
+        rest = parts.pop()
+        for part in parts:
+            if line_no in wanted:
+                out[line_no] = part
+            line_no += 1
+    if line_no in wanted:
+        out[line_no] = rest
+    return out
 
 
 def read_csv_text(
     con: duckdb.DuckDBPyConnection, path: Path, table: Table, encoding: str, tmpdir: Path | None = None
-) -> tuple[pa.Table, list[tuple[int, str, str, str]], list[str]]:
-    """All columns as text plus __row (1-based data row), the rejected rows, and extra column names.
+) -> tuple[list[tuple[int, str, str, str]], list[str]]:
+    """Read a CSV file with DuckDB's reader into TEMP VIEW __raw: all columns as text plus __row (1-based
+    data row); returns the rejected rows and the extra column names. Rows stay inside DuckDB (within its
+    memory limit, spilling); only the rejected rows come to Python.
 
     Rejects are (row_number, column, reason, raw). Raises OSError (one line) when the file cannot be read.
     """
@@ -378,17 +442,22 @@ def read_csv_text(
         if is_disk_full(e):
             raise
         raise OSError(f"cannot read{' (truncated or corrupt gzip)' if gz or path.name.lower().endswith('.gz') else ''}: {e}") from None
-    if first is None:
-        return _empty_text_table(table), [], []
-    try:
-        header = next(csv.reader([first.decode("utf-8-sig")]))
-    except UnicodeDecodeError:
-        raise OSError("header row is not valid text in the configured encoding") from None
-    missing = [c for c in table.column_names if c not in header]
-    if missing:
-        raise SchemaError(f"missing contract column(s): {', '.join(missing)}")
-    extra = [c for c in header if c not in table.column_names]
-    cols = "{" + ", ".join(f"{lit(c)}: 'VARCHAR'" for c in header) + "}"
+    names = None
+    if first is not None:
+        try:
+            header = next(csv.reader([first.decode("utf-8-sig")]))
+        except UnicodeDecodeError:
+            raise OSError("header row is not valid text in the configured encoding") from None
+        missing = [c for c in table.column_names if c not in header]
+        if missing:
+            raise SchemaError(f"missing contract column(s): {', '.join(missing)}")
+        names = header
+    if names is None:
+        cols = ", ".join(f"CAST(NULL AS VARCHAR) AS \"{c}\"" for c in table.column_names)
+        con.execute(f"CREATE OR REPLACE TEMP VIEW __raw AS SELECT {cols}, CAST(NULL AS BIGINT) AS __row WHERE false")
+        return [], []
+    extra = [c for c in names if c not in table.column_names]
+    cols = "{" + ", ".join(f"{lit(c)}: 'VARCHAR'" for c in names) + "}"
     sql = (
         f"SELECT * FROM read_csv({lit(exact_path(src, tmpdir))}, header=true, auto_detect=false, columns={cols}, "
         f"delim=',', quote='\"', escape='\"', strict_mode=true, store_rejects=true, "
@@ -396,7 +465,8 @@ def read_csv_text(
         f"rejects_table='__rejects_t', rejects_scan='__rejects_s', null_padding=false, max_line_size=10000000)"
     )
     try:
-        data = con.execute(sql).to_arrow_table()
+        # insertion order is kept: rowid is the accepted row's ordinal in the file
+        con.execute(f"CREATE OR REPLACE TEMP TABLE __csv AS {sql}")
         rejects = con.execute("SELECT line, column_name, error_type, csv_line FROM __rejects_t ORDER BY line").fetchall()
         con.execute("DROP TABLE IF EXISTS __rejects_t; DROP TABLE IF EXISTS __rejects_s")
     except duckdb.Error as e:
@@ -404,29 +474,40 @@ def read_csv_text(
             raise
         raise OSError(_short(e)) from None
     out: dict[int, tuple[int, str, str, str]] = {}
-    lines: list[bytes] | None = None
+    need_raw: list[int] = []
     for line, _column, etype, csv_line in rejects:
         row = int(line) - 1
         if row in pre_bad:  # the stand-in line of a row that did not decode
             continue
         if etype == "INVALID ENCODING" or csv_line is None:
-            if lines is None:
-                lines = _raw_lines(path)
-            raw = lines[row].decode("utf-8", errors="backslashreplace").rstrip("\r")
-            out[row] = (row, "", f"not valid {_label(encoding)}", raw)
+            need_raw.append(row)
         else:
             out[row] = (row, "", "unparseable line", csv_line)
+    if need_raw:
+        lines = _raw_lines(path, set(need_raw))
+        for row in need_raw:
+            raw = lines.get(row, b"").decode("utf-8", errors="backslashreplace").rstrip("\r")
+            out[row] = (row, "", f"not valid {_label(encoding)}", raw)
     for i, raw in pre_bad.items():
         out[i] = (i, "", f"not valid {_label(encoding)}", raw)
     rejected = sorted(out)
-    n_total = data.num_rows + len(rejected)
-    # accepted rows keep file order: their row numbers are 1..n_total without the rejected ones
-    keep = np.ones(n_total + 1, bool)
-    keep[0] = False
-    keep[rejected] = False
-    rows = np.flatnonzero(keep)
-    data = data.select(table.column_names + extra).append_column("__row", pa.array(rows, pa.int64()))
-    return data, [out[r] for r in rejected], extra
+    select = ", ".join(f'd."{c}"' for c in table.column_names + extra)
+    if not rejected:
+        con.execute(f"CREATE OR REPLACE TEMP VIEW __raw AS SELECT {select}, d.rowid + 1 AS __row FROM __csv AS d")
+    else:
+        # accepted rows keep file order: the k-th accepted row's number is the k-th of 1..n not rejected,
+        # k plus the rejected rows r_i with r_i - i < k (i: rank of r_i among the rejected)
+        con.execute("CREATE OR REPLACE TEMP TABLE __rej (r BIGINT)")
+        con.executemany("INSERT INTO __rej VALUES (?)", [[r] for r in rejected])
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE __gaps AS SELECT g, sum(count(*)) OVER (ORDER BY g) AS before "
+            "FROM (SELECT r - row_number() OVER (ORDER BY r) AS g FROM __rej) GROUP BY g"
+        )
+        con.execute(
+            f"CREATE OR REPLACE TEMP VIEW __raw AS SELECT {select}, d.rowid + 1 + coalesce(k.before, 0) AS __row "
+            "FROM __csv AS d ASOF LEFT JOIN __gaps AS k ON d.rowid + 1 > k.g"
+        )
+    return [out[r] for r in rejected], extra
 
 
 def _parquet_text(c, arrow_type: pa.DataType) -> tuple[str, str]:
@@ -578,14 +659,13 @@ def _stage_on(cur, path, table, out_dir, opts, sha, rel, rules, res, tmpdir) -> 
             counted = pq.read_metadata(path).num_rows
         else:
             try:
-                counted = max(_records(_decompressed(path)) - 1, 0)
+                counted = max(_count_records(_chunks(path)) - 1, 0)
             except (OSError, EOFError, zlib.error) as e:
                 if is_disk_full(e):
                     raise
                 gz = " (truncated or corrupt gzip)" if path.name.lower().endswith(".gz") else ""
                 raise OSError(f"cannot read{gz}: {_short(e)}") from None
-            data, rejects, extra = read_csv_text(cur, path, table, opts.encoding, tmpdir)
-            cur.register("__raw", data)
+            rejects, extra = read_csv_text(cur, path, table, opts.encoding, tmpdir)
         # every value is read here: corrupt Parquet pages fail now, inside the file's error handling
         cur.execute(f"CREATE OR REPLACE TEMP TABLE __checked AS SELECT *, {_rule_index_sql(rules)} AS __rule FROM __raw")
     except SchemaError:
@@ -599,10 +679,9 @@ def _stage_on(cur, path, table, out_dir, opts, sha, rel, rules, res, tmpdir) -> 
         res.status, res.error = "unreadable", msg
         return res, _quarantine_rows([])
     finally:
-        if fmt == "parquet":
-            cur.execute("DROP VIEW IF EXISTS __raw")
-        else:
-            cur.unregister("__raw")
+        cur.execute("DROP VIEW IF EXISTS __raw")
+        if fmt != "parquet":
+            cur.execute("DROP TABLE IF EXISTS __csv; DROP TABLE IF EXISTS __rej; DROP TABLE IF EXISTS __gaps")
     res.extra_columns = extra
     staged_name = artifact_name(path.name, sha)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -20,6 +20,7 @@ from groupscope.config import Config
 from groupscope.console import get_logger, progress
 from groupscope.contract import DAILY_TABLES, INPUT_TABLES, MONTHLY_TABLES, REFERENCE_TABLES
 from groupscope.errors import StopRun
+from pipelines.engine import memory_guard
 from pipelines.guard import DiskFull, WorkDirBusy, disk_errors, work_lock
 from pipelines.ingest import (
     NOT_READ,
@@ -44,15 +45,16 @@ __all__ = ["ingest_period", "run_period", "load_results"]
 
 
 @contextmanager
-def guarded(cfg: Config, shared: bool = False) -> Iterator[None]:
+def guarded(cfg: Config, shared: bool = False, stage: str = "run") -> Iterator[None]:
     """Hold the work directory's lock (shared: day staging, which may run side by side) and turn a
-    concurrent run or a full disk into StopRun with one line."""
+    concurrent run, a full disk or running out of memory into StopRun with one line."""
     if getattr(_guard, "active", False):  # already inside a guarded stage of this thread
-        yield
+        with memory_guard(stage, cfg.duckdb_memory_limit):
+            yield
         return
     _guard.active = True
     try:
-        with disk_errors(cfg.work_path), work_lock(cfg.work_path, shared=shared):
+        with memory_guard(stage, cfg.duckdb_memory_limit), disk_errors(cfg.work_path), work_lock(cfg.work_path, shared=shared):
             yield
     except (WorkDirBusy, DiskFull) as e:
         raise StopRun(str(e)) from None
@@ -130,7 +132,7 @@ def ingest_period(cfg: Config, landing: Path, period: str, run_id: str | None = 
     row-accounting tables into the reporting database (also when it stops). Raises StopRun on a
     blocking failure."""
     check_config(cfg)
-    with guarded(cfg):
+    with guarded(cfg, stage="ingest and validation"):
         return _ingest_period(cfg, landing, period, run_id, db_url)
 
 
@@ -280,7 +282,7 @@ def _run_period(cfg: Config, landing: Path | str, period: str, db_url: str | Non
     log.info("period %s: calls", period, extra={"stage": "calls", "period": period})
     calls = build_calls(cfg, period, eng)
     n_calls, n_pairs = con.execute(
-        f"SELECT count(*), count(*) FILTER (WHERE caller_on_net AND callee_on_net) FROM read_parquet('{calls}')"
+        f"SELECT count(*), count(*) FILTER (WHERE caller_on_net AND callee_on_net) FROM read_parquet('{calls}/*.parquet')"
     ).fetchone()
     lines = [
         summary.text(),

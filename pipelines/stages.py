@@ -82,20 +82,26 @@ def validate_month(cfg: Config, landing: str, period: str, db_url: str | None) -
 
 def compute_calls(cfg: Config, period: str) -> str:
     from pipelines.calls import build_calls
+    from pipelines.engine import memory_guard
 
-    return str(build_calls(cfg, period))
+    with memory_guard("calls", cfg.duckdb_memory_limit):
+        return str(build_calls(cfg, period))
 
 
 def compute_group_analytics(cfg: Config, period: str) -> dict[str, str]:
     from pipelines.analytics import build_group_analytics
+    from pipelines.engine import memory_guard
 
-    return {k: str(v) for k, v in build_group_analytics(cfg, period).items()}
+    with memory_guard("group analytics", cfg.duckdb_memory_limit):
+        return {k: str(v) for k, v in build_group_analytics(cfg, period).items()}
 
 
 def compute_value(cfg: Config, period: str) -> dict[str, str]:
+    from pipelines.engine import memory_guard
     from pipelines.value import build_value
 
-    return {k: str(v) for k, v in build_value(cfg, period).items()}
+    with memory_guard("value", cfg.duckdb_memory_limit):
+        return {k: str(v) for k, v in build_value(cfg, period).items()}
 
 
 def load(cfg: Config, period: str, db_url: str | None, run_id: str | None = None) -> dict:

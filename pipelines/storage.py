@@ -31,6 +31,15 @@ def derived_path(work: Path, name: str, period: str) -> Path:
     return work / "derived" / name / f"period={period}" / f"{name}.parquet"
 
 
+def derived_files(work: Path, name: str, period: str) -> list[Path]:
+    """The Parquet files of a derived table's period: its one file, or one per hash partition (the calls
+    of a month too large for memory at once, pipelines/engine.py: map_parts)."""
+    files = sorted(derived_path(work, name, period).parent.glob("*.parquet"))
+    if not files:
+        raise FileNotFoundError(f"no {name} for period {period} under {work}: run the period first")
+    return files
+
+
 def write_parquet(con: duckdb.DuckDBPyConnection, sql: str, out: Path) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp")

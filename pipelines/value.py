@@ -16,7 +16,7 @@ import pyarrow as pa
 from groupscope.config import Config, ValueModel
 from groupscope.period import Period
 from pipelines.engine import Engine, engine_for
-from pipelines.storage import derived_path, staged_files
+from pipelines.storage import derived_files, derived_path, staged_files
 from transforms.ahp import checked_weights
 from transforms.graph import adjacency_sql
 from transforms.potential import numbers_sql
@@ -118,8 +118,8 @@ def build_value(cfg: Config, period: str, con=None) -> dict[str, Path]:
     eng.register_parquet("subscribers", staged_files(work, "subscribers", period))
     eng.register_parquet("billing", staged_files(work, "billing", period))
     for name in ("calls", "call_graph", "member_scores", "group_summary"):
-        eng.register_parquet(f"v_{name}", [derived_path(work, name, period)])
-    eng.transform("v_adj", adjacency_sql("v_call_graph"))
+        eng.register_parquet(f"v_{name}", derived_files(work, name, period))
+    eng.view("v_adj", adjacency_sql("v_call_graph"))
     numbers = derived_path(work, "numbers", period)
     if numbers.exists():  # written by group analytics (transforms.potential.numbers_sql over the same calls)
         eng.register_parquet("v_numbers", [numbers])

@@ -12,27 +12,28 @@ def normalised_cdr_sql(cdr: str, ranges: str, ported: str, home_carrier: str) ->
     """Every CDR record with the other party as a national number, its type, carrier and on-net flag.
 
     The carrier of a number is the one of its latest port on or before the record's day, otherwise
-    the carrier of its longest matching prefix.
+    the carrier of its longest matching prefix. The national number and its range are worked out once
+    per distinct signalled number, then joined to the records.
     """
     nat = national_number_sql("other_party")
     return f"""
-WITH rec AS (
-    SELECT record_id, record_type, served_msisdn, other_party, {nat} AS other_number,
-           start_time, duration_s, cell_id,
-           record_type IN ('SMS_MO', 'SMS_MT') AS is_sms,
-           record_type IN ('MOC', 'SMS_MO') AS is_mo
-    FROM {cdr}
+WITH party AS (SELECT other_party, {nat} AS number FROM (SELECT DISTINCT other_party FROM {cdr}) AS d),
+lookup AS ({number_lookup_sql("(SELECT number FROM party)", ranges)}),
+party_range AS (
+    SELECT p.other_party, p.number, l.number_type, l.range_carrier
+    FROM party AS p LEFT JOIN lookup AS l ON l.number = p.number
 ),
-lookup AS ({number_lookup_sql("(SELECT other_number AS number FROM rec)", ranges)}),
 ports AS ({port_periods_sql(ported)})
-SELECT r.record_id, r.record_type, r.served_msisdn, r.other_party, r.other_number,
-       l.number_type AS other_type,
-       coalesce(p.carrier, l.range_carrier) AS other_carrier,
-       coalesce(coalesce(p.carrier, l.range_carrier) = {lit(home_carrier)}, false) AND l.number_type = 'mobile' AS other_on_net,
-       r.start_time, r.duration_s, r.cell_id, r.is_sms, r.is_mo
-FROM rec AS r
-LEFT JOIN lookup AS l ON l.number = r.other_number
-LEFT JOIN ports AS p ON p.msisdn = r.other_number
+SELECT r.record_id, r.served_msisdn, n.number AS other_number,
+       n.number_type AS other_type,
+       coalesce(p.carrier, n.range_carrier) AS other_carrier,
+       coalesce(coalesce(p.carrier, n.range_carrier) = {lit(home_carrier)}, false) AND n.number_type = 'mobile' AS other_on_net,
+       r.start_time, r.duration_s, r.cell_id,
+       r.record_type IN ('SMS_MO', 'SMS_MT') AS is_sms,
+       r.record_type IN ('MOC', 'SMS_MO') AS is_mo
+FROM {cdr} AS r
+LEFT JOIN party_range AS n ON n.other_party = r.other_party
+LEFT JOIN ports AS p ON p.msisdn = n.number
     AND CAST(r.start_time AS DATE) >= p.ported_at
     AND (p.ported_until IS NULL OR CAST(r.start_time AS DATE) < p.ported_until)
 """
@@ -49,28 +50,28 @@ def calls_sql(norm: str) -> str:
     Spark; Spark plans `NOT IN (subquery)` as a null-aware nested loop).
     """
     tol = PAIR_TOLERANCE_S
+    # `norm` is read three times rather than through CTEs used twice (which DuckDB materialises whole)
     return f"""
-WITH mo AS (SELECT * FROM {norm} WHERE is_mo),
-mt AS (SELECT * FROM {norm} WHERE NOT is_mo),
-pair AS (
+WITH pair AS (
     SELECT mo.record_id AS mo_id, mt.record_id AS mt_id, mt.cell_id AS mt_cell
-    FROM mo JOIN mt
+    FROM {norm} AS mo JOIN {norm} AS mt
       ON mt.served_msisdn = mo.other_number AND mt.other_number = mo.served_msisdn
      AND mt.is_sms = mo.is_sms AND mt.duration_s = mo.duration_s
      AND mt.start_time BETWEEN mo.start_time - INTERVAL {tol} SECOND AND mo.start_time + INTERVAL {tol} SECOND
-    WHERE mo.other_on_net
+    WHERE mo.is_mo AND mo.other_on_net AND NOT mt.is_mo
 ),
 mo_cell AS (SELECT mo_id, min(mt_cell) AS callee_cell FROM pair GROUP BY mo_id)
 SELECT mo.record_id AS call_id, mo.served_msisdn AS caller, 'mobile' AS caller_type, true AS caller_on_net,
        mo.other_number AS callee, mo.other_type AS callee_type, mo.other_on_net AS callee_on_net,
        mo.other_carrier AS other_carrier,
        mo.start_time, mo.duration_s, mo.is_sms, mo.cell_id AS caller_cell, c.callee_cell
-FROM mo LEFT JOIN mo_cell AS c ON c.mo_id = mo.record_id
+FROM {norm} AS mo LEFT JOIN mo_cell AS c ON c.mo_id = mo.record_id
+WHERE mo.is_mo
 UNION ALL
 SELECT mt.record_id AS call_id, mt.other_number AS caller, mt.other_type AS caller_type, mt.other_on_net AS caller_on_net,
        mt.served_msisdn AS callee, 'mobile' AS callee_type, true AS callee_on_net,
        mt.other_carrier AS other_carrier,
        mt.start_time, mt.duration_s, mt.is_sms, NULL AS caller_cell, mt.cell_id AS callee_cell
-FROM mt
-WHERE NOT EXISTS (SELECT 1 FROM pair WHERE pair.mt_id = mt.record_id)
+FROM {norm} AS mt
+WHERE NOT mt.is_mo AND NOT EXISTS (SELECT 1 FROM pair WHERE pair.mt_id = mt.record_id)
 """

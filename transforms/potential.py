@@ -7,11 +7,14 @@ from __future__ import annotations
 from transforms.sql import lit
 
 
-def candidate_features_sql(members: str, adj: str, presence: str, numbers: str) -> str:
+def candidate_features_sql(members: str, adj: str, presence: str, numbers: str, part=None) -> str:
     """One row per (group, non-member mobile number) in contact with at least one member.
 
-    `numbers(number, number_type, carrier, on_net)` describes every graph node.
+    `numbers(number, number_type, carrier, on_net)` describes every graph node. `part(expr)`: the SQL
+    condition on a candidate's number that keeps one hash partition of the candidates (every row of a
+    candidate depends only on its own number's contacts), None for all at once.
     """
+    part = part or (lambda expr: "true")
     return f"""
 WITH m AS (SELECT DISTINCT group_id, msisdn FROM {members}),
 gsize AS (SELECT group_id, count(*) AS listed FROM m GROUP BY group_id),
@@ -19,7 +22,7 @@ touch AS (
     SELECT m.group_id, a.y AS msisdn, m.msisdn AS member, a.events, a.work_events, a.active_days, a.reciprocal
     FROM m JOIN {adj} AS a ON a.x = m.msisdn
     LEFT JOIN m AS m2 ON m2.group_id = m.group_id AND m2.msisdn = a.y
-    WHERE m2.msisdn IS NULL
+    WHERE m2.msisdn IS NULL AND {part("a.y")}
 ),
 cand AS (
     SELECT group_id, msisdn,
@@ -31,7 +34,7 @@ cand AS (
            max(events) * 1.0 / sum(events) AS top_member_share
     FROM touch GROUP BY group_id, msisdn
 ),
-total AS (SELECT x AS msisdn, sum(events) AS events, count(*) AS contacts FROM {adj} GROUP BY x),
+total AS (SELECT x AS msisdn, sum(events) AS events, count(*) AS contacts FROM {adj} WHERE {part("x")} GROUP BY x),
 -- closure: how many of the members it contacts are in contact with another member it contacts
 -- (an employee's contacts are a department that calls each other; a supplier's are scattered)
 closed AS (
@@ -44,7 +47,7 @@ closed AS (
 wp AS (SELECT m.group_id, p.cell, sum(p.records) AS rec FROM m JOIN {presence} AS p ON p.number = m.msisdn
        WHERE p.time_bin = 0 GROUP BY m.group_id, p.cell),
 present AS (SELECT group_id, sum(rec) AS total FROM wp GROUP BY group_id),
-cwork AS (SELECT number AS msisdn, cell, records FROM {presence} WHERE time_bin = 0),
+cwork AS (SELECT number AS msisdn, cell, records FROM {presence} WHERE time_bin = 0 AND {part("number")}),
 coloc AS (
     -- share of the group's working-time records made in the cells where the candidate works
     SELECT c.group_id, c.msisdn, sum(w.records) AS work_records,

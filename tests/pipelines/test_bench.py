@@ -56,3 +56,21 @@ def test_a_failed_peer_is_reported_not_fatal():
     r["edge_build"]["peers"]["pandas"] = {"error": "edges pandas failed (exit -9): killed by signal 9"}
     assert "| plain pandas | failed: edges pandas failed (exit -9): killed by signal 9 | | | |" in render_markdown(r)
     assert "pandas    edges pandas failed" in text_report(r)
+
+
+def test_targets_of_two_runs():
+    import copy
+
+    from pipelines.bench import targets
+
+    big = copy.deepcopy(RESULT)
+    big["cdr_rows"], big["month"]["seconds"], big["month"]["peak_rss_mib"] = 10_000_000, 130.0, 7000
+    del big["edge_build"]["peers"]["pandas"]
+    got = {name.split(" ")[0] + ("" if "edge" not in name else name.split(" ")[3]): (value, ok) for name, value, ok in targets([big, RESULT])}
+    assert got["month"] == ("130.0 s", True)
+    assert got["peak"][1] is False and "7,000 MiB at 10,000,000 rows" in got["peak"][0]
+    assert got["cost"] == ("1.30x", False)  # 13 us per CDR against 10 us
+    assert got["edge1,000,000"] == ("1.20x polars", True)
+    assert got["edge10,000,000"] == ("1.20x polars (pandas not run)", True)
+    md = render_markdown([RESULT, big])
+    assert md.count(README_START) == 1 and "| cost per CDR at 10,000,000 rows within 25 % of 1,000,000 | 1.30x | **no** |" in md

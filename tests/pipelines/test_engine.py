@@ -19,24 +19,39 @@ def _events(con):
     )
 
 
-def test_split_aggregation_equals_the_whole(monkeypatch):
+def test_split_aggregation_equals_the_whole(monkeypatch, tmp_path):
     con = duckdb.connect()
     _events(con)
-    eng = DuckDBEngine(con)
+    eng = DuckDBEngine(con, tmp_path, partition_rows=500)
     eng.transform("whole", call_graph_sql("events"))
     real_run = DuckDBEngine._run
 
-    def no_room_for_the_whole(self, step, sql):  # the unsplit query "does not fit"
-        if "hash(" not in sql:
+    def no_room_for_8_parts(self, step, sql):  # 8 partitions "do not fit": the engine tries 32
+        if "% 8 =" in sql:
             raise OutOfMemory(step, "1MB", RuntimeError("could not allocate block"))
         return real_run(self, step, sql)
 
-    monkeypatch.setattr(DuckDBEngine, "_run", no_room_for_the_whole)
-    eng.transform_split("graph", call_graph_sql, "events", "least(a, b)", splits=(4,))
-    assert eng.timings["graph partitions"] == 4
+    monkeypatch.setattr(DuckDBEngine, "_run", no_room_for_8_parts)
+    assert eng.partitions(3000) == 8
+    eng.split("graph", lambda part: call_graph_sql(f"(SELECT * FROM events WHERE {part('least(a, b)')}) AS e"), 3000)
+    assert eng.timings["graph partitions"] == 32 and len(list((eng.scratch / "graph").glob("*.parquet"))) == 32
     q = "SELECT * FROM {} ORDER BY u, v"
     assert con.execute(q.format("graph")).fetchall() == con.execute(q.format("whole")).fetchall()
     assert con.execute("SELECT count(*) FROM graph").fetchone()[0] > 100
+    eng.drop("graph")
+    assert not (eng.scratch / "graph").exists()
+
+
+def test_shuffle_then_per_partition_equals_the_whole(tmp_path):
+    con = duckdb.connect()
+    _events(con)
+    eng = DuckDBEngine(con, tmp_path)
+    eng.shuffle("ev", "SELECT * FROM events", "least(a, b), greatest(a, b)", 4)
+    assert eng.parts("ev") == 4
+    files = eng.map_parts("graph", call_graph_sql, "ev", tmp_path / "derived" / "call_graph" / "period=2026-10")
+    assert [f.name for f in files] == [f"call_graph-{p:04d}.parquet" for p in range(4)]
+    q = "SELECT * FROM {} ORDER BY u, v"
+    assert con.execute(q.format("graph")).fetchall() == con.execute(q.format(f"({call_graph_sql('events')})")).fetchall()
 
 
 def test_out_of_memory_is_one_line_naming_the_step():
@@ -71,3 +86,16 @@ def test_engine_is_chosen_by_configuration():
     assert cfg.engine.kind == "spark" and cfg.engine.spark_remote.startswith("sc://")
     with pytest.raises(ConfigError, match="engine.kind"):
         config_from_dict({"engine": {"kind": "oracle"}})
+
+
+def test_out_of_memory_anywhere_in_a_run_is_one_line_and_exit_2(small_operator, tmp_path, capsys):
+    from pipelines import cli
+
+    landing, _ = small_operator
+    cfg = tmp_path / "tiny.yaml"
+    cfg.write_text(f"duckdb_memory_limit: 8MB\nwork_dir: {tmp_path / 'work'}\n")
+    rc = cli.main(["run", "--landing", str(landing), "--period", "2026-10", "--config", str(cfg)])
+    err = capsys.readouterr().err.strip()
+    assert rc == 2, err
+    assert "\n" not in err and "out of memory in step 'ingest and validation'" in err and "duckdb_memory_limit" in err
+    assert "Traceback" not in err

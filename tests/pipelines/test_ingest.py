@@ -200,3 +200,26 @@ def test_gbk_source_is_read_with_its_configured_encoding(tmp_path):
     s2 = ingest_period(cfg_utf8, tmp_path / "l", PERIOD)
     assert s2.read["groups"] == s.read["groups"]
     assert s2.quarantined["groups"] == s2.read["groups"]
+
+
+def test_records_and_transcoding_in_chunks_match_the_whole_file(tmp_path, monkeypatch):
+    """Counting records and transcoding read files in chunks: a chunk boundary inside a quoted field,
+    a blank line or a multi-byte character changes nothing."""
+    from pipelines import ingest
+
+    text = 'a,b\n"x\n\ny",1\n\n\r\n"q""",2\n中文,3\n' * 7 + "last,4"
+    data = text.encode("gbk")
+    f = tmp_path / "t.csv"
+    f.write_bytes(data)
+    whole = ingest._records(data)
+    for size in (1, 2, 3, 5, 64):
+        monkeypatch.setattr(ingest, "CHUNK_BYTES", size)
+        assert ingest._count_records(ingest._chunks(f)) == whole
+    bad = data.replace("中文,3\n".encode("gbk"), b"\xff\xfe,3\n", 1)
+    f.write_bytes(bad)
+    for size in (3, 64, 1 << 20):
+        monkeypatch.setattr(ingest, "CHUNK_BYTES", size)
+        out, rejects = ingest._csv_to_utf8(f, "gbk", tmp_path)
+        lines = out.read_text(encoding="utf-8").split("\n")
+        assert len(lines) == len(text.split("\n")) and list(rejects) == [7] and lines[7] == "\x00"
+        assert lines[15] == "中文,3" and lines[-1] == "last,4"
