@@ -50,44 +50,33 @@ def _months(text: str) -> str:
     return ",".join(months)
 
 
-def _positive_int(text: str) -> int:
+def _number(text: str, parse, ok, expected: str):
+    """An argparse type: `text` parsed by `parse` (int or float) and accepted when `ok(value)`."""
     try:
-        v = int(text)
+        v = parse(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if v <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+        raise argparse.ArgumentTypeError(
+            f"expected {'a whole number' if parse is int else 'a number'}, got {text!r}"
+        ) from None
+    if not ok(v):
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
     return v
+
+
+def _positive_int(text: str) -> int:
+    return _number(text, int, lambda v: v > 0, "a positive number")
 
 
 def _positive_float(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not v > 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
-    return v
+    return _number(text, float, lambda v: v > 0, "a positive number")
 
 
 def _non_negative(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not v >= 0:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
-    return v
+    return _number(text, float, lambda v: v >= 0, "a number >= 0")
 
 
 def _share(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not 0 <= v <= 1:
-        raise argparse.ArgumentTypeError(f"expected a share between 0 and 1, got {text!r}")
-    return v
+    return _number(text, float, lambda v: 0 <= v <= 1, "a share between 0 and 1")
 
 
 def _floats2(text: str) -> tuple[float, float]:
