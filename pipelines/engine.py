@@ -23,6 +23,7 @@ import re
 import shutil
 import time
 import uuid
+from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -87,26 +88,28 @@ def _memory_gib() -> float:
         return float("nan")
 
 
-class Engine:
+class Engine(ABC):
     """The interface every engine implements. `timings` holds the seconds of every named step run
     (transforms and writes), for the benchmark."""
 
     name = "engine"
     timings: dict[str, float]
 
+    @abstractmethod
     def register_parquet(self, name: str, files: list[str | Path]) -> None:
-        raise NotImplementedError
+        """Make the Parquet `files` readable as the relation `name`."""
 
+    @abstractmethod
     def register_arrow(self, name: str, table: pa.Table) -> None:
-        raise NotImplementedError
+        """Make an Arrow table readable as the relation `name`."""
 
+    @abstractmethod
     def transform(self, name: str, sql: str) -> None:
         """Run a named step: `sql` (DuckDB dialect) becomes the relation `name`, materialised."""
-        raise NotImplementedError
 
+    @abstractmethod
     def view(self, name: str, sql: str) -> None:
         """Like transform, but not materialised (a cheap projection read once)."""
-        raise NotImplementedError
 
     # --- aggregations larger than memory: partitions by a hash of a key, processed in turn ---------------
     # Engines that shuffle (Spark) run each of these at once (their own shuffle partitions apply); the
@@ -147,22 +150,24 @@ class Engine:
         run at once). Run partition by partition; `name` is the union of the results."""
         self.transform(name, make_sql(lambda expr: "true"))
 
+    @abstractmethod
     def to_arrow(self, sql: str) -> pa.Table:
-        raise NotImplementedError
+        """The result of `sql` as an Arrow table (small results only: it comes to the driver)."""
 
     def rows(self, sql: str) -> list[tuple]:
         t = self.to_arrow(sql)
         cols = [t.column(i).to_pylist() for i in range(t.num_columns)]
         return list(zip(*cols)) if cols else []
 
+    @abstractmethod
     def write(self, sql: str, out: Path, compression: str = "zstd") -> Path:
         """Write the result of `sql` as the Parquet file `out`, atomically (a partition of a derived table).
         `compression`: zstd (small, for results) or lz4_raw (twice as fast to write, for the large
         intermediate calls table that the next stages read once)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def drop(self, name: str) -> None:
-        raise NotImplementedError
+        """Forget the relation `name` and free what it holds."""
 
     def empty(self, name: str, columns: dict[str, str]) -> None:
         """Register an empty relation with the given columns and SQL types."""
