@@ -239,6 +239,28 @@ class AnalyticsConfig(_Section):
         "neighbouring bands; fewer in all: global); the name is kept from when coefficients were per industry"
     )
     survey_months: int = Field(default=12, ge=1, description="months of surveys used to calibrate the correction")
+    employee_count_ramp: list[float] = Field(
+        default_factory=lambda: [0.5, 0.7],
+        description="score-based market share: an unregistered contact counts in the group's expected employees "
+        "with weight 0 at an employee score up to the first value, 1 from the second, linear between (about the "
+        "share of employees among the contacts at that score); equal values: a hard count at that score",
+    )
+    coefficient_max_ratio: float = Field(
+        default=3.0, ge=1,
+        description="a size band's correction coefficient (either method) is held within [global / this, global "
+        "x this]; a band clipped to it is warned about in the run's log and report",
+    )
+    coefficient_warn_loo_pp: float = Field(
+        default=25.0, gt=0,
+        description="the run warns when a coefficient's leave-one-out market-share error (percentage points) is above this",
+    )
+
+    @field_validator("employee_count_ramp")
+    @classmethod
+    def _ramp(cls, v: list[float]) -> list[float]:
+        if len(v) != 2 or not (0 <= v[0] <= v[1] <= 1):
+            raise ValueError("employee_count_ramp is [low, high] with 0 <= low <= high <= 1")
+        return v
     prospect_min_size: int = Field(default=5, ge=3, description="smallest prospect group listed (numbers)")
     prospect_min_work_share: float = Field(
         default=0.5, ge=0, le=1, description="a tie counts for prospects when this share of its calls is in working hours"

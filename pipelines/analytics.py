@@ -68,7 +68,10 @@ def _register_surveys(eng: Engine, work: Path, period: str, months: int) -> None
 PREVIOUS_COLUMNS = {
     "group_id": "VARCHAR", "real_members": "BIGINT", "onnet_registered_staff": "BIGINT", "onnet_detected": "BIGINT", "offnet_detected": "BIGINT",
     "offnet_key_competitor": "BIGINT", "correction_coefficient": "DOUBLE", "rule_correction_coefficient": "DOUBLE",
+    "onnet_expected": "DOUBLE", "offnet_expected": "DOUBLE",
 }
+# a summary written before the expected counts existed: its hard counts stand in for them
+PREVIOUS_FALLBACK = {"onnet_expected": "onnet_detected", "offnet_expected": "offnet_detected"}
 
 
 def _previous_summary(eng: Engine, work: Path, period: str) -> str:
@@ -79,7 +82,12 @@ def _previous_summary(eng: Engine, work: Path, period: str) -> str:
         return "SELECT " + ", ".join(f"CAST(NULL AS {t}) AS {c}" for c, t in PREVIOUS_COLUMNS.items()) + " WHERE false"
     eng.register_parquet("previous_summary_file", [path])
     have = set(eng.to_arrow("SELECT * FROM previous_summary_file LIMIT 0").column_names)
-    cols = ", ".join(f"CAST({c if c in have else 'NULL'} AS {t}) AS {c}" for c, t in PREVIOUS_COLUMNS.items())
+    def pick(c: str) -> str:
+        if c in have:
+            return c
+        return PREVIOUS_FALLBACK[c] if PREVIOUS_FALLBACK.get(c) in have else "NULL"
+
+    cols = ", ".join(f"CAST({pick(c)} AS {t}) AS {c}" for c, t in PREVIOUS_COLUMNS.items())
     return f"SELECT {cols} FROM previous_summary_file"
 
 
@@ -140,8 +148,9 @@ def build_group_analytics(cfg: Config, period: str, con=None) -> dict[str, Path]
         ("fake", fake_scores_sql("features", "refs", "colleagues", mc, a.fake_threshold)),
         ("counts", group_counts_sql(
             "groups", "fake", "employee", a.fake_threshold, a.employee_score_threshold, a.potential_member_share,
-            mc.size_bands)),
-        ("calibration", calibration_sql("counts", "surveys", a.min_surveys_per_industry, mc.size_bands)),
+            mc.size_bands, a.employee_count_ramp)),
+        ("calibration", calibration_sql("counts", "surveys", a.min_surveys_per_industry, mc.size_bands,
+                                        a.coefficient_max_ratio)),
         ("previous", _previous_summary(eng, work, period)),
         ("market", market_share_sql("counts", "calibration", "previous")),
     ]

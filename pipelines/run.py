@@ -342,14 +342,19 @@ def value_report(con: duckdb.DuckDBPyConnection, val: dict) -> str:
     )
 
 
-def calibration_text(con: duckdb.DuckDBPyConnection, path) -> tuple[str, str]:
-    """The coefficients both ways with their surveys and leave-one-out errors, and a warning line
-    (ending in a newline) when a method is uncalibrated; it also goes to the log."""
+def calibration_text(con: duckdb.DuckDBPyConnection, path, warn_loo_pp: float | None = None) -> tuple[str, str]:
+    """The coefficients both ways with their surveys and leave-one-out errors, and warning lines (each
+    ending in a newline) when a method is uncalibrated, when a size band's coefficient was clipped to its
+    range (analytics.coefficient_max_ratio) and when a leave-one-out error is above `warn_loo_pp`; they
+    also go to the log."""
     import logging
 
+    rel = f"read_parquet('{path}')"
+    have = set(con.execute(f"SELECT * FROM {rel} LIMIT 0").fetchdf().columns)
+    raw = [c if c in have else f"CAST(NULL AS DOUBLE) AS {c}" for c in ("raw_coefficient", "rule_raw_coefficient")]
     cal = con.execute(
-        "SELECT scope, surveys, status, coefficient, loo_mae_pp, rule_coefficient, rule_loo_mae_pp "
-        f"FROM read_parquet('{path}') ORDER BY scope <> 'global', scope"
+        "SELECT scope, surveys, status, coefficient, loo_mae_pp, rule_coefficient, rule_loo_mae_pp, "
+        f"{', '.join(raw)} FROM {rel} ORDER BY scope <> 'global', scope"
     ).fetchall()
 
     def one(c, loo):
@@ -358,17 +363,30 @@ def calibration_text(con: duckdb.DuckDBPyConnection, path) -> tuple[str, str]:
         return f"{c:.2f}" + (f" (leave-one-out error {loo:.1f} pp)" if loo is not None else " (leave-one-out error n/a)")
 
     text = "; ".join(
-        f"{s} (n={k}): score {one(c, loo)}, 10 % rule {one(rc, rloo)}" for s, k, _st, c, loo, rc, rloo in cal[:4]
+        f"{s} (n={k}): score {one(c, loo)}, 10 % rule {one(rc, rloo)}" for s, k, _st, c, loo, rc, rloo, *_ in cal[:4]
     )
     glob = next((r for r in cal if r[0] == "global"), None)
-    warning = ""
+    lines = []
     if glob is None or glob[2] != "calibrated":
-        warning = (
+        lines.append(
             f"WARNING: market share {glob[2] if glob else 'uncalibrated'} ({glob[1] if glob else 0} surveys): "
-            "off-net employees are the uncorrected counts, a lower bound; collect account managers' surveys\n"
+            "off-net employees are the uncorrected counts, a lower bound; collect account managers' surveys"
         )
-        logging.getLogger("groupscope").warning(warning.strip())
-    return text, warning
+    for s, k, _st, c, loo, rc, rloo, raw_c, raw_rc in cal:
+        for method, coef, raw_coef, err in (("score", c, raw_c, loo), ("10 % rule", rc, raw_rc, rloo)):
+            if coef is not None and raw_coef is not None and abs(coef - raw_coef) > 1e-9:
+                lines.append(
+                    f"WARNING: market share {s} (n={k}): {method} coefficient {raw_coef:.2f} is implausibly far from "
+                    f"the global one, clipped to {coef:.2f} (analytics.coefficient_max_ratio)"
+                )
+            if warn_loo_pp is not None and err is not None and err > warn_loo_pp:
+                lines.append(
+                    f"WARNING: market share {s} (n={k}): {method} leave-one-out error {err:.1f} pp is above "
+                    f"{warn_loo_pp:g} pp (analytics.coefficient_warn_loo_pp): its shares are unreliable"
+                )
+    for line in lines:
+        logging.getLogger("groupscope").warning(line)
+    return text, "".join(line + "\n" for line in lines)
 
 
 def _pct(v: float | None) -> str:
@@ -390,7 +408,7 @@ def group_report(con: duckdb.DuckDBPyConnection, out: dict, cfg: Config) -> str:
     likely, key_offnet = con.execute(
         f"SELECT count(*) FILTER (WHERE likely_employee), count(*) FILTER (WHERE NOT on_net) FROM {p}"
     ).fetchone()
-    coef, warning = calibration_text(con, out["market_calibration"])
+    coef, warning = calibration_text(con, out["market_calibration"], cfg.analytics.coefficient_warn_loo_pp)
     n_pros, pros_numbers, pros_onnet, largest = con.execute(
         f"SELECT count(*), coalesce(sum(size), 0), coalesce(sum(onnet), 0), coalesce(max(size), 0) "
         f"FROM read_parquet('{out['prospect_groups']}')"

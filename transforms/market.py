@@ -36,10 +36,11 @@ coefficient, the uncorrected counts are used, and the run warns.
 from __future__ import annotations
 
 from transforms.scores import size_band_sql
+from transforms.sql import num
 
 # per method: (what the survey implies, what was counted), over a relation with the group's counts and headcount
 IMPLIED = {
-    "score": ("greatest(0, {a}headcount - {a}onnet_registered_staff)", "({a}onnet_detected + {a}offnet_detected)"),
+    "score": ("greatest(0, {a}headcount - {a}onnet_registered_staff)", "({a}onnet_expected + {a}offnet_expected)"),
     "rule": ("greatest(0, {a}headcount - {a}onnet_registered_staff - {a}onnet_detected)", "{a}offnet_key_competitor"),
 }
 
@@ -48,19 +49,31 @@ def _onnet(method: str, a: str, coef: str, registered: str = "onnet_registered_s
     """On-net side of a group (columns of relation alias `a`) under coefficient `coef`: `registered`
     (on-net staff, or the contract's real_members) plus the on-net likely employees."""
     if method == "score":
-        return f"({a}{registered} + round({a}onnet_detected * {coef}))"
+        return f"({a}{registered} + round({a}onnet_expected * {coef}))"
     return f"({a}{registered} + {a}onnet_detected)"
 
 
 def _offnet(method: str, a: str, coef: str) -> str:
-    col = "offnet_detected" if method == "score" else "offnet_key_competitor"
+    col = "offnet_expected" if method == "score" else "offnet_key_competitor"
     return f"({a}{col} * {coef})"
 
 
+def expected_weight_sql(score: str, ramp: list[float]) -> str:
+    """A candidate's weight in the expected employee count: 0 below ramp[0], 1 from ramp[1], linear between
+    (ramp[0] == ramp[1]: a hard count of the scores at or above it)."""
+    lo, hi = float(ramp[0]), float(ramp[1])
+    if hi <= lo:
+        return f"(CASE WHEN {score} >= {num(lo)} THEN 1.0 ELSE 0.0 END)"
+    return f"least(1.0, greatest(0.0, ({score} - {num(lo)}) / {num(hi - lo)}))"
+
+
 def group_counts_sql(groups: str, fake: str, potential: str, fake_threshold: float, employee_threshold: float,
-                     key_share: float, size_bands: list[int]) -> str:
+                     key_share: float, size_bands: list[int], count_ramp: list[float] | None = None) -> str:
     """Per active group: listed, suspect, insufficient-evidence and real members; on-net unregistered
-    and off-net likely employees (score); key competitor users (rule: member_share > key_share)."""
+    and off-net likely employees (score at the threshold) and expected employees (each candidate weighted
+    by `expected_weight_sql` over `count_ramp`; default: the hard count at the threshold); key competitor
+    users (rule: member_share > key_share)."""
+    w = expected_weight_sql("score", count_ramp if count_ramp is not None else [employee_threshold] * 2)
     return f"""
 WITH f AS (
     SELECT group_id, count(*) AS listed_members,
@@ -73,7 +86,9 @@ p AS (
     SELECT group_id,
            count(*) FILTER (WHERE on_net AND score >= {employee_threshold}) AS onnet_detected,
            count(*) FILTER (WHERE NOT on_net AND score >= {employee_threshold}) AS offnet_detected,
-           count(*) FILTER (WHERE NOT on_net AND member_share > {key_share}) AS offnet_key_competitor
+           count(*) FILTER (WHERE NOT on_net AND member_share > {key_share}) AS offnet_key_competitor,
+           sum(CASE WHEN on_net THEN {w} ELSE 0.0 END) AS onnet_expected,
+           sum(CASE WHEN NOT on_net THEN {w} ELSE 0.0 END) AS offnet_expected
     FROM {potential} GROUP BY group_id
 )
 SELECT g.group_id, g.industry, g.region, g.account_manager_id,
@@ -85,7 +100,10 @@ SELECT g.group_id, g.industry, g.region, g.account_manager_id,
        f.listed_members - f.suspect_members - f.data_lines AS onnet_registered_staff,
        coalesce(p.onnet_detected, 0) AS onnet_detected,
        coalesce(p.offnet_detected, 0) AS offnet_detected,
-       coalesce(p.offnet_key_competitor, 0) AS offnet_key_competitor
+       coalesce(p.offnet_key_competitor, 0) AS offnet_key_competitor,
+       -- rounded: a parallel sum's last digits depend on the order
+       round(coalesce(p.onnet_expected, 0), 6) AS onnet_expected,
+       round(coalesce(p.offnet_expected, 0), 6) AS offnet_expected
 FROM {groups} AS g JOIN f ON f.group_id = g.group_id
 LEFT JOIN p ON p.group_id = g.group_id
 WHERE g.status = 'active'
@@ -96,34 +114,57 @@ def _share(onnet: str, offnet: str) -> str:
     return f"CAST({onnet} AS DOUBLE) / nullif({onnet} + {offnet}, 0)"
 
 
-def calibration_sql(counts: str, surveys: str, min_surveys: int, size_bands: list[int]) -> str:
-    """Per scope (global, and industries with >= min_surveys surveys): for each method its coefficient,
-    the mean absolute error in employees on the surveys it was fitted on, and the leave-one-out error of
-    market share in percentage points. One 'global' row always exists; status says whether it is calibrated."""
+def calibration_sql(counts: str, surveys: str, min_surveys: int, size_bands: list[int], max_ratio: float | None = None) -> str:
+    """Per scope (global, and size bands with >= min_surveys surveys, pooled with neighbouring bands): for
+    each method its coefficient, the raw ratio before clipping, the mean absolute error in employees on the
+    surveys it was fitted on, and the leave-one-out error of market share in percentage points. A size
+    band's coefficient is held within [global / max_ratio, global x max_ratio] (None: not held); the
+    leave-one-out prediction applies the same rule to the coefficients fitted without the group. One
+    'global' row always exists; status says whether it is calibrated."""
+    r = None if max_ratio is None else num(max_ratio)
+
+    def held(c: str, g: str, scope: str) -> str:
+        if r is None:
+            return c
+        return (f"(CASE WHEN {scope} = 'global' OR {c} IS NULL OR {g} IS NULL THEN {c} "
+                f"ELSE least(greatest({c}, {g} / {r}), {g} * {r}) END)")
+
     per_method = []
     for m, (implied, counted) in IMPLIED.items():
         pre = "" if m == "score" else "rule_"
         imp, cnt = implied.format(a="o."), counted.format(a="o.")
-        loo = f"(k.implied - {imp}) / nullif(k.counted - {cnt}, 0)"
-        on = _onnet(m, "o.", loo)
+        loo_raw = f"(k.implied - {imp}) / nullif(k.counted - {cnt}, 0)"
+        loo_glob = f"(gf.implied - {imp}) / nullif(gf.counted - {cnt}, 0)"
+        on = _onnet(m, "l.", "l.c")
         per_method.append(f"""
-{m}_fit AS (
+{m}_raw AS (
     SELECT s.scope, sum({imp}) AS implied, sum({cnt}) AS counted,
            sum({imp}) * 1.0 / nullif(sum({cnt}), 0) AS coefficient
     FROM scopes AS s JOIN members AS mm ON mm.scope = s.scope JOIN obs AS o ON o.oid = mm.oid
     GROUP BY s.scope
 ),
+{m}_fit AS (
+    SELECT k.scope, k.implied, k.counted, k.coefficient AS raw_coefficient,
+           {held("k.coefficient", "gf.coefficient", "k.scope")} AS coefficient
+    FROM {m}_raw AS k CROSS JOIN (SELECT * FROM {m}_raw WHERE scope = 'global') AS gf
+),
+-- leave one out: the coefficient of the scope's other surveys (held by the global one of the other surveys)
+{m}_loo AS (
+    SELECT k.scope, k.coefficient AS k_coefficient, o.*,
+           {held(loo_raw, loo_glob, "k.scope")} AS c
+    FROM {m}_fit AS k CROSS JOIN (SELECT * FROM {m}_raw WHERE scope = 'global') AS gf
+    JOIN members AS mm ON mm.scope = k.scope JOIN obs AS o ON o.oid = mm.oid
+),
 {m}_err AS (
-    SELECT k.scope,
-           avg(abs({cnt} * k.coefficient - {imp})) AS mae_employees,
-           -- leave one out: the coefficient of the scope's other surveys predicts this group's share
-           avg(abs({on} / nullif({on} + {_offnet(m, "o.", loo)}, 0) - least(1.0, {on} / o.headcount))) * 100 AS loo_mae_pp
-    FROM {m}_fit AS k JOIN members AS mm ON mm.scope = k.scope JOIN obs AS o ON o.oid = mm.oid
-    WHERE o.headcount > 0
-    GROUP BY k.scope
+    SELECT l.scope,
+           avg(abs({counted.format(a="l.")} * l.k_coefficient - {implied.format(a="l.")})) AS mae_employees,
+           avg(abs({on} / nullif({on} + {_offnet(m, "l.", "l.c")}, 0) - least(1.0, {on} / l.headcount))) * 100 AS loo_mae_pp
+    FROM {m}_loo AS l
+    WHERE l.headcount > 0
+    GROUP BY l.scope
 ),
 {m}_out AS (
-    SELECT f.scope, f.coefficient AS {pre}coefficient,
+    SELECT f.scope, f.coefficient AS {pre}coefficient, f.raw_coefficient AS {pre}raw_coefficient,
            -- rounded: a parallel sum's last digits depend on the order
            round(e.mae_employees, 6) AS {pre}mae_employees, round(e.loo_mae_pp, 6) AS {pre}loo_mae_pp
     FROM {m}_fit AS f LEFT JOIN {m}_err AS e ON e.scope = f.scope
@@ -144,7 +185,7 @@ WITH s AS (
 bands AS (SELECT * FROM (VALUES {bands_values}) AS t(label, i)),
 obs AS (
     SELECT row_number() OVER (ORDER BY c.group_id) AS oid, b.i AS bi,
-           c.onnet_registered_staff, c.onnet_detected, c.offnet_detected, c.offnet_key_competitor,
+           c.onnet_registered_staff, c.onnet_expected, c.offnet_expected, c.onnet_detected, c.offnet_key_competitor,
            s.surveyed_headcount AS headcount
     FROM {counts} AS c JOIN s ON s.group_id = c.group_id JOIN bands AS b ON b.label = c.size_band
 ),
@@ -168,7 +209,8 @@ SELECT s.scope, s.surveys,
             WHEN r.rule_coefficient IS NULL THEN 'rule uncalibrated'
             ELSE 'calibrated' END AS status,
        sc.coefficient, sc.mae_employees, sc.loo_mae_pp,
-       r.rule_coefficient, r.rule_mae_employees, r.rule_loo_mae_pp
+       r.rule_coefficient, r.rule_mae_employees, r.rule_loo_mae_pp,
+       round(sc.raw_coefficient, 6) AS raw_coefficient, round(r.rule_raw_coefficient, 6) AS rule_raw_coefficient
 FROM scopes AS s
 LEFT JOIN score_out AS sc ON sc.scope = s.scope
 LEFT JOIN rule_out AS r ON r.scope = s.scope
@@ -200,7 +242,7 @@ def market_share_sql(counts: str, calibration: str, previous: str) -> str:
             return f"CAST({on} AS DOUBLE) / nullif({on} + {_offnet(m, a, k)}, 0)"
 
         now, at_prev, before = share("c.", applied), share("c.", prev_applied), share("p.", prev_applied)
-        onnet_est = f"CAST(round(c.onnet_detected * {applied}) AS BIGINT) AS est_onnet_unregistered," if m == "score" else ""
+        onnet_est = f"CAST(round(c.onnet_expected * {applied}) AS BIGINT) AS est_onnet_unregistered," if m == "score" else ""
         if m == "score":
             onnet_est += f"\n       {share('c.', applied, registered='onnet_registered_staff')} AS market_share_staff,"
         cols.append(f"""

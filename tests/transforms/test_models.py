@@ -261,10 +261,13 @@ COUNTS = {
     "group_id": ["G1", "G2", "G3"], "industry": ["retail"] * 3, "size_band": ["10-29"] * 3, "real_members": [9, 9, 5],
     "onnet_registered_staff": [8, 9, 5], "onnet_detected": [2, 1, 0],
     "offnet_detected": [4, 6, 2], "offnet_key_competitor": [2, 5, 1],
+    # expected employees: here every candidate's score is at 0 or 1 of the ramp, the hard counts
+    "onnet_expected": [2.0, 1.0, 0.0], "offnet_expected": [4.0, 6.0, 2.0],
 }
 PREVIOUS = {
     "group_id": ["G3"], "real_members": [5], "onnet_registered_staff": [5], "onnet_detected": [0], "offnet_detected": [3],
     "offnet_key_competitor": [1], "correction_coefficient": [2.0], "rule_correction_coefficient": [None],
+    "onnet_expected": [0.0], "offnet_expected": [3.0],
 }
 
 
@@ -282,6 +285,12 @@ def test_group_counts_by_hand():
     g = _rows(con, market.group_counts_sql("groups", "fake", "employee", 0.5, 0.65, 0.1, [3, 9]))["G1"]
     assert (g["real_members"], g["data_lines"], g["onnet_registered_staff"], g["purity"]) == (3, 1, 2, 0.75)
     assert (g["onnet_detected"], g["offnet_detected"], g["offnet_key_competitor"], g["size_band"]) == (1, 2, 2, "4-9")
+    # without a ramp the expected employees are the hard counts at the threshold
+    assert (g["onnet_expected"], g["offnet_expected"]) == (1.0, 2.0)
+    # ramp [0.5, 0.7]: on-net 0.30 -> 0, 0.55 -> 0.25, 0.70 -> 1 (1.25); off-net 0.80 -> 1, 0.65 -> 0.75, 0.40 -> 0 (1.75)
+    g = _rows(con, market.group_counts_sql("groups", "fake", "employee", 0.5, 0.65, 0.1, [3, 9], [0.5, 0.7]))["G1"]
+    assert g["onnet_expected"] == pytest.approx(1.25) and g["offnet_expected"] == pytest.approx(1.75)
+    assert (g["onnet_detected"], g["offnet_detected"]) == (1, 2)  # the likely employees stay as they were
 
 
 def _market(surveys: dict, previous: dict | None) -> tuple[dict, dict]:
@@ -383,6 +392,7 @@ def test_coefficient_by_size_band_pools_neighbouring_bands():
         "group_id": ["G1", "G2", "G3", "G4"], "industry": ["retail"] * 4, "size_band": ["1-3", "1-3", "10+", "10+"],
         "real_members": [4, 2, 20, 10], "onnet_registered_staff": [4, 2, 20, 10], "onnet_detected": [1, 0, 2, 0],
         "offnet_detected": [1, 2, 8, 5], "offnet_key_competitor": [1, 1, 1, 1],
+        "onnet_expected": [1.0, 0.0, 2.0, 0.0], "offnet_expected": [1.0, 2.0, 8.0, 5.0],
     }
     d = datetime(2026, 10, 15).date()
     con = _con(counts=counts, surveys={"group_id": ["G1", "G2", "G3"], "surveyed_headcount": [8, 6, 35], "surveyed_at": [d] * 3},
@@ -400,3 +410,49 @@ def test_coefficient_by_size_band_pools_neighbouring_bands():
     assert ms["G1"]["coefficient_scope"] == "size 1-3" and ms["G1"]["correction_coefficient"] == pytest.approx(2.0)
     # G4: 10 on-net staff, 5 off-net likely employees x 23/14
     assert ms["G4"]["coefficient_scope"] == "size 10+" and ms["G4"]["market_share"] == pytest.approx(10 / (10 + 5 * 23 / 14))
+
+
+def test_a_band_coefficient_far_from_the_global_one_is_clipped_and_warned(tmp_path, caplog):
+    from pipelines.run import calibration_text
+
+    # bands [3, 9]: 1-3, 4-9, 10+; 2 surveys per scope. Implied unregistered staff / expected employees:
+    # G1 (12-2)/1, G2 (10-2)/1 (band 1-3: 18/2 = 9), G3 (30-20)/10, G4 (20-10)/10 (band 10+: 20/20 = 1);
+    # global 38/22. Held within [global / 3, global x 3] = [0.5758, 114/22 = 5.1818]: 1-3 is clipped to 114/22
+    counts = {
+        "group_id": ["G1", "G2", "G3", "G4"], "industry": ["retail"] * 4, "size_band": ["1-3", "1-3", "10+", "10+"],
+        "real_members": [2, 2, 20, 10], "onnet_registered_staff": [2, 2, 20, 10], "onnet_detected": [0, 0, 0, 0],
+        "offnet_detected": [1, 1, 10, 10], "offnet_key_competitor": [1, 1, 1, 1],
+        "onnet_expected": [0.0, 0.0, 0.0, 0.0], "offnet_expected": [1.0, 1.0, 10.0, 10.0],
+    }
+    d = datetime(2026, 10, 15).date()
+    con = _con(counts=counts, surveys={"group_id": ["G1", "G2", "G3", "G4"], "surveyed_headcount": [12, 10, 30, 20],
+                                       "surveyed_at": [d] * 4},
+               previous={k: pa.array([], type=pa.float64() if ("coefficient" in k or "expected" in k)
+                                     else (pa.string() if k == "group_id" else pa.int64())) for k in PREVIOUS})
+    con.execute("CREATE TABLE calibration AS " + market.calibration_sql("counts", "surveys", 2, [3, 9], 3.0))
+    cal = _rows(con, "SELECT scope AS group_id, * FROM calibration")
+    assert cal["global"]["coefficient"] == pytest.approx(38 / 22)
+    assert cal["size 1-3"]["raw_coefficient"] == pytest.approx(9.0)
+    assert cal["size 1-3"]["coefficient"] == pytest.approx(114 / 22)
+    assert cal["size 10+"]["coefficient"] == pytest.approx(1.0) == cal["size 10+"]["raw_coefficient"]
+    # leave one out, clipped the same way by the other surveys' global coefficient: G1 by G2's 8, held
+    # within 3 x 28/21 = 4: 2 / (2 + 4) vs 2 / 12; G2 by G1's 10, held within 3 x 30/21: 2 / (2 + 90/21) vs 2 / 10
+    loo = (abs(2 / 6 - 2 / 12) + abs(2 / (2 + 90 / 21) - 0.2)) / 2 * 100
+    assert cal["size 1-3"]["loo_mae_pp"] == pytest.approx(loo, abs=1e-5)
+    ms = _rows(con, market.market_share_sql("counts", "calibration", "previous"))
+    assert ms["G1"]["correction_coefficient"] == pytest.approx(114 / 22)
+    assert ms["G1"]["market_share"] == pytest.approx(2 / (2 + 114 / 22))
+    # without the bound the band keeps its own ratio
+    con.execute("CREATE OR REPLACE TABLE calibration AS " + market.calibration_sql("counts", "surveys", 2, [3, 9]))
+    assert _rows(con, "SELECT scope AS group_id, * FROM calibration")["size 1-3"]["coefficient"] == pytest.approx(9.0)
+    # the run says so, and warns about a leave-one-out error above the configured level
+    con.execute("CREATE OR REPLACE TABLE calibration AS " + market.calibration_sql("counts", "surveys", 2, [3, 9], 3.0))
+    path = tmp_path / "cal.parquet"
+    con.execute(f"COPY calibration TO '{path}' (FORMAT parquet)")
+    with caplog.at_level("WARNING", logger="groupscope"):
+        _text, warning = calibration_text(con, path, warn_loo_pp=10.0)
+    assert ("WARNING: market share size 1-3 (n=2): score coefficient 9.00 is implausibly far from the global one, "
+            "clipped to 5.18") in warning
+    assert f"size 1-3 (n=2): score leave-one-out error {loo:.1f} pp is above 10 pp" in warning
+    assert "clipped to 5.18" in caplog.text
+    assert "10+ (n=2): score coefficient" not in warning
