@@ -374,7 +374,7 @@ def calibration_text(con: duckdb.DuckDBPyConnection, path, warn_loo_pp: float | 
         )
     for s, k, _st, c, loo, rc, rloo, raw_c, raw_rc in cal:
         for method, coef, raw_coef, err in (("score", c, raw_c, loo), ("10 % rule", rc, raw_rc, rloo)):
-            if coef is not None and raw_coef is not None and abs(coef - raw_coef) > 1e-9:
+            if coef is not None and raw_coef is not None and abs(coef - raw_coef) > 1e-6 * max(1.0, abs(raw_coef)):  # raw: rounded to 6 digits
                 lines.append(
                     f"WARNING: market share {s} (n={k}): {method} coefficient {raw_coef:.2f} is implausibly far from "
                     f"the global one, clipped to {coef:.2f} (analytics.coefficient_max_ratio)"

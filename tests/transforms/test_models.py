@@ -455,4 +455,4 @@ def test_a_band_coefficient_far_from_the_global_one_is_clipped_and_warned(tmp_pa
             "clipped to 5.18") in warning
     assert f"size 1-3 (n=2): score leave-one-out error {loo:.1f} pp is above 10 pp" in warning
     assert "clipped to 5.18" in caplog.text
-    assert "10+ (n=2): score coefficient" not in warning
+    assert "10+ (n=2): score coefficient" not in warning and "global (n=4): score coefficient" not in warning
