@@ -390,9 +390,11 @@ GROUP_SUMMARY = OutputList(
         OutputColumn("real_members", "listed_members - suspect_members"),
         OutputColumn("purity", "real_members / listed_members (纯度)"),
         OutputColumn("est_onnet_unregistered", "estimated employees who are home-carrier subscribers but not "
-                     "registered members (its likely employees on-net)"),
-        OutputColumn("est_offnet_employees", "estimated employees on other carriers: its off-net likely employees "
-                     "x the survey-calibrated correction coefficient"),
+                     "registered members (its expected on-net employees among its contacts x the survey-calibrated "
+                     "correction coefficient, rounded)"),
+        OutputColumn("est_offnet_employees", "estimated employees on other carriers: its expected off-net employees "
+                     "among its contacts (each weighted by its employee score, docs/models.md) x the survey-calibrated "
+                     "correction coefficient"),
         OutputColumn(
             "market_share",
             "(real_members + est_onnet_unregistered) / (real_members + est_onnet_unregistered + est_offnet_employees):"

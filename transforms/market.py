@@ -4,10 +4,12 @@ Employees who are not registered members are seen only through their calls with 
 call graph finds undercounts them. On-net staff are the real members that are people (real members
 less data cards and IoT SIMs, which are lines, not employees). Two ways to the rest:
 
-- **score**: unregistered likely employees (employee score at the threshold), on-net and off-net;
-  both are found the same way (through their contacts with members), so one coefficient corrects both:
-  est_onnet_unregistered = round(coefficient x on-net likely employees), est_offnet_employees =
-  coefficient x off-net likely employees;
+- **score**: the expected employees among the unregistered contacts, on-net and off-net (each contact
+  weighted by its employee score on a ramp, `analytics.employee_count_ramp`: about the share of
+  employees among contacts of that score; the likely employees at the threshold are kept as the hard
+  counts `onnet_detected` / `offnet_detected`); both are found the same way (through their contacts
+  with members), so one coefficient corrects both: est_onnet_unregistered = round(coefficient x
+  onnet_expected), est_offnet_employees = coefficient x offnet_expected;
 - **rule**: the operator's established rule, key competitor users = off-net numbers in contact with
   more than `potential_member_share` (10 %) of the group's members, times its own coefficient; its
   on-net side is on-net staff + on-net likely employees, uncorrected.
@@ -21,13 +23,15 @@ fitted to. The month-over-month change is that of the contract column; the rule'
 
 Account managers' on-site surveys give the headcount of some groups. Each method's coefficient is the
 ratio estimator sum(what the survey implies) / sum(what was counted) over the surveyed groups (score:
-headcount - on-net staff over all likely employees; rule: headcount - on-net side over key competitor
+headcount - on-net staff over all expected employees; rule: headcount - on-net side over key competitor
 users), per size band of the group (`analytics.model.size_bands`): an unregistered employee is seen
 only through calls with members, so the share found grows with the registered members. A band with
 fewer than `min_surveys` surveys pools its neighbouring bands, one step each way at a time, until it
-has them; with fewer surveys in all, the coefficient is global. Its error
+has them; with fewer surveys in all, the coefficient is global. A band's coefficient is held within
+[global / r, global x r] (r = `analytics.coefficient_max_ratio`; the raw ratio is kept beside it and
+the run warns about a clipped one). Its error
 is measured leave-one-out: each surveyed group is predicted with the coefficient fitted on the other
-surveys of its scope, and the absolute difference between the predicted market share and the
+surveys of its scope (held the same way by the global one of the other surveys), and the absolute difference between the predicted market share and the
 survey's (the same on-net estimate over the surveyed headcount) is averaged, in percentage points.
 Without surveys (or with nothing counted on the surveyed groups) a method is 'uncalibrated': no
 coefficient, the uncorrected counts are used, and the run warns.
