@@ -247,8 +247,14 @@ class AnalyticsConfig(_Section):
     )
     coefficient_max_ratio: float = Field(
         default=3.0, ge=1,
-        description="a size band's correction coefficient (either method) is held within [global / this, global "
-        "x this]; a band clipped to it is warned about in the run's log and report",
+        description="a size band's score-based correction coefficient is held within [global / this, global x "
+        "this]; a band clipped to it is warned about in the run's log and report",
+    )
+    rule_coefficient_max_ratio: float = Field(
+        default=10.0, ge=1,
+        description="the same bound for the 10 % rule's coefficient, wider: its bands differ by design (10 % of "
+        "the members is one member in a small group, ten in a large one, so the key competitor users found per "
+        "employee fall with the group's size)",
     )
     coefficient_warn_loo_pp: float = Field(
         default=25.0, gt=0,

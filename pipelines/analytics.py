@@ -150,7 +150,7 @@ def build_group_analytics(cfg: Config, period: str, con=None) -> dict[str, Path]
             "groups", "fake", "employee", a.fake_threshold, a.employee_score_threshold, a.potential_member_share,
             mc.size_bands, a.employee_count_ramp)),
         ("calibration", calibration_sql("counts", "surveys", a.min_surveys_per_industry, mc.size_bands,
-                                        a.coefficient_max_ratio)),
+                                        a.coefficient_max_ratio, a.rule_coefficient_max_ratio)),
         ("previous", _previous_summary(eng, work, period)),
         ("market", market_share_sql("counts", "calibration", "previous")),
     ]

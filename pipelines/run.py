@@ -377,7 +377,7 @@ def calibration_text(con: duckdb.DuckDBPyConnection, path, warn_loo_pp: float | 
             if coef is not None and raw_coef is not None and abs(coef - raw_coef) > 1e-6 * max(1.0, abs(raw_coef)):  # raw: rounded to 6 digits
                 lines.append(
                     f"WARNING: market share {s} (n={k}): {method} coefficient {raw_coef:.2f} is implausibly far from "
-                    f"the global one, clipped to {coef:.2f} (analytics.coefficient_max_ratio)"
+                    f"the global one, clipped to {coef:.2f} (analytics.{'' if method == 'score' else 'rule_'}coefficient_max_ratio)"
                 )
             if warn_loo_pp is not None and err is not None and err > warn_loo_pp:
                 lines.append(

@@ -118,16 +118,16 @@ def _share(onnet: str, offnet: str) -> str:
     return f"CAST({onnet} AS DOUBLE) / nullif({onnet} + {offnet}, 0)"
 
 
-def calibration_sql(counts: str, surveys: str, min_surveys: int, size_bands: list[int], max_ratio: float | None = None) -> str:
+def calibration_sql(counts: str, surveys: str, min_surveys: int, size_bands: list[int], max_ratio: float | None = None,
+                    rule_max_ratio: float | None = None) -> str:
     """Per scope (global, and size bands with >= min_surveys surveys, pooled with neighbouring bands): for
     each method its coefficient, the raw ratio before clipping, the mean absolute error in employees on the
     surveys it was fitted on, and the leave-one-out error of market share in percentage points. A size
-    band's coefficient is held within [global / max_ratio, global x max_ratio] (None: not held); the
+    band's coefficient is held within [global / max_ratio, global x max_ratio] (the rule's: rule_max_ratio;
+    None: not held); the
     leave-one-out prediction applies the same rule to the coefficients fitted without the group. One
     'global' row always exists; status says whether it is calibrated."""
-    r = None if max_ratio is None else num(max_ratio)
-
-    def held(c: str, g: str, scope: str) -> str:
+    def held(c: str, g: str, scope: str, r: str | None) -> str:
         if r is None:
             return c
         return (f"(CASE WHEN {scope} = 'global' OR {c} IS NULL OR {g} IS NULL THEN {c} "
@@ -136,6 +136,8 @@ def calibration_sql(counts: str, surveys: str, min_surveys: int, size_bands: lis
     per_method = []
     for m, (implied, counted) in IMPLIED.items():
         pre = "" if m == "score" else "rule_"
+        ratio = max_ratio if m == "score" else rule_max_ratio
+        r = None if ratio is None else num(ratio)
         imp, cnt = implied.format(a="o."), counted.format(a="o.")
         loo_raw = f"(k.implied - {imp}) / nullif(k.counted - {cnt}, 0)"
         loo_glob = f"(gf.implied - {imp}) / nullif(gf.counted - {cnt}, 0)"
@@ -149,13 +151,13 @@ def calibration_sql(counts: str, surveys: str, min_surveys: int, size_bands: lis
 ),
 {m}_fit AS (
     SELECT k.scope, k.implied, k.counted, k.coefficient AS raw_coefficient,
-           {held("k.coefficient", "gf.coefficient", "k.scope")} AS coefficient
+           {held("k.coefficient", "gf.coefficient", "k.scope", r)} AS coefficient
     FROM {m}_raw AS k CROSS JOIN (SELECT * FROM {m}_raw WHERE scope = 'global') AS gf
 ),
 -- leave one out: the coefficient of the scope's other surveys (held by the global one of the other surveys)
 {m}_loo AS (
     SELECT k.scope, k.coefficient AS k_coefficient, o.*,
-           {held(loo_raw, loo_glob, "k.scope")} AS c
+           {held(loo_raw, loo_glob, "k.scope", r)} AS c
     FROM {m}_fit AS k CROSS JOIN (SELECT * FROM {m}_raw WHERE scope = 'global') AS gf
     JOIN members AS mm ON mm.scope = k.scope JOIN obs AS o ON o.oid = mm.oid
 ),
