@@ -68,6 +68,9 @@ WHERE {nodes}c.caller <> c.callee
 """
 
 
+GRAPH_EVENT_COLUMNS = ("a", "b", "day", "duration_s", "is_sms", "is_work")  # the columns of events that call_graph_sql reads
+
+
 def call_graph_sql(events: str) -> str:
     """One undirected edge per number pair (u < v), in one aggregation by pair.
 

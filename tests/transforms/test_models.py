@@ -400,3 +400,25 @@ def test_coefficient_by_size_band_pools_neighbouring_bands():
     assert ms["G1"]["coefficient_scope"] == "size 1-3" and ms["G1"]["correction_coefficient"] == pytest.approx(2.0)
     # G4: 10 on-net staff, 5 off-net likely employees x 23/14
     assert ms["G4"]["coefficient_scope"] == "size 10+" and ms["G4"]["market_share"] == pytest.approx(10 / (10 + 5 * 23 / 14))
+
+
+def test_distinct_days_from_the_day_mask_equal_a_distinct_count():
+    # 2,000 numbers with 1 to 40 records each on random days of two months (61 days): the day mask's count
+    # equals count(DISTINCT day) for every number, and ignores NULL days as the distinct count does
+    import random
+
+    rnd = random.Random(7)
+    nums, days = [], []
+    for n in range(2000):
+        for _ in range(rnd.randint(1, 40)):
+            nums.append(f"n{n}")
+            days.append(None if rnd.random() < 0.02 else datetime(2026, 9, 1 + rnd.randrange(30)) if rnd.random() < 0.5
+                        else datetime(2026, 10, 1 + rnd.randrange(31)))
+    con = _con(t={"number": nums, "start_time": days})
+    got = con.execute(
+        f"SELECT number, coalesce({graph.distinct_days_sql('CAST(start_time AS DATE)')}, 0) AS mask, "
+        "count(DISTINCT CAST(start_time AS DATE)) AS exact FROM t GROUP BY number"
+    ).fetchall()
+    assert len(got) == 2000
+    assert [r for r in got if r[1] != r[2]] == []
+    assert max(r[2] for r in got) > 25  # numbers active on many days of both months are in the sample
