@@ -178,7 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--db", help="SQLAlchemy URL of the reporting database (default: embedded DuckDB in work_dir)")
 
     b = sub.add_parser("bench", help="time the whole month on a generated operator, and the pair edge build against peers")
-    b.add_argument("--subscribers", type=int, default=120_000, help="size of the operator (120000: about 10M CDR rows)")
+    b.add_argument("--subscribers", type=int, default=120_000, help="size of the operator (120000: about 10M CDR rows of a month, 1500000: about 100M)")
     b.add_argument("--period", type=_period, default="2026-10")
     b.add_argument("--seed", type=int, default=1)
     b.add_argument("--cdr-format", default="parquet", choices=["mixed", "csv", "csv.gz", "parquet"])

@@ -203,6 +203,7 @@ class DuckDBEngine(Engine):
         self.partition_rows = partition_rows or self._rows_per_partition()
         self._parts: dict[str, list[str]] = {}  # relation -> its partitions' file lists (SQL literals)
 
+    SHUFFLE_FLUSH_ROWS = 100_000  # rows a thread buffers in a partitioned write before it flushes them
     ROW_BUDGET_BYTES = 200  # memory a step may use per input row of a partition (measured: docs/scale.md)
 
     def _rows_per_partition(self) -> int:
@@ -225,11 +226,20 @@ class DuckDBEngine(Engine):
         folder = self.scratch / name
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
-        self._run(
-            name,
-            f"COPY (SELECT *, CAST(hash({key}) % {parts} AS INTEGER) AS __part FROM ({sql}) AS s) TO {lit(str(folder))} "
-            "(FORMAT parquet, PARTITION_BY (__part), COMPRESSION lz4_raw, OVERWRITE_OR_IGNORE)",
-        )
+        # A partitioned write that keeps the input's order, and buffers its default 524,288 rows per thread
+        # before a flush, ran out of memory at 100M records under 2 GB; the order of an intermediate's rows
+        # means nothing (every step over it is a set operation), so neither is kept here.
+        order, flush = (self.con.execute(f"SELECT current_setting('{k}')").fetchall()[0][0]
+                        for k in ("preserve_insertion_order", "partitioned_write_flush_threshold"))
+        self.con.execute(f"SET preserve_insertion_order = false; SET partitioned_write_flush_threshold = {self.SHUFFLE_FLUSH_ROWS}")
+        try:
+            self._run(
+                name,
+                f"COPY (SELECT *, CAST(hash({key}) % {parts} AS INTEGER) AS __part FROM ({sql}) AS s) TO {lit(str(folder))} "
+                "(FORMAT parquet, PARTITION_BY (__part), COMPRESSION lz4_raw, OVERWRITE_OR_IGNORE)",
+            )
+        finally:
+            self.con.execute(f"SET preserve_insertion_order = {order}; SET partitioned_write_flush_threshold = {flush}")
         self._parts[name] = [
             [lit(str(f)) for f in sorted((folder / f"__part={p}").glob("*.parquet"))] for p in range(parts)
         ]

@@ -32,6 +32,18 @@ CALENDAR_SCHEMA = pa.schema(
 )
 
 
+def day_bit_sql(day: str) -> str:
+    """SQL: the bit of a day (an SQL DATE) in a BIGINT day mask, its day number modulo 63."""
+    return f"CAST(1 AS BIGINT) << CAST(((date_diff('day', DATE '1970-01-01', {day}) % 63) + 63) % 63 AS INTEGER)"
+
+
+def distinct_days_sql(day: str) -> str:
+    """SQL aggregate: the distinct days (SQL DATEs) among a group's rows, without a distinct count: the
+    bits of the days OR-ed and counted (exact for the days of any 63 consecutive days, so for a month;
+    about half the cost of count(DISTINCT day) on DuckDB; Spark has bit_or, bit_count, shiftleft)."""
+    return f"CAST(bit_count(bit_or({day_bit_sql(day)})) AS BIGINT)"
+
+
 def calendar_slots(cal: WorkCalendar, first: datetime | None, last: datetime | None) -> pa.Table:
     """The calendar table for the CDR clock's hours from `first` to `last` (empty when there are no calls)."""
     rows = cal.hour_slots(first, last) if first is not None and last is not None else []
@@ -56,22 +68,21 @@ WHERE {nodes}c.caller <> c.callee
 """
 
 
+GRAPH_EVENT_COLUMNS = ("a", "b", "day", "duration_s", "is_sms", "is_work")  # the columns of events that call_graph_sql reads
+
+
 def call_graph_sql(events: str) -> str:
     """One undirected edge per number pair (u < v), in one aggregation by pair.
 
-    Active days (distinct days with an event) without a distinct count: each day is one bit of a BIGINT
-    (its day number modulo 63), OR-ed over the pair's events and counted; exact for the days of any 63
-    consecutive days, so for a month. A distinct count, or a first aggregation by pair and day, costs
-    about twice as much on DuckDB (docs/scale.md); Spark has the same functions (bit_or, bit_count,
-    shiftleft)."""
-    day_bit = "CAST(1 AS BIGINT) << CAST(((date_diff('day', DATE '1970-01-01', day) % 63) + 63) % 63 AS INTEGER)"
+    Active days (distinct days with an event) as a day mask (distinct_days_sql): a distinct count, or a
+    first aggregation by pair and day, costs about twice as much on DuckDB (docs/scale.md)."""
     return f"""
 SELECT least(a, b) AS u, greatest(a, b) AS v,
        count(*) FILTER (WHERE NOT is_sms) AS calls,
        count(*) FILTER (WHERE is_sms) AS sms,
        count(*) AS events,
        CAST(sum(duration_s) AS BIGINT) AS duration_s,
-       CAST(bit_count(bit_or({day_bit})) AS BIGINT) AS active_days,
+       {distinct_days_sql('day')} AS active_days,
        bool_or(a < b) AND bool_or(a > b) AS reciprocal,
        count(*) FILTER (WHERE is_work) AS work_events,
        count(*) FILTER (WHERE is_work) * 1.0 / count(*) AS work_share
@@ -109,7 +120,7 @@ def activity_sql(calls: str) -> str:
     return f"""
 SELECT number, count(*) FILTER (WHERE other_type IN {NODE_TYPES}) AS events,
        count(*) FILTER (WHERE other_type = 'service') AS service_events,
-       count(DISTINCT CAST(start_time AS DATE)) AS active_days
+       {distinct_days_sql('CAST(start_time AS DATE)')} AS active_days
 FROM (
     SELECT caller AS number, callee_type AS other_type, start_time FROM {calls} WHERE caller_on_net
     UNION ALL

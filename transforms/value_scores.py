@@ -7,6 +7,7 @@ criteria. Every indicator's contribution is kept, and the largest one is named, 
 
 from __future__ import annotations
 
+from transforms.graph import distinct_days_sql
 from transforms.sql import lit, num
 
 
@@ -26,7 +27,7 @@ b AS (SELECT msisdn, sum(total_due) AS revenue, sum(paid_amount) AS paid,
              max(paid_at) AS paid_at FROM {billing} GROUP BY msisdn),
 u AS (
     SELECT number AS msisdn, sum(CASE WHEN is_sms THEN 0 ELSE duration_s END) AS seconds,
-           count(*) FILTER (WHERE is_sms) AS sms, count(DISTINCT CAST(start_time AS DATE)) AS active_days,
+           count(*) FILTER (WHERE is_sms) AS sms, {distinct_days_sql('CAST(start_time AS DATE)')} AS active_days,
            max(start_time) AS last_seen
     FROM (SELECT caller AS number, is_sms, duration_s, start_time FROM {calls} WHERE caller_on_net
           UNION ALL SELECT callee AS number, is_sms, duration_s, start_time FROM {calls} WHERE callee_on_net) AS t

@@ -74,3 +74,35 @@ def test_targets_of_two_runs():
     assert got["edge10,000,000"] == ("1.20x polars (pandas not run)", True)
     md = render_markdown([RESULT, big])
     assert md.count(README_START) == 1 and "| cost per CDR at 10,000,000 rows within 25 % of 1,000,000 | 1.30x | **no** |" in md
+
+
+def test_the_pipeline_edge_build_in_partitions_equals_it_at_once(tmp_path):
+    # staged CDRs of a few numbers; with 20 rows per partition the edge build shuffles once into hash
+    # partitions and aggregates each: the same pairs as at once
+    import random
+    from datetime import datetime, timedelta
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from pipelines.bench import _do_edges
+
+    rnd = random.Random(3)
+    nums = [f"138{i:08d}" for i in range(30)]
+    rows = []
+    for i in range(600):
+        a, b = rnd.sample(nums, 2)
+        rows.append((f"r{i}", rnd.choice(["MOC", "MTC", "SMS_MO"]), a, b,
+                     datetime(2026, 10, 1) + timedelta(minutes=rnd.randrange(60 * 24 * 30)), rnd.randrange(300), "c1"))
+    cols = list(zip(*rows))
+    names = ["record_id", "record_type", "served_msisdn", "other_party", "start_time", "duration_s", "cell_id"]
+    for k in range(3):  # three staged files, as the days of a month are
+        d = tmp_path / "work" / "staged" / "cdr" / f"dt=2026-10-0{k + 1}"
+        d.mkdir(parents=True)
+        pq.write_table(pa.table({n: list(c[k::3]) for n, c in zip(names, cols)}), d / "x.parquet")
+    (tmp_path / "parts.yaml").write_text("duckdb_partition_rows: 20\n")
+    at_once = _do_edges("pipeline", str(tmp_path / "work"), "2026-10", "")
+    parts = _do_edges("pipeline", str(tmp_path / "work"), "2026-10", str(tmp_path / "parts.yaml"))
+    assert at_once["partitions"] == 1 and parts["partitions"] == 32
+    expected = len({tuple(sorted((r[2], r[3]))) for r in rows})
+    assert at_once["pairs"] == parts["pairs"] == expected

@@ -456,3 +456,25 @@ def test_a_band_coefficient_far_from_the_global_one_is_clipped_and_warned(tmp_pa
     assert f"size 1-3 (n=2): score leave-one-out error {loo:.1f} pp is above 10 pp" in warning
     assert "clipped to 5.18" in caplog.text
     assert "10+ (n=2): score coefficient" not in warning and "global (n=4): score coefficient" not in warning
+
+
+def test_distinct_days_from_the_day_mask_equal_a_distinct_count():
+    # 2,000 numbers with 1 to 40 records each on random days of two months (61 days): the day mask's count
+    # equals count(DISTINCT day) for every number, and ignores NULL days as the distinct count does
+    import random
+
+    rnd = random.Random(7)
+    nums, days = [], []
+    for n in range(2000):
+        for _ in range(rnd.randint(1, 40)):
+            nums.append(f"n{n}")
+            days.append(None if rnd.random() < 0.02 else datetime(2026, 9, 1 + rnd.randrange(30)) if rnd.random() < 0.5
+                        else datetime(2026, 10, 1 + rnd.randrange(31)))
+    con = _con(t={"number": nums, "start_time": days})
+    got = con.execute(
+        f"SELECT number, coalesce({graph.distinct_days_sql('CAST(start_time AS DATE)')}, 0) AS mask, "
+        "count(DISTINCT CAST(start_time AS DATE)) AS exact FROM t GROUP BY number"
+    ).fetchall()
+    assert len(got) == 2000
+    assert [r for r in got if r[1] != r[2]] == []
+    assert max(r[2] for r in got) > 25  # numbers active on many days of both months are in the sample
