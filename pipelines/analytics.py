@@ -135,11 +135,14 @@ def build_group_analytics(cfg: Config, period: str, con=None) -> dict[str, Path]
         ("refs", group_reference_sql("features", "groups", mc)),
         ("candidates", candidate_features_sql("members", "adj", "presence", "numbers")),
         ("employee", employee_scores_sql("candidates", "refs", mc)),
+        # what the market counts: employee-like contacts (contact_score, before the one-member floor); the
+        # survey-calibrated coefficient corrects the count as a whole (docs/models.md, potential members)
+        ("employee_counted", "SELECT group_id, msisdn, on_net, member_share, contact_score AS score FROM employee"),
         ("colleagues", colleague_ties_sql(
             "members", "adj", f"(SELECT group_id, msisdn FROM employee WHERE score >= {a.employee_score_threshold})", *tie)),
         ("fake", fake_scores_sql("features", "refs", "colleagues", mc, a.fake_threshold)),
         ("counts", group_counts_sql(
-            "groups", "fake", "employee", a.fake_threshold, a.employee_score_threshold, a.potential_member_share,
+            "groups", "fake", "employee_counted", a.fake_threshold, a.employee_score_threshold, a.potential_member_share,
             mc.size_bands)),
         ("calibration", calibration_sql("counts", "surveys", a.min_surveys_per_industry, mc.size_bands)),
         ("previous", _previous_summary(eng, work, period)),
@@ -148,7 +151,7 @@ def build_group_analytics(cfg: Config, period: str, con=None) -> dict[str, Path]
     ((cdr_rows,),) = eng.rows("SELECT count(*) FROM calls")
     # events of the month are views (read by each step that needs them, never held whole); the call graph
     # runs per partition of the calls (hash of the number pair, the graph's own key)
-    views = {"events", "all_events", "adj"}
+    views = {"events", "all_events", "adj", "employee_counted"}
     with progress(len(steps), "call graph, scores") as bar:
         for name, sql in steps:
             if name == "graph":
@@ -214,7 +217,7 @@ def build_prospects(con, a: AnalyticsConfig, regions: str) -> tuple[str, str]:
     eng.transform(
         "p_edges",
         prospect_edges_sql(
-            "graph", "members", "numbers", "employee", a.prospect_min_work_share, a.prospect_min_events,
+            "graph", "members", "numbers", "employee_counted", a.prospect_min_work_share, a.prospect_min_events,
             a.employee_score_threshold,
         ),
     )

@@ -231,8 +231,10 @@ s AS (
            END AS base_score,
            -- scattered contacts: many members who do not call each other (a client, supplier or courier of many)
            {num(mc.scatter_penalty)} * (1.0 - least(1.0, coalesce(closure, 1.0) / {num(mc.closure_full)}))
-               * least(1.0, greatest(0.0, members_contacted - {num(mc.scatter_from)}) / {num(mc.scatter_full - mc.scatter_from)}) AS scatter
+               * least(1.0, greatest(0.0, members_contacted - {num(mc.scatter_from)}) / {num(mc.scatter_full - mc.scatter_from)}) AS scatter,
+           -- support: contact with too few registered members is a relation with a person, not with the group
+           least(1.0, members_contacted * 1.0 / {int(mc.employee_min_members)}) AS support
     FROM r
 )
-SELECT *, base_score * (1.0 - scatter) AS score FROM s
+SELECT *, base_score * (1.0 - scatter) AS contact_score, base_score * (1.0 - scatter) * support AS score FROM s
 """
