@@ -193,7 +193,8 @@ def _prospects(eng: Engine, cfg: Config, period: str) -> dict[str, Path]:
     work = cfg.work_path
     eng.register_parquet("subscribers_staged", staged_files(work, "subscribers", period))
     regions = "(SELECT msisdn, min(region) AS region FROM subscribers_staged WHERE status <> 'closed' GROUP BY msisdn)"
-    groups_sql, members_sql = build_prospects(eng, cfg.analytics, regions)
+    # a group's staff (left out of the prospects) as the market counts them: contact_score, before the floor
+    groups_sql, members_sql = build_prospects(eng, cfg.analytics, regions, "employee_counted")
     return {
         "prospect_groups": eng.write(
             f"SELECT {lit(period)} AS period, * FROM ({groups_sql}) AS p", derived_path(work, "prospect_groups", period)
@@ -202,11 +203,12 @@ def _prospects(eng: Engine, cfg: Config, period: str) -> dict[str, Path]:
     }
 
 
-def build_prospects(con, a: AnalyticsConfig, regions: str) -> tuple[str, str]:
+def build_prospects(con, a: AnalyticsConfig, regions: str, employees: str = "employee") -> tuple[str, str]:
     """Prospect groups from the relations graph, adj, numbers, members and employee on `con` (an Engine
     or a DuckDB connection): teams (Leiden CPM) of work-like ties outside the registered groups, cut to
     their core, without the teams that are a registered group's staff, merged into companies by their
-    links. Returns the queries of the prospect groups and of their numbers.
+    links. `employees`: the relation whose numbers at the employee threshold are a group's staff.
+    Returns the queries of the prospect groups and of their numbers.
 
     Leiden runs on the driver, in memory, over the reduced graph only: work-like ties between numbers
     outside every registered group, cut to the numbers with >= prospect_min_ties such ties (see
@@ -217,7 +219,7 @@ def build_prospects(con, a: AnalyticsConfig, regions: str) -> tuple[str, str]:
     eng.transform(
         "p_edges",
         prospect_edges_sql(
-            "graph", "members", "numbers", "employee_counted", a.prospect_min_work_share, a.prospect_min_events,
+            "graph", "members", "numbers", employees, a.prospect_min_work_share, a.prospect_min_events,
             a.employee_score_threshold,
         ),
     )

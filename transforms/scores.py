@@ -210,6 +210,9 @@ FROM w
 
 
 def employee_scores_sql(candidates: str, refs: str, mc: ModelConfig) -> str:
+    """Employee score of every candidate: the weighted signals relative to the group's reference, cut by
+    scatter (contact_score), times the support floor min(1, members_contacted / employee_min_members)
+    (score): one member's contact is a relation with that person, not yet with the group."""
     w = mc.employee_weights
     fl = mc.employee_floors
     off_total = num(w["work"] + w["coupling"] + w["focus"])
