@@ -135,11 +135,12 @@ def build_group_analytics(cfg: Config, period: str, con=None) -> dict[str, Path]
         ("refs", group_reference_sql("features", "groups", mc)),
         ("candidates", candidate_features_sql("members", "adj", "presence", "numbers")),
         ("employee", employee_scores_sql("candidates", "refs", mc)),
-        # what the market counts: employee-like contacts (contact_score, before the one-member floor); the
-        # survey-calibrated coefficient corrects the count as a whole (docs/models.md, potential members)
+        # employee-like contacts (contact_score, before the one-member floor): what the market counts (the
+        # survey-calibrated coefficient corrects the count as a whole) and the colleagues who vouch for a
+        # member (in a one-line group an unregistered colleague can reach only that member); docs/models.md
         ("employee_counted", "SELECT group_id, msisdn, on_net, member_share, contact_score AS score FROM employee"),
         ("colleagues", colleague_ties_sql(
-            "members", "adj", f"(SELECT group_id, msisdn FROM employee WHERE score >= {a.employee_score_threshold})", *tie)),
+            "members", "adj", f"(SELECT group_id, msisdn FROM employee_counted WHERE score >= {a.employee_score_threshold})", *tie)),
         ("fake", fake_scores_sql("features", "refs", "colleagues", mc, a.fake_threshold)),
         ("counts", group_counts_sql(
             "groups", "fake", "employee_counted", a.fake_threshold, a.employee_score_threshold, a.potential_member_share,
