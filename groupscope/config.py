@@ -191,6 +191,13 @@ class ModelConfig(_Section):
     )
     scatter_from: int = Field(default=4, ge=1, description="the scatter cut starts above this many members contacted")
     scatter_full: int = Field(default=8, ge=2, description="... and is whole from this many members contacted on")
+    employee_min_members: int = Field(
+        default=2, ge=1,
+        description="a candidate in contact with fewer registered members than this has its employee score scaled by "
+        "members_contacted / this, whatever the group's size: contact with one member is a relation with that person "
+        "(a client, supplier, friend), not yet evidence of working for the group; it bears on likely_employee, "
+        "never on the list (the contract's 10 % rule)",
+    )
     employee_floors: dict[str, float] = Field(
         default_factory=lambda: {"work": 0.05, "focus": 0.05, "colocation": 0.01},
         description="smallest reference values of the employee-score signals",

@@ -143,11 +143,15 @@ def build_group_analytics(cfg: Config, period: str, con=None) -> dict[str, Path]
         ("refs", group_reference_sql("features", "groups", mc)),
         ("candidates", candidate_features_sql("members", "adj", "presence", "numbers")),
         ("employee", employee_scores_sql("candidates", "refs", mc)),
+        # employee-like contacts (contact_score, before the one-member floor): what the market counts (the
+        # survey-calibrated coefficient corrects the count as a whole) and the colleagues who vouch for a
+        # member (in a one-line group an unregistered colleague can reach only that member); docs/models.md
+        ("employee_counted", "SELECT group_id, msisdn, on_net, member_share, contact_score AS score FROM employee"),
         ("colleagues", colleague_ties_sql(
-            "members", "adj", f"(SELECT group_id, msisdn FROM employee WHERE score >= {a.employee_score_threshold})", *tie)),
+            "members", "adj", f"(SELECT group_id, msisdn FROM employee_counted WHERE score >= {a.employee_score_threshold})", *tie)),
         ("fake", fake_scores_sql("features", "refs", "colleagues", mc, a.fake_threshold)),
         ("counts", group_counts_sql(
-            "groups", "fake", "employee", a.fake_threshold, a.employee_score_threshold, a.potential_member_share,
+            "groups", "fake", "employee_counted", a.fake_threshold, a.employee_score_threshold, a.potential_member_share,
             mc.size_bands, a.employee_count_ramp)),
         ("calibration", calibration_sql("counts", "surveys", a.min_surveys_per_industry, mc.size_bands,
                                         a.coefficient_max_ratio, a.rule_coefficient_max_ratio)),
@@ -157,7 +161,7 @@ def build_group_analytics(cfg: Config, period: str, con=None) -> dict[str, Path]
     ((cdr_rows,),) = eng.rows("SELECT count(*) FROM calls")
     # events of the month are views (read by each step that needs them, never held whole); the call graph
     # runs per partition of the calls (hash of the number pair, the graph's own key)
-    views = {"events", "all_events", "adj"}
+    views = {"events", "all_events", "adj", "employee_counted"}
     with progress(len(steps), "call graph, scores") as bar:
         for name, sql in steps:
             if name == "graph":
@@ -199,7 +203,8 @@ def _prospects(eng: Engine, cfg: Config, period: str) -> dict[str, Path]:
     work = cfg.work_path
     eng.register_parquet("subscribers_staged", staged_files(work, "subscribers", period))
     regions = "(SELECT msisdn, min(region) AS region FROM subscribers_staged WHERE status <> 'closed' GROUP BY msisdn)"
-    groups_sql, members_sql = build_prospects(eng, cfg.analytics, regions)
+    # a group's staff (left out of the prospects) as the market counts them: contact_score, before the floor
+    groups_sql, members_sql = build_prospects(eng, cfg.analytics, regions, "employee_counted")
     return {
         "prospect_groups": eng.write(
             f"SELECT {lit(period)} AS period, * FROM ({groups_sql}) AS p", derived_path(work, "prospect_groups", period)
@@ -208,11 +213,12 @@ def _prospects(eng: Engine, cfg: Config, period: str) -> dict[str, Path]:
     }
 
 
-def build_prospects(con, a: AnalyticsConfig, regions: str) -> tuple[str, str]:
+def build_prospects(con, a: AnalyticsConfig, regions: str, employees: str = "employee") -> tuple[str, str]:
     """Prospect groups from the relations graph, adj, numbers, members and employee on `con` (an Engine
     or a DuckDB connection): teams (Leiden CPM) of work-like ties outside the registered groups, cut to
     their core, without the teams that are a registered group's staff, merged into companies by their
-    links. Returns the queries of the prospect groups and of their numbers.
+    links. `employees`: the relation whose numbers at the employee threshold are a group's staff.
+    Returns the queries of the prospect groups and of their numbers.
 
     Leiden runs on the driver, in memory, over the reduced graph only: work-like ties between numbers
     outside every registered group, cut to the numbers with >= prospect_min_ties such ties (see
@@ -223,7 +229,7 @@ def build_prospects(con, a: AnalyticsConfig, regions: str) -> tuple[str, str]:
     eng.transform(
         "p_edges",
         prospect_edges_sql(
-            "graph", "members", "numbers", "employee", a.prospect_min_work_share, a.prospect_min_events,
+            "graph", "members", "numbers", employees, a.prospect_min_work_share, a.prospect_min_events,
             a.employee_score_threshold,
         ),
     )

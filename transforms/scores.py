@@ -210,6 +210,9 @@ FROM w
 
 
 def employee_scores_sql(candidates: str, refs: str, mc: ModelConfig) -> str:
+    """Employee score of every candidate: the weighted signals relative to the group's reference, cut by
+    scatter (contact_score), times the support floor min(1, members_contacted / employee_min_members)
+    (score): one member's contact is a relation with that person, not yet with the group."""
     w = mc.employee_weights
     fl = mc.employee_floors
     off_total = num(w["work"] + w["coupling"] + w["focus"])
@@ -231,8 +234,10 @@ s AS (
            END AS base_score,
            -- scattered contacts: many members who do not call each other (a client, supplier or courier of many)
            {num(mc.scatter_penalty)} * (1.0 - least(1.0, coalesce(closure, 1.0) / {num(mc.closure_full)}))
-               * least(1.0, greatest(0.0, members_contacted - {num(mc.scatter_from)}) / {num(mc.scatter_full - mc.scatter_from)}) AS scatter
+               * least(1.0, greatest(0.0, members_contacted - {num(mc.scatter_from)}) / {num(mc.scatter_full - mc.scatter_from)}) AS scatter,
+           -- support: contact with too few registered members is a relation with a person, not with the group
+           least(1.0, members_contacted * 1.0 / {int(mc.employee_min_members)}) AS support
     FROM r
 )
-SELECT *, base_score * (1.0 - scatter) AS score FROM s
+SELECT *, base_score * (1.0 - scatter) AS contact_score, base_score * (1.0 - scatter) * support AS score FROM s
 """

@@ -255,6 +255,35 @@ def test_employee_score_by_hand():
     assert s["on"]["base_score"] == pytest.approx(0.875) and s["on"]["score"] == pytest.approx(0.7)
 
 
+def test_one_member_contact_is_not_yet_a_likely_employee():
+    # three off-net numbers, not seen at work, each with working time and focus at the group's reference:
+    # r_work = r_focus = 1. "shop": in a 1-line group, calls its one member (member_share 1.0);
+    # "client": calls 1 member of a 20-line group; "colleague": calls 2 members of the same group.
+    cand = {
+        "group_id": ["S", "G", "G"], "msisdn": ["shop", "client", "colleague"], "listed": [1, 20, 20],
+        "members_contacted": [1, 1, 2], "work_share": [0.8, 0.8, 0.8], "focus": [0.5, 0.5, 0.5],
+        "colocation": [None, None, None], "work_records": [0, 0, 0], "closure": [None, None, 1.0],
+    }
+    refs = {"group_id": ["S", "G"], "ref_work": [0.8, 0.8], "ref_k": [1.0, 3.0], "ref_focus": [0.5, 0.5],
+            "ref_coloc": [0.4, 0.4]}
+    s = _rows(_con(candidates=cand, refs=refs), scores.employee_scores_sql("candidates", "refs", MC))
+    # one member: coupling (1-1)/.. = 0, contact score (0.35 + 0.15) / 0.75 = 2/3 (>= 0.65 before the floor);
+    # the floor of 2 members halves it, whatever the group's size: 1/3, not a likely employee
+    for one in ("shop", "client"):
+        assert s[one]["contact_score"] == pytest.approx(0.5 / 0.75)
+        assert s[one]["support"] == pytest.approx(0.5) and s[one]["score"] == pytest.approx(0.5 / 0.75 / 2)
+    # two members: coupling (2-1)/min(19, 3) = 1/3 -> (0.35 + 0.25/3 + 0.15) / 0.75, support 1, unchanged
+    assert s["colleague"]["support"] == 1.0
+    assert s["colleague"]["score"] == pytest.approx((0.35 + 0.25 / 3 + 0.15) / 0.75)
+    # the floor is configurable: at 1 it is off, at 3 two members give 2/3 of the score
+    s1 = _rows(_con(candidates=cand, refs=refs),
+               scores.employee_scores_sql("candidates", "refs", ModelConfig(employee_min_members=1)))
+    assert s1["shop"]["score"] == pytest.approx(0.5 / 0.75)
+    s3 = _rows(_con(candidates=cand, refs=refs),
+               scores.employee_scores_sql("candidates", "refs", ModelConfig(employee_min_members=3)))
+    assert s3["colleague"]["score"] == pytest.approx((0.35 + 0.25 / 3 + 0.15) / 0.75 * 2 / 3)
+
+
 # ---------------------------------------------------------------- market share both ways
 
 COUNTS = {
