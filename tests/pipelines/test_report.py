@@ -73,6 +73,18 @@ def test_figures_match_the_database(two_months):
             f"SELECT members_contacted, min(detail) FROM {rs}.v_account_manager_worklist "
             "WHERE period = '2026-10' AND action <> 'verify suspected fake member' GROUP BY members_contacted"
         )).all())
+        # with the default support floor no likely employee has a single member contact: the singular is
+        # checked on one row set to 1 inside a transaction that is rolled back
+        key = c.execute(sa.text(
+            f"SELECT number_key FROM {rs}.fact_potential_member WHERE period = '2026-10' AND likely_employee LIMIT 1"
+        )).scalar()
+        c.execute(sa.text(f"UPDATE {rs}.fact_potential_member SET members_contacted = 1 "
+                          "WHERE period = '2026-10' AND number_key = :k"), {"k": key})
+        single = c.execute(sa.text(
+            f"SELECT DISTINCT detail FROM {rs}.v_account_manager_worklist WHERE period = '2026-10' "
+            "AND members_contacted = 1 AND action <> 'verify suspected fake member'"
+        )).scalars().all()
+        c.rollback()
     eng.dispose()
     assert (d.totals["groups"], d.totals["listed"], d.totals["suspects"]) == (groups, listed, suspects)
     assert len(d.purity) == groups and len(d.market_share) == groups
@@ -82,6 +94,7 @@ def test_figures_match_the_database(two_months):
     # likely employees are in contact with at least employee_min_members members (the support floor)
     assert details and min(details) >= cfg.analytics.model.employee_min_members, details
     assert all(t == f"in contact with {n} member{'s' if n != 1 else ''}" for n, t in details.items()), details
+    assert single == ["in contact with 1 member"], single
     assert [t["period"] for t in d.market_trend] == ["2026-09", "2026-10"]
     assert sum(s["suspects"] for s in d.suspects_by_industry) == suspects == sum(s["suspects"] for s in d.suspects_by_region)
     assert d.padded_groups[0]["suspect_members"] == max(g["suspect_members"] for g in d.padded_groups)
