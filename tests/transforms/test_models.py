@@ -300,6 +300,15 @@ PREVIOUS = {
 }
 
 
+def _empty_previous() -> dict:
+    """PREVIOUS's columns with no row: no month before this one."""
+    def kind(k: str):
+        if k == "group_id":
+            return pa.string()
+        return pa.float64() if ("coefficient" in k or "expected" in k) else pa.int64()
+    return {k: pa.array([], type=kind(k)) for k in PREVIOUS}
+
+
 def test_group_counts_by_hand():
     # G1: 4 members, one suspect, one a data line: 3 real, 2 of them staff. Candidates scored 0.30, 0.55,
     # 0.70 (on-net) and 0.80, 0.65, 0.40 (off-net): likely employees (>= 0.65) 1 on-net, 2 off-net; key
@@ -323,9 +332,7 @@ def test_group_counts_by_hand():
 
 
 def _market(surveys: dict, previous: dict | None) -> tuple[dict, dict]:
-    empty_prev = {k: pa.array([], type=pa.float64() if "coefficient" in k else (pa.string() if k == "group_id" else pa.int64()))
-                  for k in PREVIOUS}
-    prev = previous if previous is not None else empty_prev
+    prev = previous if previous is not None else _empty_previous()
     con = _con(counts=COUNTS, surveys=surveys, previous=prev)
     con.execute("CREATE TABLE calibration AS " + market.calibration_sql("counts", "surveys", 8, [3, 9, 29, 99]))
     cal = _rows(con, "SELECT scope AS group_id, * FROM calibration")
@@ -425,8 +432,7 @@ def test_coefficient_by_size_band_pools_neighbouring_bands():
     }
     d = datetime(2026, 10, 15).date()
     con = _con(counts=counts, surveys={"group_id": ["G1", "G2", "G3"], "surveyed_headcount": [8, 6, 35], "surveyed_at": [d] * 3},
-               previous={k: pa.array([], type=pa.float64() if "coefficient" in k else (pa.string() if k == "group_id" else pa.int64()))
-                         for k in PREVIOUS})
+               previous=_empty_previous())
     con.execute("CREATE TABLE calibration AS " + market.calibration_sql("counts", "surveys", 2, [3, 9]))
     cal = _rows(con, "SELECT scope AS group_id, * FROM calibration")
     # implied unregistered staff / likely employees: G1 (8-4)/(1+1), G2 (6-2)/(0+2), G3 (35-20)/(2+8)
@@ -456,8 +462,7 @@ def test_a_band_coefficient_far_from_the_global_one_is_clipped_and_warned(tmp_pa
     d = datetime(2026, 10, 15).date()
     con = _con(counts=counts, surveys={"group_id": ["G1", "G2", "G3", "G4"], "surveyed_headcount": [12, 10, 30, 20],
                                        "surveyed_at": [d] * 4},
-               previous={k: pa.array([], type=pa.float64() if ("coefficient" in k or "expected" in k)
-                                     else (pa.string() if k == "group_id" else pa.int64())) for k in PREVIOUS})
+               previous=_empty_previous())
     con.execute("CREATE TABLE calibration AS " + market.calibration_sql("counts", "surveys", 2, [3, 9], 3.0))
     cal = _rows(con, "SELECT scope AS group_id, * FROM calibration")
     assert cal["global"]["coefficient"] == pytest.approx(38 / 22)
