@@ -139,6 +139,18 @@ class ModelConfig(_Section):
     colocation_floor: float = Field(
         default=0.05, gt=0, le=1, description="smallest reference co-location (a group without a shared workplace)"
     )
+    home_time_bins: list[int] = Field(
+        default_factory=lambda: [2, 3, 4],
+        description="time bins (2 working-day night, 3 rest-day daytime, 4 rest-day evening and night) whose cells are a "
+        "line's home: its working-time records made there add nothing to its co-location (a relative at home with "
+        "the member it lives with is family, not a colleague at work); empty: every cell counts",
+    )
+    shared_contact_evidence: float = Field(
+        default=0.35, ge=0, lt=1,
+        description="evidence of a real member given by one shared work contact: a number outside the group's members "
+        "and likely employees with which the member and another member both have work-like ties (the company's "
+        "client, supplier, switchboard or a quiet colleague); n of them give 1 - (1 - e)^n",
+    )
     profile_evidence: float = Field(
         default=0.3, ge=0, lt=1,
         description="evidence of a calling-time profile like the group's (weak: anyone who works has a working-time profile)",
@@ -208,6 +220,13 @@ class ModelConfig(_Section):
     def _bands(cls, v: list[int]) -> list[int]:
         if any(b <= a for a, b in zip(v, v[1:])) or any(x < 1 for x in v):
             raise ValueError("size bands must be increasing positive integers")
+        return v
+
+    @field_validator("home_time_bins")
+    @classmethod
+    def _home_bins(cls, v: list[int]) -> list[int]:
+        if any(b not in (1, 2, 3, 4) for b in v):
+            raise ValueError("home time bins are among 1 (working-day evening), 2, 3 and 4 (0 is working time)")
         return v
 
     @field_validator("employee_weights")

@@ -15,7 +15,10 @@ fake_score = product of (1 - e) over them (a noisy-OR: any one strong piece clea
   the share of the member's working time they carry (work focus), and with the key person (counting
   `key_person_ties` times, whole): e = 1 - (1 - tie_evidence)^ties;
 - co-location at work: e = colocation_evidence x min(1, colocation / reference) x
-  min(1, working-time records / colocation_min_records);
+  min(1, working-time records / colocation_min_records); records made at the line's own home (cells of
+  `home_time_bins`) add nothing to it;
+- shared work contacts (numbers outside the group's members and likely employees with which the member
+  and another member both have work-like ties): e = 1 - (1 - shared_contact_evidence)^n;
 - calling-time profile like the group's: e = profile_evidence x min(1, similarity / reference);
 - the registered key person: e = key_person_evidence.
 A member without any call or SMS is dormant (score 1) unless its bill is data-only (a data card or
@@ -115,6 +118,7 @@ WITH r AS (
            f.work_ties + coalesce(c.colleague_ties, 0)
                + {num(mc.key_person_ties)} * f.key_person_tie AS ties,
            coalesce(c.colleague_contacts, 0) AS colleague_contacts,
+           coalesce(c.shared_contacts, 0) AS shared_contacts,
            {_ratio("f.colocation", "g.ref_coloc", mc.colocation_floor)} AS r_colocation,
            least(1.0, f.work_records * 1.0 / {int(mc.colocation_min_records)}) AS colocation_reliability,
            {_ratio("f.time_similarity", "g.ref_time", mc.profile_floor)} AS r_time,
@@ -131,6 +135,8 @@ e AS (
                      (work_ties + colleague_ties) * least(1.0, work_focus / {num(mc.tie_focus_full)})
                      + {num(mc.key_person_ties)} * key_person_tie) AS e_ties,
            {num(mc.colocation_evidence)} * r_colocation * colocation_reliability AS e_colocation,
+           -- work contacts it shares with other members (the company's clients, suppliers, switchboard)
+           1.0 - pow(1.0 - {num(mc.shared_contact_evidence)}, shared_contacts) AS e_shared,
            {num(mc.profile_evidence)} * r_time AS e_profile,
            CASE WHEN is_key_person THEN {num(mc.key_person_evidence)} ELSE 0.0 END AS e_key_person,
            own_events = 0 AND NOT data_line AS dormant,
@@ -141,7 +147,7 @@ s AS (
     SELECT *,
            CASE WHEN dormant THEN 1.0
                 WHEN data_line THEN 1.0 - {num(mc.data_line_evidence)}
-                ELSE (1.0 - e_ties) * (1.0 - e_colocation) * (1.0 - e_profile) * (1.0 - e_key_person) END AS fake_score
+                ELSE (1.0 - e_ties) * (1.0 - e_colocation) * (1.0 - e_shared) * (1.0 - e_profile) * (1.0 - e_key_person) END AS fake_score
     FROM e
 ),
 v AS (
@@ -168,8 +174,8 @@ SELECT group_id, msisdn, listed, fake_score,
        CASE WHEN evidence = 'insufficient' THEN 0.0
             ELSE 0.5 + 0.5 * volume * CASE WHEN fake_score >= {thr} THEN (fake_score - {thr}) / greatest(1.0 - {thr}, 1e-9)
                                             ELSE ({thr} - fake_score) / greatest({thr}, 1e-9) END END AS confidence,
-       e_ties, e_colocation, e_profile, e_key_person, dormant, data_line,
-       members_contacted, work_contacts, work_ties, colleague_contacts, colleague_ties, key_person_tie, is_key_person, in_work_share, colocation,
+       e_ties, e_colocation, e_shared, e_profile, e_key_person, dormant, data_line,
+       members_contacted, work_contacts, work_ties, colleague_contacts, colleague_ties, shared_contacts, key_person_tie, is_key_person, in_work_share, colocation,
        work_focus, work_records, own_events, own_work_share, data_fee, days_observed,
        CASE
        WHEN dormant THEN
@@ -190,6 +196,9 @@ SELECT group_id, msisdn, listed, fake_score,
                  WHEN listed > 1 AND members_contacted = 0 THEN 'no calls with other members'
                  WHEN listed > 1 THEN 'calls ' || {_int("members_contacted")} || ' member' || CASE WHEN members_contacted > 1 THEN 's' ELSE '' END
                      || ', not in working time as colleagues do' END,
+            CASE WHEN shared_contacts > 0 THEN 'working-time calls with ' || {_int("shared_contacts")}
+                     || CASE WHEN shared_contacts > 1 THEN ' numbers' ELSE ' number' END
+                     || ' that other members also call for work (clients, suppliers, switchboard)' END,
             CASE WHEN top_member_events >= {int(mc.reason_family_events)} AND top_member_work_share < {num(mc.reason_family_work_share)} AND ties = 0
                  THEN 'calls one member often (' || {_int("top_member_events")} || ' times), mostly evenings and rest days: family-like' END,
             CASE WHEN r_colocation * colocation_reliability >= {num(mc.reason_strong)} THEN 'at work in the group''s cells'
