@@ -147,9 +147,9 @@ class ModelConfig(_Section):
     )
     shared_contact_evidence: float = Field(
         default=0.35, ge=0, lt=1,
-        description="evidence of a real member given by one shared work contact: a number outside the group's members "
-        "and likely employees with which the member and another member both have work-like ties (the company's "
-        "client, supplier, switchboard or a quiet colleague); n of them give 1 - (1 - e)^n",
+        description="evidence of a real member given by one shared work contact: a number not registered in the group "
+        "with which the member and another member both have work-like ties (the company's client, supplier, "
+        "switchboard or unregistered staff); n of them give 1 - (1 - e)^n",
     )
     profile_evidence: float = Field(
         default=0.3, ge=0, lt=1,

@@ -186,11 +186,12 @@ def colleague_ties_sql(members: str, adj: str, employees: str, tie_work_share: f
     off-net colleagues), and with the group's other work contacts. `employees(group_id, msisdn)` lists the
     likely employees.
 
-    A **shared work contact** of a member is a number that is neither registered in its group nor a
-    likely employee, with which the member has a work-like tie and with which at least one other member
-    of the group has one too: the company's client, supplier, switchboard or a colleague too quiet to be
-    found. A line whose few working-time contacts are the group's is at work with the group; a resold
-    SIM's or a relative's contacts are their own circle.
+    A **shared work contact** of a member is a number not registered in its group with which the member
+    has a work-like tie and with which at least one other member of the group has one too: the company's
+    client, supplier, switchboard, or its unregistered staff (a likely employee is both a colleague tie
+    and a shared contact: the first says the member works with a colleague, the second that its
+    working-time circle is the group's). A line whose few working-time contacts are the group's is at
+    work with the group; a resold SIM's or a relative's contacts are their own circle.
     """
     work_tie = f"a.work_events >= 1 AND a.work_events >= {num(tie_work_share)} * a.events"
     return f"""
@@ -207,7 +208,7 @@ SELECT t.group_id, t.msisdn,
        count(*) FILTER (WHERE t.employee) AS colleague_contacts,
        coalesce(sum(least(1.0, t.work_events * 1.0 / {int(tie_min_work_events)})) FILTER (WHERE t.employee), 0) AS colleague_ties,
        coalesce(sum(t.work_events) FILTER (WHERE t.employee), 0) AS colleague_work_events,
-       count(*) FILTER (WHERE NOT t.employee AND k.members >= 2) AS shared_contacts
+       count(*) FILTER (WHERE k.members >= 2) AS shared_contacts
 FROM t JOIN k ON k.group_id = t.group_id AND k.y = t.y
 GROUP BY t.group_id, t.msisdn
 """

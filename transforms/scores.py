@@ -17,8 +17,9 @@ fake_score = product of (1 - e) over them (a noisy-OR: any one strong piece clea
 - co-location at work: e = colocation_evidence x min(1, colocation / reference) x
   min(1, working-time records / colocation_min_records); records made at the line's own home (cells of
   `home_time_bins`) add nothing to it;
-- shared work contacts (numbers outside the group's members and likely employees with which the member
-  and another member both have work-like ties): e = 1 - (1 - shared_contact_evidence)^n;
+- shared work contacts (numbers not registered in the group with which the member and another member
+  both have work-like ties: clients, suppliers, switchboard, unregistered staff):
+  e = 1 - (1 - shared_contact_evidence)^n;
 - calling-time profile like the group's: e = profile_evidence x min(1, similarity / reference);
 - the registered key person: e = key_person_evidence.
 A member without any call or SMS is dormant (score 1) unless its bill is data-only (a data card or
@@ -198,7 +199,7 @@ SELECT group_id, msisdn, listed, fake_score,
                      || ', not in working time as colleagues do' END,
             CASE WHEN shared_contacts > 0 THEN 'working-time calls with ' || {_int("shared_contacts")}
                      || CASE WHEN shared_contacts > 1 THEN ' numbers' ELSE ' number' END
-                     || ' that other members also call for work (clients, suppliers, switchboard)' END,
+                     || ' that other members also call for work (clients, suppliers, switchboard, colleagues)' END,
             CASE WHEN top_member_events >= {int(mc.reason_family_events)} AND top_member_work_share < {num(mc.reason_family_work_share)} AND ties = 0
                  THEN 'calls one member often (' || {_int("top_member_events")} || ' times), mostly evenings and rest days: family-like' END,
             CASE WHEN r_colocation * colocation_reliability >= {num(mc.reason_strong)} THEN 'at work in the group''s cells'

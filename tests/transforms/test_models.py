@@ -151,10 +151,10 @@ def test_shared_work_contacts_by_hand():
         employees={"group_id": ["G"], "msisdn": ["E"]},
     )
     c = _rows(con, membership.colleague_ties_sql("members", "adj", "employees", 0.5, 2))
-    # A: E is a colleague (1 tie, min(1, 2 / 2)), S a shared work contact (A and B work with it)
-    assert (c["A"]["colleague_contacts"], c["A"]["colleague_ties"], c["A"]["colleague_work_events"], c["A"]["shared_contacts"]) == (1, 1.0, 2, 1)
-    # B: the same; E is counted once, as a colleague, never also as a shared contact
-    assert (c["B"]["colleague_contacts"], c["B"]["colleague_work_events"], c["B"]["shared_contacts"]) == (1, 3, 1)
+    # A: E is a colleague (1 tie, min(1, 2 / 2)); S and E are shared work contacts (A and B work with both)
+    assert (c["A"]["colleague_contacts"], c["A"]["colleague_ties"], c["A"]["colleague_work_events"], c["A"]["shared_contacts"]) == (1, 1.0, 2, 2)
+    # B: the same (E: 3 working-time events)
+    assert (c["B"]["colleague_contacts"], c["B"]["colleague_work_events"], c["B"]["shared_contacts"]) == (1, 3, 2)
     # C: its one work-like contact F is its own
     assert (c["C"]["colleague_contacts"], c["C"]["shared_contacts"]) == (0, 0)
 
