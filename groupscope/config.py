@@ -149,7 +149,8 @@ class ModelConfig(_Section):
         default=0.35, ge=0, lt=1,
         description="evidence of a real member given by one shared work contact: a number not registered in the group "
         "with which the member and another member both have work-like ties (the company's client, supplier, "
-        "switchboard or unregistered staff); n of them give 1 - (1 - e)^n",
+        "switchboard or unregistered staff); n of them give 1 - (1 - e)^(n x min(1, their share of the member's "
+        "working-time calls / tie_focus_full)), like ties",
     )
     profile_evidence: float = Field(
         default=0.3, ge=0, lt=1,
@@ -209,6 +210,13 @@ class ModelConfig(_Section):
         "members_contacted / this, whatever the group's size: contact with one member is a relation with that person "
         "(a client, supplier, friend), not yet evidence of working for the group; it bears on likely_employee, "
         "never on the list (the contract's 10 % rule)",
+    )
+    employee_min_work_share: float = Field(
+        default=0.5, gt=0, le=1,
+        description="a candidate whose calls and SMS with the group's members have a working-time share below this has "
+        "its employee score scaled by share / this (a colleague's contact is mostly in working time, a friend's or "
+        "relative's in the evenings and on rest days: the tie_work_share of a work-like tie); like "
+        "employee_min_members it bears on likely_employee, never on the list, the market counts or the colleague ties",
     )
     employee_floors: dict[str, float] = Field(
         default_factory=lambda: {"work": 0.05, "focus": 0.05, "colocation": 0.01},

@@ -208,7 +208,8 @@ SELECT t.group_id, t.msisdn,
        count(*) FILTER (WHERE t.employee) AS colleague_contacts,
        coalesce(sum(least(1.0, t.work_events * 1.0 / {int(tie_min_work_events)})) FILTER (WHERE t.employee), 0) AS colleague_ties,
        coalesce(sum(t.work_events) FILTER (WHERE t.employee), 0) AS colleague_work_events,
-       count(*) FILTER (WHERE k.members >= 2) AS shared_contacts
+       count(*) FILTER (WHERE k.members >= 2) AS shared_contacts,
+       coalesce(sum(t.work_events) FILTER (WHERE k.members >= 2), 0) AS shared_work_events
 FROM t JOIN k ON k.group_id = t.group_id AND k.y = t.y
 GROUP BY t.group_id, t.msisdn
 """

@@ -153,6 +153,8 @@ def test_shared_work_contacts_by_hand():
     c = _rows(con, membership.colleague_ties_sql("members", "adj", "employees", 0.5, 2))
     # A: E is a colleague (1 tie, min(1, 2 / 2)); S and E are shared work contacts (A and B work with both)
     assert (c["A"]["colleague_contacts"], c["A"]["colleague_ties"], c["A"]["colleague_work_events"], c["A"]["shared_contacts"]) == (1, 1.0, 2, 2)
+    # their working-time events: S 2 + E 2
+    assert c["A"]["shared_work_events"] == 4 and c["B"]["shared_work_events"] == 5
     # B: the same (E: 3 working-time events)
     assert (c["B"]["colleague_contacts"], c["B"]["colleague_work_events"], c["B"]["shared_contacts"]) == (1, 3, 2)
     # C: its one work-like contact F is its own
@@ -202,7 +204,8 @@ def _fake(rows: dict[str, dict], mc: ModelConfig = MC, threshold: float = 0.5) -
         features=cols,
         refs={"group_id": ["G"], "ref_coloc": [0.4], "ref_time": [0.8], "ref_own_work": [0.6], "ref_members": [9]},
         colleagues={"group_id": ["G", "G"], "msisdn": ["office", "field"], "colleague_contacts": [1, 0],
-                    "colleague_ties": [1.0, 0.0], "colleague_work_events": [0, 0], "shared_contacts": [0, 2]},
+                    "colleague_ties": [1.0, 0.0], "colleague_work_events": [0, 0], "shared_contacts": [0, 2],
+                    "shared_work_events": [0, 4]},
     )
     return _rows(con, scores.fake_scores_sql("features", "refs", "colleagues", mc, threshold))
 
@@ -286,14 +289,19 @@ def test_chance_ties_of_an_outsider_count_little():
 
 def test_shared_work_contacts_clear_a_quiet_member():
     # "field": no tie with a member, never at the group's cells, profile 0.8 / 0.8 -> e_profile 0.3; two
-    # shared work contacts (from `colleagues`) -> e_shared = 1 - 0.65^2 = 0.5775;
-    # fake = 0.7 * 0.4225 = 0.29575, not flagged. Without them: 0.7, flagged
+    # shared work contacts (from `colleagues`) carrying 4 of its 8 working-time events: focus 0.5 >= 0.25,
+    # whole -> e_shared = 1 - 0.65^2 = 0.5775; fake = 0.7 * 0.4225 = 0.29575, not flagged.
+    # Without them: 0.7, flagged
     s = _fake({"field": dict(time_similarity=0.8, work_records=4), "alone": dict(time_similarity=0.8, work_records=4)})
     assert s["field"]["e_shared"] == pytest.approx(1 - 0.65**2) and s["field"]["shared_contacts"] == 2
     assert s["field"]["fake_score"] == pytest.approx(0.7 * 0.65**2) and not s["field"]["is_suspect"]
     assert "working-time calls with 2 numbers that other members also call for work" in s["field"]["reasons"]
     assert s["alone"]["fake_score"] == pytest.approx(0.7) and s["alone"]["is_suspect"] and s["alone"]["e_shared"] == 0
     assert "other members also call for work" not in s["alone"]["reasons"]
+    # a busy line whose 2 shared contacts carry 4 of its 80 working-time events (focus 0.05): a chance
+    # overlap with a large group's circle, 2 x 0.05 / 0.25 = 0.4 of a contact -> 0.7 * 0.65^0.4 = 0.59, flagged
+    busy = _fake({"field": dict(time_similarity=0.8, work_records=40, graph_work_events=80)})["field"]
+    assert busy["fake_score"] == pytest.approx(0.7 * 0.65**0.4) and busy["is_suspect"]
 
 
 # ---------------------------------------------------------------- employee score
@@ -343,6 +351,24 @@ def test_one_member_contact_is_not_yet_a_likely_employee():
     s3 = _rows(_con(candidates=cand, refs=refs),
                scores.employee_scores_sql("candidates", "refs", ModelConfig(employee_min_members=3)))
     assert s3["colleague"]["score"] == pytest.approx((0.35 + 0.25 / 3 + 0.15) / 0.75 * 2 / 3)
+
+
+def test_contact_mostly_outside_working_time_is_not_a_likely_employee():
+    # a group whose members call each other half in the evenings has a low reference working-time
+    # share (0.4). "friend" calls 2 members, 30 % of it in working time; "colleague" 60 %.
+    cand = {
+        "group_id": ["G", "G"], "msisdn": ["friend", "colleague"], "listed": [10, 10], "members_contacted": [2, 2],
+        "work_share": [0.3, 0.6], "focus": [0.5, 0.5], "colocation": [None, None], "work_records": [0, 0],
+        "closure": [1.0, 1.0],
+    }
+    refs = {"group_id": ["G"], "ref_work": [0.4], "ref_k": [1.0], "ref_focus": [0.5], "ref_coloc": [0.4]}
+    s = _rows(_con(candidates=cand, refs=refs), scores.employee_scores_sql("candidates", "refs", MC))
+    # friend: work 0.3 / 0.4 = 0.75, coupling (2-1)/min(9, 1) = 1, focus 1:
+    # (0.35 * 0.75 + 0.25 + 0.15) / 0.75 = 0.883333 (contact_score); work gate 0.3 / 0.5 = 0.6 -> 0.53
+    assert s["friend"]["contact_score"] == pytest.approx(0.6625 / 0.75)
+    assert s["friend"]["work_gate"] == pytest.approx(0.6) and s["friend"]["score"] == pytest.approx(0.6625 / 0.75 * 0.6)
+    # colleague: every signal at or above the reference, gate min(1, 0.6 / 0.5) = 1 -> 1.0
+    assert s["colleague"]["work_gate"] == 1.0 and s["colleague"]["score"] == pytest.approx(1.0)
 
 
 # ---------------------------------------------------------------- market share both ways
