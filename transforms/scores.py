@@ -205,7 +205,8 @@ SELECT group_id, msisdn, listed, fake_score,
                      || ', not in working time as colleagues do' END,
             CASE WHEN shared_contacts > 0 THEN 'working-time calls with ' || {_int("shared_contacts")}
                      || CASE WHEN shared_contacts > 1 THEN ' numbers' ELSE ' number' END
-                     || ' that other members also call for work (clients, suppliers, switchboard, colleagues)' END,
+                     || ' that other members also call for work (clients, suppliers, switchboard, colleagues)'
+                     || CASE WHEN fake_score >= {thr} THEN ', too little of its working time to vouch for it' ELSE '' END END,
             CASE WHEN top_member_events >= {int(mc.reason_family_events)} AND top_member_work_share < {num(mc.reason_family_work_share)} AND ties = 0
                  THEN 'calls one member often (' || {_int("top_member_events")} || ' times), mostly evenings and rest days: family-like' END,
             CASE WHEN r_colocation * colocation_reliability >= {num(mc.reason_strong)} THEN 'at work in the group''s cells'

@@ -302,6 +302,8 @@ def test_shared_work_contacts_clear_a_quiet_member():
     # overlap with a large group's circle, 2 x 0.05 / 0.25 = 0.4 of a contact -> 0.7 * 0.65^0.4 = 0.59, flagged
     busy = _fake({"field": dict(time_similarity=0.8, work_records=40, graph_work_events=80)})["field"]
     assert busy["fake_score"] == pytest.approx(0.7 * 0.65**0.4) and busy["is_suspect"]
+    assert "call for work (clients, suppliers, switchboard, colleagues), too little of its working time to vouch for it" in busy["reasons"]
+    assert "vouch" not in s["field"]["reasons"]
 
 
 # ---------------------------------------------------------------- employee score
