@@ -139,6 +139,19 @@ class ModelConfig(_Section):
     colocation_floor: float = Field(
         default=0.05, gt=0, le=1, description="smallest reference co-location (a group without a shared workplace)"
     )
+    home_time_bins: list[int] = Field(
+        default_factory=lambda: [2, 3, 4],
+        description="time bins (2 working-day night, 3 rest-day daytime, 4 rest-day evening and night) whose cells are a "
+        "line's home: its working-time records made there add nothing to its co-location (a relative at home with "
+        "the member it lives with is family, not a colleague at work); empty: every cell counts",
+    )
+    shared_contact_evidence: float = Field(
+        default=0.35, ge=0, lt=1,
+        description="evidence of a real member given by one shared work contact: a number not registered in the group "
+        "with which the member and another member both have work-like ties (the company's client, supplier, "
+        "switchboard or unregistered staff); n of them give 1 - (1 - e)^(n x min(1, their share of the member's "
+        "working-time calls / tie_focus_full)), like ties",
+    )
     profile_evidence: float = Field(
         default=0.3, ge=0, lt=1,
         description="evidence of a calling-time profile like the group's (weak: anyone who works has a working-time profile)",
@@ -198,6 +211,13 @@ class ModelConfig(_Section):
         "(a client, supplier, friend), not yet evidence of working for the group; it bears on likely_employee, "
         "never on the list (the contract's 10 % rule)",
     )
+    employee_min_work_share: float = Field(
+        default=0.5, gt=0, le=1,
+        description="a candidate whose calls and SMS with the group's members have a working-time share below this has "
+        "its employee score scaled by share / this (a colleague's contact is mostly in working time, a friend's or "
+        "relative's in the evenings and on rest days: the tie_work_share of a work-like tie); like "
+        "employee_min_members it bears on likely_employee, never on the list, the market counts or the colleague ties",
+    )
     employee_floors: dict[str, float] = Field(
         default_factory=lambda: {"work": 0.05, "focus": 0.05, "colocation": 0.01},
         description="smallest reference values of the employee-score signals",
@@ -208,6 +228,13 @@ class ModelConfig(_Section):
     def _bands(cls, v: list[int]) -> list[int]:
         if any(b <= a for a, b in zip(v, v[1:])) or any(x < 1 for x in v):
             raise ValueError("size bands must be increasing positive integers")
+        return v
+
+    @field_validator("home_time_bins")
+    @classmethod
+    def _home_bins(cls, v: list[int]) -> list[int]:
+        if any(b not in (1, 2, 3, 4) for b in v):
+            raise ValueError("home time bins are among 1 (working-day evening), 2, 3 and 4 (0 is working time)")
         return v
 
     @field_validator("employee_weights")

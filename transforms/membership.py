@@ -25,17 +25,21 @@ SELECT number, time_bin, count(*) AS n FROM (
 
 
 def member_features_sql(members: str, adj: str, presence: str, profile: str, activity: str, billing: str,
-                        tie_work_share: float, tie_min_work_events: int, period_end: str) -> str:
+                        tie_work_share: float, tie_min_work_events: int, period_end: str,
+                        home_bins: tuple[int, ...] | list[int] = (2, 3, 4)) -> str:
     """One row per registered member with its coupling, fingerprint, billing and tenure features.
 
     `members(group_id, msisdn, member_role, since)`: `since` is the later of joining the group and
     activating the line. `billing(msisdn, voice_fee, data_fee, sms_fee, vas_fee)`: the month's bills.
     A tie is work-like when at least `tie_work_share` of its events are in working time; it counts as
-    min(1, working-time events / `tie_min_work_events`) ties.
+    min(1, working-time events / `tie_min_work_events`) ties. `home_bins`: the time bins whose cells are
+    a line's home (analytics.model.home_time_bins); its working-time records made at home add nothing to
+    its co-location (a relative at home with a member is family, not a colleague at work).
     """
     # a work-like tie counts in proportion to its working-time events, fully from tie_min_work_events on
     work_tie = f"(a.work_events >= 1 AND a.work_events >= {num(tie_work_share)} * a.events)"
     weight = f"least(1.0, work_events * 1.0 / {int(tie_min_work_events)})"
+    home_list = ", ".join(str(int(b)) for b in home_bins) or "-1"
     return f"""
 WITH m AS (
     SELECT group_id, msisdn, CASE WHEN bool_or(member_role = 'key_person') THEN 'key_person' ELSE max(member_role) END AS member_role,
@@ -86,17 +90,22 @@ wp AS (
     SELECT m.group_id, m.msisdn, p.cell, p.records
     FROM m JOIN {presence} AS p ON p.number = m.msisdn WHERE p.time_bin = 0
 ),
+-- a member's home: the cells where it is seen at night or on rest days
+home AS (SELECT DISTINCT number, cell FROM {presence} WHERE time_bin IN ({home_list})),
 cellrec AS (SELECT group_id, cell, sum(records) AS rec FROM wp GROUP BY group_id, cell),
 grouprec AS (SELECT group_id, sum(records) AS total FROM wp GROUP BY group_id),
 ownrec AS (SELECT group_id, msisdn, sum(records) AS own FROM wp GROUP BY group_id, msisdn),
 cells AS (
     -- co-location: over m's working-time records, the mean share of the other members' working-time
-    -- records made in the same cell (an office holds a large share of them, a home a tiny one)
+    -- records made in the same cell (an office holds a large share of them, a home a tiny one); a record
+    -- made at m's own home counts 0: a relative at home with the member it lives with is not at work
     SELECT w.group_id, w.msisdn, max(o.own) AS work_records,
-           sum(w.records * (c.rec - w.records)) * 1.0 / (max(o.own) * greatest(max(t.total) - max(o.own), 1)) AS colocation
+           sum(CASE WHEN h.cell IS NULL THEN w.records * (c.rec - w.records) ELSE 0 END) * 1.0
+               / (max(o.own) * greatest(max(t.total) - max(o.own), 1)) AS colocation
     FROM wp AS w JOIN cellrec AS c ON c.group_id = w.group_id AND c.cell = w.cell
     JOIN grouprec AS t ON t.group_id = w.group_id
     JOIN ownrec AS o ON o.group_id = w.group_id AND o.msisdn = w.msisdn
+    LEFT JOIN home AS h ON h.number = w.msisdn AND h.cell = w.cell
     GROUP BY w.group_id, w.msisdn
 ),
 prof AS (
@@ -174,14 +183,33 @@ LEFT JOIN others AS o ON o.group_id = m.group_id AND o.msisdn = m.msisdn
 
 def colleague_ties_sql(members: str, adj: str, employees: str, tie_work_share: float, tie_min_work_events: int) -> str:
     """Per member: work-like ties with the group's likely employees that are not registered (on-net or
-    off-net colleagues). `employees(group_id, msisdn)` lists them."""
+    off-net colleagues), and with the group's other work contacts. `employees(group_id, msisdn)` lists the
+    likely employees.
+
+    A **shared work contact** of a member is a number not registered in its group with which the member
+    has a work-like tie and with which at least one other member of the group has one too: the company's
+    client, supplier, switchboard, or its unregistered staff (a likely employee is both a colleague tie
+    and a shared contact: the first says the member works with a colleague, the second that its
+    working-time circle is the group's). A line whose few working-time contacts are the group's is at
+    work with the group; a resold SIM's or a relative's contacts are their own circle.
+    """
+    work_tie = f"a.work_events >= 1 AND a.work_events >= {num(tie_work_share)} * a.events"
     return f"""
-SELECT m.group_id, m.msisdn, count(*) AS colleague_contacts,
-       sum(least(1.0, a.work_events * 1.0 / {int(tie_min_work_events)})) AS colleague_ties,
-       sum(a.work_events) AS colleague_work_events
-FROM (SELECT DISTINCT group_id, msisdn FROM {members}) AS m
-JOIN {adj} AS a ON a.x = m.msisdn
-JOIN {employees} AS e ON e.group_id = m.group_id AND e.msisdn = a.y
-WHERE a.work_events >= 1 AND a.work_events >= {num(tie_work_share)} * a.events
-GROUP BY m.group_id, m.msisdn
+WITH m AS (SELECT DISTINCT group_id, msisdn FROM {members}),
+t AS (
+    SELECT m.group_id, m.msisdn, a.y, a.work_events, e.msisdn IS NOT NULL AS employee
+    FROM m JOIN {adj} AS a ON a.x = m.msisdn
+    LEFT JOIN m AS m2 ON m2.group_id = m.group_id AND m2.msisdn = a.y
+    LEFT JOIN (SELECT DISTINCT group_id, msisdn FROM {employees}) AS e ON e.group_id = m.group_id AND e.msisdn = a.y
+    WHERE m2.msisdn IS NULL AND {work_tie}
+),
+k AS (SELECT group_id, y, count(*) AS members FROM t GROUP BY group_id, y)
+SELECT t.group_id, t.msisdn,
+       count(*) FILTER (WHERE t.employee) AS colleague_contacts,
+       coalesce(sum(least(1.0, t.work_events * 1.0 / {int(tie_min_work_events)})) FILTER (WHERE t.employee), 0) AS colleague_ties,
+       coalesce(sum(t.work_events) FILTER (WHERE t.employee), 0) AS colleague_work_events,
+       count(*) FILTER (WHERE k.members >= 2) AS shared_contacts,
+       coalesce(sum(t.work_events) FILTER (WHERE k.members >= 2), 0) AS shared_work_events
+FROM t JOIN k ON k.group_id = t.group_id AND k.y = t.y
+GROUP BY t.group_id, t.msisdn
 """

@@ -15,7 +15,12 @@ fake_score = product of (1 - e) over them (a noisy-OR: any one strong piece clea
   the share of the member's working time they carry (work focus), and with the key person (counting
   `key_person_ties` times, whole): e = 1 - (1 - tie_evidence)^ties;
 - co-location at work: e = colocation_evidence x min(1, colocation / reference) x
-  min(1, working-time records / colocation_min_records);
+  min(1, working-time records / colocation_min_records); records made at the line's own home (cells of
+  `home_time_bins`) add nothing to it;
+- shared work contacts (numbers not registered in the group with which the member and another member
+  both have work-like ties: clients, suppliers, switchboard, unregistered staff), discounted like ties
+  by the share of the member's working time they carry: e = 1 - (1 - shared_contact_evidence)^(n x
+  min(1, shared focus / tie_focus_full));
 - calling-time profile like the group's: e = profile_evidence x min(1, similarity / reference);
 - the registered key person: e = key_person_evidence.
 A member without any call or SMS is dormant (score 1) unless its bill is data-only (a data card or
@@ -115,6 +120,10 @@ WITH r AS (
            f.work_ties + coalesce(c.colleague_ties, 0)
                + {num(mc.key_person_ties)} * f.key_person_tie AS ties,
            coalesce(c.colleague_contacts, 0) AS colleague_contacts,
+           coalesce(c.shared_contacts, 0) AS shared_contacts,
+           -- share of the member's working-time calls and SMS that are with its shared work contacts
+           CASE WHEN f.graph_work_events > 0
+                THEN coalesce(c.shared_work_events, 0) * 1.0 / f.graph_work_events ELSE 0 END AS shared_focus,
            {_ratio("f.colocation", "g.ref_coloc", mc.colocation_floor)} AS r_colocation,
            least(1.0, f.work_records * 1.0 / {int(mc.colocation_min_records)}) AS colocation_reliability,
            {_ratio("f.time_similarity", "g.ref_time", mc.profile_floor)} AS r_time,
@@ -131,6 +140,10 @@ e AS (
                      (work_ties + colleague_ties) * least(1.0, work_focus / {num(mc.tie_focus_full)})
                      + {num(mc.key_person_ties)} * key_person_tie) AS e_ties,
            {num(mc.colocation_evidence)} * r_colocation * colocation_reliability AS e_colocation,
+           -- work contacts it shares with other members (the company's clients, suppliers, switchboard), by the
+           -- share of its working time they carry, as ties (a chance overlap carries little of a busy line's)
+           1.0 - pow(1.0 - {num(mc.shared_contact_evidence)},
+                     shared_contacts * least(1.0, shared_focus / {num(mc.tie_focus_full)})) AS e_shared,
            {num(mc.profile_evidence)} * r_time AS e_profile,
            CASE WHEN is_key_person THEN {num(mc.key_person_evidence)} ELSE 0.0 END AS e_key_person,
            own_events = 0 AND NOT data_line AS dormant,
@@ -141,7 +154,7 @@ s AS (
     SELECT *,
            CASE WHEN dormant THEN 1.0
                 WHEN data_line THEN 1.0 - {num(mc.data_line_evidence)}
-                ELSE (1.0 - e_ties) * (1.0 - e_colocation) * (1.0 - e_profile) * (1.0 - e_key_person) END AS fake_score
+                ELSE (1.0 - e_ties) * (1.0 - e_colocation) * (1.0 - e_shared) * (1.0 - e_profile) * (1.0 - e_key_person) END AS fake_score
     FROM e
 ),
 v AS (
@@ -168,9 +181,9 @@ SELECT group_id, msisdn, listed, fake_score,
        CASE WHEN evidence = 'insufficient' THEN 0.0
             ELSE 0.5 + 0.5 * volume * CASE WHEN fake_score >= {thr} THEN (fake_score - {thr}) / greatest(1.0 - {thr}, 1e-9)
                                             ELSE ({thr} - fake_score) / greatest({thr}, 1e-9) END END AS confidence,
-       e_ties, e_colocation, e_profile, e_key_person, dormant, data_line,
-       members_contacted, work_contacts, work_ties, colleague_contacts, colleague_ties, key_person_tie, is_key_person, in_work_share, colocation,
-       work_focus, work_records, own_events, own_work_share, data_fee, days_observed,
+       e_ties, e_colocation, e_shared, e_profile, e_key_person, dormant, data_line,
+       members_contacted, work_contacts, work_ties, colleague_contacts, colleague_ties, shared_contacts, key_person_tie, is_key_person, in_work_share, colocation,
+       work_focus, shared_focus, work_records, own_events, own_work_share, data_fee, days_observed,
        CASE
        WHEN dormant THEN
             'dormant: no calls or SMS in the month'
@@ -190,6 +203,10 @@ SELECT group_id, msisdn, listed, fake_score,
                  WHEN listed > 1 AND members_contacted = 0 THEN 'no calls with other members'
                  WHEN listed > 1 THEN 'calls ' || {_int("members_contacted")} || ' member' || CASE WHEN members_contacted > 1 THEN 's' ELSE '' END
                      || ', not in working time as colleagues do' END,
+            CASE WHEN shared_contacts > 0 THEN 'working-time calls with ' || {_int("shared_contacts")}
+                     || CASE WHEN shared_contacts > 1 THEN ' numbers' ELSE ' number' END
+                     || ' that other members also call for work (clients, suppliers, switchboard, colleagues)'
+                     || CASE WHEN fake_score >= {thr} THEN ', too little of its working time to vouch for it' ELSE '' END END,
             CASE WHEN top_member_events >= {int(mc.reason_family_events)} AND top_member_work_share < {num(mc.reason_family_work_share)} AND ties = 0
                  THEN 'calls one member often (' || {_int("top_member_events")} || ' times), mostly evenings and rest days: family-like' END,
             CASE WHEN r_colocation * colocation_reliability >= {num(mc.reason_strong)} THEN 'at work in the group''s cells'
@@ -212,7 +229,9 @@ FROM w
 def employee_scores_sql(candidates: str, refs: str, mc: ModelConfig) -> str:
     """Employee score of every candidate: the weighted signals relative to the group's reference, cut by
     scatter (contact_score), times the support floor min(1, members_contacted / employee_min_members)
-    (score): one member's contact is a relation with that person, not yet with the group."""
+    and the work gate min(1, work_share / employee_min_work_share) (score): one member's contact is a
+    relation with that person, not yet with the group; contact mostly in the evenings and on rest days is
+    a friend's or a relative's, not a colleague's."""
     w = mc.employee_weights
     fl = mc.employee_floors
     off_total = num(w["work"] + w["coupling"] + w["focus"])
@@ -236,8 +255,10 @@ s AS (
            {num(mc.scatter_penalty)} * (1.0 - least(1.0, coalesce(closure, 1.0) / {num(mc.closure_full)}))
                * least(1.0, greatest(0.0, members_contacted - {num(mc.scatter_from)}) / {num(mc.scatter_full - mc.scatter_from)}) AS scatter,
            -- support: contact with too few registered members is a relation with a person, not with the group
-           least(1.0, members_contacted * 1.0 / {int(mc.employee_min_members)}) AS support
+           least(1.0, members_contacted * 1.0 / {int(mc.employee_min_members)}) AS support,
+           -- work gate: a colleague's calls with the group are mostly in working time, a friend's are not
+           least(1.0, greatest(0.0, coalesce(work_share, 0.0)) / {num(mc.employee_min_work_share)}) AS work_gate
     FROM r
 )
-SELECT *, base_score * (1.0 - scatter) AS contact_score, base_score * (1.0 - scatter) * support AS score FROM s
+SELECT *, base_score * (1.0 - scatter) AS contact_score, base_score * (1.0 - scatter) * support * work_gate AS score FROM s
 """

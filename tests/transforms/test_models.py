@@ -44,7 +44,7 @@ def _call(caller, callee, ts, caller_cell=None, callee_cell=None, callee_on_net=
                 caller_cell=caller_cell, callee_cell=callee_cell)
 
 
-def _features(calls: list[dict], members: list[tuple]) -> dict:
+def _features(calls: list[dict], members: list[tuple], home_bins=(2, 3, 4)) -> dict:
     cols = {k: [c[k] for c in calls] for k in calls[0]}
     con = _con(
         calls=cols,
@@ -67,7 +67,7 @@ def _features(calls: list[dict], members: list[tuple]) -> dict:
     for name, sql in steps:
         con.execute(f"CREATE TABLE {name} AS {sql}")
     return _rows(con, membership.member_features_sql(
-        "members", "adj", "presence", "profile", "activity", "billing", 0.5, 2, "2026-10-31"))
+        "members", "adj", "presence", "profile", "activity", "billing", 0.5, 2, "2026-10-31", home_bins))
 
 
 def test_coupling_and_fingerprint_by_hand():
@@ -108,6 +108,57 @@ def test_coupling_and_fingerprint_by_hand():
     # billing reaches the features; members without a bill get zeros; nobody is alone in the group
     assert (a["voice_fee"], a["data_fee"], c["data_fee"], a["billed"], c["billed"]) == (10.0, 20.0, 0.0, True, False)
     assert a["other_active"] == 2 and a["is_key_person"] and a["days_observed"] == 31
+
+
+def test_colocation_at_a_members_own_home_is_not_at_work():
+    # Group G: A (key person) and B work at 'office'; R is B's relative and lives with B at 'homeB'.
+    # Wednesday 2026-10-14: A-B twice in the office; B came home for lunch and R called B there; R called
+    # an outsider from home. Saturday 2026-10-17 20:00 (rest-day evening, time bin 4): R-B at home.
+    calls = [
+        _call("A", "B", "2026-10-14 10:00:00", "office", "office"),
+        _call("B", "A", "2026-10-14 15:00:00", "office", "office"),
+        _call("R", "B", "2026-10-14 12:00:00", "homeB", "homeB"),
+        _call("R", "X", "2026-10-14 16:00:00", "homeB", None, callee_on_net=False),
+        _call("R", "B", "2026-10-17 20:00:00", "homeB", "homeB"),
+    ]
+    members = [("G", "A", "key_person"), ("G", "B", "member"), ("G", "R", "member")]
+    # working-time records: A office 2; B office 2, homeB 1 (3); R homeB 2; group total 7.
+    # per cell: office 4 (A 2, B 2), homeB 3 (B 1, R 2).
+    # every cell counted (home_bins empty): R 2 * (3 - 2) / (2 * (7 - 2)) = 0.2; B (2 * (4 - 2) + 1 * (3 - 1))
+    # / (3 * (7 - 3)) = 0.5; A 2 * (4 - 2) / (2 * (7 - 2)) = 0.4
+    f = _features(calls, members, home_bins=())
+    assert (f["R"]["colocation"], f["B"]["colocation"], f["A"]["colocation"]) == pytest.approx((0.2, 0.5, 0.4))
+    # homeB is R's and B's home (seen there on a rest-day evening): their records there count 0.
+    # R: 0 / 10 = 0 (at home with its relative, never at the group's workplace); B: 4 / 12 = 1/3; A as before
+    f = _features(calls, members)
+    assert f["R"]["colocation"] == 0 and f["R"]["work_records"] == 2
+    assert f["B"]["colocation"] == pytest.approx(1 / 3) and f["A"]["colocation"] == pytest.approx(0.4)
+
+
+def test_shared_work_contacts_by_hand():
+    # Group G of A, B and C; E is a likely employee (not registered); S and F are outside numbers.
+    edges = [  # (member, contact, events, working-time events)
+        ("A", "S", 3, 2),  # work-like (2 >= 0.5 x 3)
+        ("B", "S", 2, 2),  # work-like
+        ("C", "S", 4, 1),  # not work-like (1 < 0.5 x 4): does not make S shared for C, nor count for S
+        ("A", "E", 2, 2), ("B", "E", 3, 3),  # work-like ties with the likely employee: colleague ties
+        ("C", "F", 1, 1),  # work-like, but F works with no other member
+    ]
+    con = _con(
+        adj={"x": [e[0] for e in edges], "y": [e[1] for e in edges], "events": [e[2] for e in edges],
+             "work_events": [e[3] for e in edges]},
+        members={"group_id": ["G"] * 3, "msisdn": ["A", "B", "C"]},
+        employees={"group_id": ["G"], "msisdn": ["E"]},
+    )
+    c = _rows(con, membership.colleague_ties_sql("members", "adj", "employees", 0.5, 2))
+    # A: E is a colleague (1 tie, min(1, 2 / 2)); S and E are shared work contacts (A and B work with both)
+    assert (c["A"]["colleague_contacts"], c["A"]["colleague_ties"], c["A"]["colleague_work_events"], c["A"]["shared_contacts"]) == (1, 1.0, 2, 2)
+    # their working-time events: S 2 + E 2
+    assert c["A"]["shared_work_events"] == 4 and c["B"]["shared_work_events"] == 5
+    # B: the same (E: 3 working-time events)
+    assert (c["B"]["colleague_contacts"], c["B"]["colleague_work_events"], c["B"]["shared_contacts"]) == (1, 3, 2)
+    # C: its one work-like contact F is its own
+    assert (c["C"]["colleague_contacts"], c["C"]["shared_contacts"]) == (0, 0)
 
 
 # ---------------------------------------------------------------- references of small groups
@@ -152,8 +203,9 @@ def _fake(rows: dict[str, dict], mc: ModelConfig = MC, threshold: float = 0.5) -
     con = _con(
         features=cols,
         refs={"group_id": ["G"], "ref_coloc": [0.4], "ref_time": [0.8], "ref_own_work": [0.6], "ref_members": [9]},
-        colleagues={"group_id": ["G"], "msisdn": ["office"], "colleague_contacts": [1], "colleague_ties": [1.0],
-                    "colleague_work_events": [0]},
+        colleagues={"group_id": ["G", "G"], "msisdn": ["office", "field"], "colleague_contacts": [1, 0],
+                    "colleague_ties": [1.0, 0.0], "colleague_work_events": [0, 0], "shared_contacts": [0, 2],
+                    "shared_work_events": [0, 4]},
     )
     return _rows(con, scores.fake_scores_sql("features", "refs", "colleagues", mc, threshold))
 
@@ -235,6 +287,25 @@ def test_chance_ties_of_an_outsider_count_little():
     assert s["cleared"]["reasons"].startswith("working-time contact with 3 colleagues;") and not s["cleared"]["is_suspect"]
 
 
+def test_shared_work_contacts_clear_a_quiet_member():
+    # "field": no tie with a member, never at the group's cells, profile 0.8 / 0.8 -> e_profile 0.3; two
+    # shared work contacts (from `colleagues`) carrying 4 of its 8 working-time events: focus 0.5 >= 0.25,
+    # whole -> e_shared = 1 - 0.65^2 = 0.5775; fake = 0.7 * 0.4225 = 0.29575, not flagged.
+    # Without them: 0.7, flagged
+    s = _fake({"field": dict(time_similarity=0.8, work_records=4), "alone": dict(time_similarity=0.8, work_records=4)})
+    assert s["field"]["e_shared"] == pytest.approx(1 - 0.65**2) and s["field"]["shared_contacts"] == 2
+    assert s["field"]["fake_score"] == pytest.approx(0.7 * 0.65**2) and not s["field"]["is_suspect"]
+    assert "working-time calls with 2 numbers that other members also call for work" in s["field"]["reasons"]
+    assert s["alone"]["fake_score"] == pytest.approx(0.7) and s["alone"]["is_suspect"] and s["alone"]["e_shared"] == 0
+    assert "other members also call for work" not in s["alone"]["reasons"]
+    # a busy line whose 2 shared contacts carry 4 of its 80 working-time events (focus 0.05): a chance
+    # overlap with a large group's circle, 2 x 0.05 / 0.25 = 0.4 of a contact -> 0.7 * 0.65^0.4 = 0.59, flagged
+    busy = _fake({"field": dict(time_similarity=0.8, work_records=40, graph_work_events=80)})["field"]
+    assert busy["fake_score"] == pytest.approx(0.7 * 0.65**0.4) and busy["is_suspect"]
+    assert "call for work (clients, suppliers, switchboard, colleagues), too little of its working time to vouch for it" in busy["reasons"]
+    assert "vouch" not in s["field"]["reasons"]
+
+
 # ---------------------------------------------------------------- employee score
 
 def test_employee_score_by_hand():
@@ -282,6 +353,24 @@ def test_one_member_contact_is_not_yet_a_likely_employee():
     s3 = _rows(_con(candidates=cand, refs=refs),
                scores.employee_scores_sql("candidates", "refs", ModelConfig(employee_min_members=3)))
     assert s3["colleague"]["score"] == pytest.approx((0.35 + 0.25 / 3 + 0.15) / 0.75 * 2 / 3)
+
+
+def test_contact_mostly_outside_working_time_is_not_a_likely_employee():
+    # a group whose members call each other half in the evenings has a low reference working-time
+    # share (0.4). "friend" calls 2 members, 30 % of it in working time; "colleague" 60 %.
+    cand = {
+        "group_id": ["G", "G"], "msisdn": ["friend", "colleague"], "listed": [10, 10], "members_contacted": [2, 2],
+        "work_share": [0.3, 0.6], "focus": [0.5, 0.5], "colocation": [None, None], "work_records": [0, 0],
+        "closure": [1.0, 1.0],
+    }
+    refs = {"group_id": ["G"], "ref_work": [0.4], "ref_k": [1.0], "ref_focus": [0.5], "ref_coloc": [0.4]}
+    s = _rows(_con(candidates=cand, refs=refs), scores.employee_scores_sql("candidates", "refs", MC))
+    # friend: work 0.3 / 0.4 = 0.75, coupling (2-1)/min(9, 1) = 1, focus 1:
+    # (0.35 * 0.75 + 0.25 + 0.15) / 0.75 = 0.883333 (contact_score); work gate 0.3 / 0.5 = 0.6 -> 0.53
+    assert s["friend"]["contact_score"] == pytest.approx(0.6625 / 0.75)
+    assert s["friend"]["work_gate"] == pytest.approx(0.6) and s["friend"]["score"] == pytest.approx(0.6625 / 0.75 * 0.6)
+    # colleague: every signal at or above the reference, gate min(1, 0.6 / 0.5) = 1 -> 1.0
+    assert s["colleague"]["work_gate"] == 1.0 and s["colleague"]["score"] == pytest.approx(1.0)
 
 
 # ---------------------------------------------------------------- market share both ways
