@@ -13,7 +13,8 @@ allowed code). The rules here say what it may be, with bounds from `validation.p
   sides for calls that cross midnight.
 
 They are evaluated after the suite's row rules (the first failing rule gives the reason), over the
-same text columns, so they see only values that already have the right shape.
+same text columns, so they see only values that already have the right shape; each has a typed form
+(RowRule.typed_sql) for a Parquet file whose physical types are the contract's, which fails the same rows.
 """
 
 from __future__ import annotations
