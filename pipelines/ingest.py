@@ -1008,7 +1008,7 @@ def _take_out(con: duckdb.DuckDBPyConnection, work: Path, table: Table, parts: l
         os.replace(qtmp, qfile)
         tmp = sp.parent / _tmp_name(sp.name)
         con.execute(
-            f"COPY (SELECT * FROM read_parquet({lit(staged)}) WHERE (__file, __row) NOT IN "
+            f"COPY (SELECT * FROM read_parquet({lit(staged)}, hive_partitioning=false) WHERE (__file, __row) NOT IN "
             f"(SELECT (__file, __row) FROM {rows} WHERE __staged = {lit(staged)}) ORDER BY __row) "
             f"TO {lit(str(tmp))} (FORMAT parquet, COMPRESSION zstd)"
         )
