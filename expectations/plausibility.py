@@ -13,7 +13,8 @@ allowed code). The rules here say what it may be, with bounds from `validation.p
   sides for calls that cross midnight.
 
 They are evaluated after the suite's row rules (the first failing rule gives the reason), over the
-same text columns, so they see only values that already have the right shape.
+same text columns, so they see only values that already have the right shape; each has a typed form
+(RowRule.typed_sql) for a Parquet file whose physical types are the contract's, which fails the same rows.
 """
 
 from __future__ import annotations
@@ -65,24 +66,18 @@ def plausibility_rules(table: str, p: PlausibilityConfig, partition: str = "") -
             continue
         v = _q(c.name)
         if p.reject_control_characters:
-            rules.append(
-                RowRule(c.name, f"{c.name} contains control characters",
-                        f"{_present(v)} AND regexp_matches({v}, {_lit(CONTROL_CHARACTERS)})")
-            )
-        rules.append(
-            RowRule(c.name, f"{c.name} longer than {p.max_text_length} characters",
-                    f"{_present(v)} AND length({v}) > {int(p.max_text_length)}")
-        )
+            sql = f"{_present(v)} AND regexp_matches({v}, {_lit(CONTROL_CHARACTERS)})"
+            rules.append(RowRule(c.name, f"{c.name} contains control characters", sql, sql))
+        sql = f"{_present(v)} AND length({v}) > {int(p.max_text_length)}"
+        rules.append(RowRule(c.name, f"{c.name} longer than {p.max_text_length} characters", sql, sql))
     if table == "cdr":
         dur, rtype = "TRY_CAST(duration_s AS BIGINT)", "record_type"
-        rules.append(
-            RowRule("duration_s", f"duration_s above {p.max_call_duration_s} s for a call",
-                    f"{_in(rtype, VOICE_TYPES)} AND {dur} > {int(p.max_call_duration_s)}")
-        )
-        rules.append(
-            RowRule("duration_s", f"duration_s above {p.max_sms_duration_s} s for an SMS",
-                    f"{_in(rtype, SMS_TYPES)} AND {dur} > {int(p.max_sms_duration_s)}")
-        )
+        # typed: duration_s is a BIGINT already
+        for types, limit, what in ((VOICE_TYPES, p.max_call_duration_s, "a call"), (SMS_TYPES, p.max_sms_duration_s, "an SMS")):
+            rules.append(
+                RowRule("duration_s", f"duration_s above {limit} s for {what}",
+                        f"{_in(rtype, types)} AND {dur} > {int(limit)}", f"{_in(rtype, types)} AND duration_s > {int(limit)}")
+            )
         day = partition_day(partition)
         if day is not None:
             tol = dt.timedelta(seconds=p.record_day_tolerance_s)
@@ -90,9 +85,11 @@ def plausibility_rules(table: str, p: PlausibilityConfig, partition: str = "") -
             hi = dt.datetime.combine(day + dt.timedelta(days=1), dt.time()) + tol
             # the suite's rules before this one hold start_time to 'YYYY-MM-DD HH:MM:SS', in which text order
             # is time order: compared as text, without a cast per row
+            # typed: a TIMESTAMP of whole seconds (as its text), compared as a time
             rules.append(
                 RowRule("start_time", f"start_time outside its partition's day (± {p.record_day_tolerance_s} s)",
-                        f"start_time < '{lo:%Y-%m-%d %H:%M:%S}' OR start_time >= '{hi:%Y-%m-%d %H:%M:%S}'")
+                        f"start_time < '{lo:%Y-%m-%d %H:%M:%S}' OR start_time >= '{hi:%Y-%m-%d %H:%M:%S}'",
+                        f"start_time < TIMESTAMP '{lo:%Y-%m-%d %H:%M:%S}' OR start_time >= TIMESTAMP '{hi:%Y-%m-%d %H:%M:%S}'")
             )
     return rules
 

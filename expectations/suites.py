@@ -220,6 +220,11 @@ class RowRule:
     column: str
     reason: str
     fails_sql: str  # true when the row fails (evaluated over text columns)
+    # the same test over columns held in their staged types (SQL_TYPES: a Parquet file whose physical types are
+    # the contract's, read without a round trip through text); it fails exactly the rows that `fails_sql` fails
+    # on the text form of the same values, once the rules before it passed. None: no typed form, such a file is
+    # read as text.
+    typed_sql: str | None = None
 
 
 def _q(name: str) -> str:
@@ -271,7 +276,60 @@ def compile_expectation(table: str, e) -> RowRule | None:
         cond = f"{present} AND ({' OR '.join(parts)})"
     else:  # pragma: no cover - a new expectation type must be compiled before use
         raise ValueError(f"row-level {kind} has no SQL compilation: add it here before using it in a suite")
-    return RowRule(meta.get("column", col), meta["reason"], cond)
+    return RowRule(meta.get("column", col), meta["reason"], cond, _typed_form(table, e, v, cond))
+
+
+# Text forms of typed values (what a reader of the text would see) and the values whose text certainly
+# passes the type's pattern and strftime format: a typed date or datetime outside this range (a year
+# before 1000, after 9999, infinity) is judged by its text form, exactly as the text path does.
+TYPED_TEXT = {"date": "strftime({v}, '%Y-%m-%d')", "datetime": "strftime({v}, '%Y-%m-%d %H:%M:%S')"}
+TYPED_SAFE = {
+    "date": "{v} BETWEEN DATE '1000-01-01' AND DATE '9999-12-31'",
+    "datetime": "{v} BETWEEN TIMESTAMP '1000-01-01 00:00:00' AND TIMESTAMP '9999-12-31 23:59:59.999999'",
+}
+STRING_TYPES = ("text", "msisdn", "digits", "month")
+
+
+def _typed_form(table: str, e, v: str, cond: str) -> str | None:  # noqa: PLR0911 - one return per case
+    """`cond` (over the text form of the column) as SQL over the column in its staged type: a text column is
+    the same text; BIGINT and DECIMAL(14,2) values always have the shape of their type; a date or datetime
+    has it inside TYPED_SAFE and is tested through its text form outside it. None where no exact typed form
+    is known."""
+    col = e.column
+    if col in DERIVED.get(table, {}):
+        return cond  # computed with TRY_CAST over the source columns, which read typed values alike
+    c = INPUT_TABLES[table].column(col)
+    if c.type in STRING_TYPES:
+        return cond
+    kind, meta = e.expectation_type, e.meta or {}
+    present = f"{v} IS NOT NULL"
+    if kind == "expect_column_values_to_not_be_null":
+        return f"{v} IS NULL"
+    if c.type in ("int", "money"):
+        if kind == "expect_column_values_to_match_regex" and e.regex == c.pattern:
+            return "false"  # the text of a BIGINT or a DECIMAL with at most 2 decimals is -?digits(.d{1,2})?
+        if kind == "expect_column_values_to_be_between" and meta.get("fits"):
+            return "false" if c.type == "int" else f"{present} AND TRY_CAST({v} AS {meta['fits']}) IS NULL"
+        if kind == "expect_column_values_to_be_between":
+            parts = []
+            if e.min_value is not None:
+                parts.append(f"CAST({v} AS DOUBLE) < {float(e.min_value)!r}")
+            if e.max_value is not None:
+                parts.append(f"CAST({v} AS DOUBLE) > {float(e.max_value)!r}")
+            return f"{present} AND ({' OR '.join(parts)})"
+        return None
+    if c.type in TYPED_TEXT:
+        # the text of a typed value is never '': present when not NULL; outside the safe range, the text test
+        text = TYPED_TEXT[c.type].format(v=v)
+        if kind == "expect_column_values_to_match_regex":
+            test = f"NOT regexp_matches({text}, {_lit(e.regex)})"
+        elif kind == "expect_column_values_to_match_strftime_format":
+            shape, sql_type = STRFTIME_SQL[e.strftime_format]
+            test = f"(NOT regexp_matches({text}, {_lit(shape)}) OR TRY_CAST({text} AS {sql_type}) IS NULL)"
+        else:
+            return None
+        return f"{present} AND NOT ({TYPED_SAFE[c.type].format(v=v)}) AND {test}"
+    return None
 
 
 def row_rules(table: str) -> list[RowRule]:

@@ -45,7 +45,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from expectations.plausibility import plausibility_rules
-from expectations.suites import RowRule, conflict_rules, dedupe_key, row_rules
+from expectations.suites import STRING_TYPES, RowRule, conflict_rules, dedupe_key, row_rules
 from groupscope.config import PlausibilityConfig
 from groupscope.console import advance
 from groupscope.contract import INPUT_TABLES, Table, file_format
@@ -141,7 +141,7 @@ def sha256_of(path: Path) -> str:
 def rules_fingerprint(rules: list[RowRule], opts: IngestOptions | None = None) -> str:
     """What a staged file depends on besides its bytes: the row rules, the encoding and time zone it was
     read with. A change re-reads the file."""
-    text = "\n".join(f"{r.column}|{r.reason}|{r.fails_sql}" for r in rules)
+    text = "\n".join(f"{r.column}|{r.reason}|{r.fails_sql}|{r.typed_sql}" for r in rules)
     if opts is not None:
         text += f"\n{codecs.lookup(opts.encoding).name}|{opts.timezone}"
     return hashlib.sha256(text.encode()).hexdigest()[:16]
@@ -510,26 +510,57 @@ def read_csv_text(
     return [out[r] for r in rejected], extra
 
 
-def _parquet_text(c, arrow_type: pa.DataType) -> tuple[str, str]:
-    """SQL for one Parquet column as contract text, and a note on a physical type the contract does not
-    expect (the reason of a failing row then says what was stored)."""
-    q = f'"{c.name}"'
+def _parquet_text(c, arrow_type: pa.DataType, q: str | None = None) -> tuple[str, str]:
+    """SQL for one Parquet column (`q`, by default its name) as contract text, and a note on a physical type
+    the contract does not expect (the reason of a failing row then says what was stored)."""
+    q = q or f'"{c.name}"'
     temporal = pa.types.is_timestamp(arrow_type) or pa.types.is_date(arrow_type)
     if c.type == "datetime" and temporal:
         return f"strftime(CAST({q} AS TIMESTAMP), '%Y-%m-%d %H:%M:%S')", ""
     if c.type == "date" and temporal:
         return f"strftime(CAST({q} AS DATE), '%Y-%m-%d')", ""
     note = ""
-    if c.type in ("date", "datetime") and not pa.types.is_string(arrow_type) and not pa.types.is_large_string(arrow_type):
+    if c.type in ("date", "datetime") and not _is_text(arrow_type):
         note = f"stored as {arrow_type} in Parquet"
     return f"CAST({q} AS VARCHAR)", note
 
 
-def read_parquet_text(
-    con: duckdb.DuckDBPyConnection, path: Path, table: Table, tmpdir: Path
-) -> tuple[list[str], dict[str, str]]:
-    """A Parquet file as TEMP VIEW __raw (contract columns as text plus __row); returns the extra columns
-    and notes on unexpected physical types. Raises OSError (one line) on a damaged footer."""
+def _is_text(t: pa.DataType) -> bool:
+    return pa.types.is_string(t) or pa.types.is_large_string(t) or getattr(pa.types, "is_string_view", bool)(t)
+
+
+def _parquet_typed(c, t: pa.DataType) -> str | None:
+    """SQL for one Parquet column in its staged type (SQL_TYPES) when its physical type already is the
+    contract's: text as a string, an integer as an integer, a datetime as a timestamp, a date as a date, money
+    as a decimal of at most 2 places. None otherwise (the file is then read as text)."""
+    q = f'"{c.name}"'
+    if c.type in STRING_TYPES:
+        return q if _is_text(t) else None
+    if c.type == "int":
+        return f"CAST({q} AS BIGINT)" if pa.types.is_integer(t) and t != pa.uint64() else None
+    if c.type == "datetime" and pa.types.is_timestamp(t):
+        # the value the text path stages: whole seconds (its strftime drops a fraction), in the session's
+        # time zone (the contract's) when stored with one
+        ts = f"CAST({q} AS TIMESTAMP)"
+        return ts if t.unit == "s" and t.tz is None else f"date_trunc('second', {ts})"
+    if c.type == "date" and pa.types.is_date(t):
+        return f"CAST({q} AS DATE)"
+    if c.type == "money" and pa.types.is_decimal(t) and 0 <= t.scale <= 2:
+        return q  # staged with CAST AS DECIMAL(14,2) once the range rule passed
+    return None
+
+
+def read_parquet_source(
+    con: duckdb.DuckDBPyConnection, path: Path, table: Table, tmpdir: Path, rules: list[RowRule] | None = None
+) -> tuple[list[str], dict[str, str], dict[str, str] | None]:
+    """A Parquet file as TEMP VIEW __raw: the contract columns plus __row (1-based); returns the extra columns,
+    notes on unexpected physical types, and, when the columns are typed, the SQL of each column's text (the
+    quarantine's raw row). Raises OSError (one line) on a damaged footer.
+
+    When every contract column's physical type already is the contract's and every one of `rules` has a typed
+    form, the columns are in their staged types, the rules are their typed forms, and a value goes through
+    text only in the raw row of a quarantined row. Otherwise every column is text (CAST AS VARCHAR, strftime
+    for dates and times), as a CSV file's are, and the text is returned as None."""
     try:
         schema = pq.read_schema(path)
     except Exception as e:  # noqa: BLE001 - pyarrow raises several types for a damaged file
@@ -541,18 +572,36 @@ def read_parquet_text(
     if missing:
         raise SchemaError(f"missing contract column(s): {', '.join(missing)}")
     extra = [c for c in names if c not in table.column_names]
+    typed = {c.name: _parquet_typed(c, schema.field(c.name).type) for c in table.columns}
+    src = lit(exact_path(path, tmpdir))
+    if rules is not None and all(typed.values()) and all(r.typed_sql is not None for r in rules):
+        # the physical columns stay beside the typed ones (__src_k): the raw row of a failing one is their text
+        cols = [f'{typed[c.name]} AS "{c.name}", "{c.name}" AS __src_{k}' for k, c in enumerate(table.columns)]
+        text_of = {c.name: _parquet_text(c, schema.field(c.name).type, f"__src_{k}")[0] for k, c in enumerate(table.columns)}
+        con.execute(
+            f"CREATE OR REPLACE TEMP VIEW __raw AS SELECT {', '.join(cols)}, file_row_number + 1 AS __row "
+            f"FROM read_parquet({src}, file_row_number=true)"
+        )
+        return extra, {}, text_of
     cols, notes = [], {}
     for c in table.columns:
         expr, note = _parquet_text(c, schema.field(c.name).type)
         cols.append(f'{expr} AS "{c.name}"')
         if note:
             notes[c.name] = note
-    src = lit(exact_path(path, tmpdir))
     # a view: its pages are decoded when the rules are applied, inside the file's error handling
     con.execute(
         f"CREATE OR REPLACE TEMP VIEW __raw AS SELECT {', '.join(cols)}, file_row_number + 1 AS __row "
         f"FROM read_parquet({src}, file_row_number=true)"
     )
+    return extra, notes, None
+
+
+def read_parquet_text(
+    con: duckdb.DuckDBPyConnection, path: Path, table: Table, tmpdir: Path
+) -> tuple[list[str], dict[str, str]]:
+    """A Parquet file as TEMP VIEW __raw with every contract column as text (see read_parquet_source)."""
+    extra, notes, _ = read_parquet_source(con, path, table, tmpdir)
     return extra, notes
 
 
@@ -573,15 +622,18 @@ def rules_for(table: Table, partition: str, opts: IngestOptions) -> list[RowRule
     return row_rules(table.name) + plausibility_rules(table.name, opts.plausibility, partition)
 
 
-def _rule_index_sql(rules: list[RowRule]) -> str:
-    """SQL: the 1-based index of the first row rule a row fails, NULL when it passes them all."""
-    return "CASE " + " ".join(f"WHEN {r.fails_sql} THEN {i}" for i, r in enumerate(rules, 1)) + " END"
+def _rule_index_sql(rules: list[RowRule], typed: bool = False) -> str:
+    """SQL: the 1-based index of the first row rule a row fails, NULL when it passes them all (over text
+    columns, or with `typed` over columns in their staged types)."""
+    return "CASE " + " ".join(f"WHEN {r.typed_sql if typed else r.fails_sql} THEN {i}" for i, r in enumerate(rules, 1)) + " END"
 
 
-def _raw_sql(table: Table) -> str:
+def _raw_sql(table: Table, text_of: dict[str, str] | None = None) -> str:
+    """SQL: the row as a CSV line of its text columns (`text_of`: SQL of each column's text, by default the
+    column itself)."""
     parts = []
     for c in table.column_names:
-        q = f'"{c}"'
+        q = (text_of or {}).get(c, f'"{c}"')
         parts.append(
             f"CASE WHEN {q} IS NULL THEN '' WHEN regexp_matches({q}, '[,\"\\n]') "
             f"THEN '\"' || replace({q}, '\"', '\"\"') || '\"' ELSE {q} END"
@@ -589,12 +641,16 @@ def _raw_sql(table: Table) -> str:
     return " || ',' || ".join(parts)
 
 
-def _typed_sql(table: Table) -> str:
+def _typed_sql(table: Table, typed: bool = False) -> str:
+    """SQL: the staged columns from text columns, or with `typed` from columns already in their staged types
+    (read_parquet_source), which give the same values."""
     out = []
     for c in table.columns:
         q = f'"{c.name}"'
         v = f"NULLIF({q}, '')"
-        if c.type == "date":  # accepted rows passed the format rule: a plain cast reads them exactly
+        if typed:
+            e = f"CAST({q} AS {c.sql_type})" if c.type == "money" else v if c.type in STRING_TYPES else q
+        elif c.type == "date":  # accepted rows passed the format rule: a plain cast reads them exactly
             e = f"CAST({v} AS DATE)"
         elif c.type == "datetime":
             e = f"CAST({v} AS TIMESTAMP)"
@@ -653,10 +709,14 @@ def _stage_on(cur, path, table, out_dir, opts, sha, rel, rules, res, tmpdir) -> 
     fmt = _format_of(path.name)
     rejects: list[tuple[int, str, str, str]] = []
     notes: dict[str, str] = {}
+    text_of: dict[str, str] | None = None  # set when __raw holds typed columns: their text, for the raw row
+    staged_name = artifact_name(path.name, sha)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tmp = out_dir / _tmp_name(staged_name)
     try:
         if fmt == "parquet":
-            extra, notes = read_parquet_text(cur, path, table, tmpdir)
-            counted = pq.read_metadata(path).num_rows
+            extra, notes, text_of = read_parquet_source(cur, path, table, tmpdir, rules)
+            counted = rows = pq.read_metadata(path).num_rows
         else:
             try:
                 counted = max(_count_records(_chunks(path)) - 1, 0)
@@ -666,12 +726,31 @@ def _stage_on(cur, path, table, out_dir, opts, sha, rel, rules, res, tmpdir) -> 
                 gz = " (truncated or corrupt gzip)" if path.name.lower().endswith(".gz") else ""
                 raise OSError(f"cannot read{gz}: {_short(e)}") from None
             rejects, extra = read_csv_text(cur, path, table, opts.encoding, tmpdir)
-        # every value is read here: corrupt Parquet pages fail now, inside the file's error handling
-        cur.execute(f"CREATE OR REPLACE TEMP TABLE __checked AS SELECT *, {_rule_index_sql(rules)} AS __rule FROM __raw")
+            rows = cur.execute("SELECT count(*) FROM __raw").fetchall()[0][0]
+        typed = text_of is not None
+        rule = _rule_index_sql(rules, typed)
+        # one pass over the file: every value is read here (corrupt Parquet pages fail now, inside the file's
+        # error handling), checked, and the accepted rows are written; insertion order is kept, so staged rows
+        # stay in file order without a sort
+        accepted = cur.execute(
+            f"COPY (SELECT {_typed_sql(table, typed)}, {lit(rel)} AS __file, __row FROM __raw WHERE ({rule}) IS NULL) "
+            f"TO {lit(str(tmp))} (FORMAT parquet, COMPRESSION snappy)"
+        ).fetchall()[0][0]
+        failed = []
+        if accepted < rows:  # a second pass only for a file with failing rows: each one's first failing rule
+            failed = cur.execute(
+                f"SELECT __row, __rule, {_raw_sql(table, text_of)} FROM (SELECT *, {rule} AS __rule FROM __raw) "
+                "WHERE __rule IS NOT NULL ORDER BY __row"
+            ).fetchall()
     except SchemaError:
         raise
+    except duckdb.ConversionException as e:  # a value the rules let through and the typed cast refused
+        tmp.unlink(missing_ok=True)
+        res.status, res.error = "unreadable", f"a value does not convert to its contract type: {_short(e)}"
+        return res, _quarantine_rows([])
     except READ_ERRORS as e:
-        if is_disk_full(e):
+        tmp.unlink(missing_ok=True)
+        if is_disk_full(e) or str(tmp) in str(e):  # the staged file could not be written: not the source's fault
             raise
         msg = _short(e)
         if fmt == "parquet" and not msg.startswith("corrupt parquet"):
@@ -683,30 +762,12 @@ def _stage_on(cur, path, table, out_dir, opts, sha, rel, rules, res, tmpdir) -> 
         if fmt != "parquet":
             cur.execute("DROP TABLE IF EXISTS __csv; DROP TABLE IF EXISTS __rej; DROP TABLE IF EXISTS __gaps")
     res.extra_columns = extra
-    staged_name = artifact_name(path.name, sha)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    tmp = out_dir / _tmp_name(staged_name)
-    # insertion order is kept: staged rows stay in file order without a sort
-    try:
-        cur.execute(
-            f"COPY (SELECT {_typed_sql(table)}, {lit(rel)} AS __file, __row FROM __checked "
-            f"WHERE __rule IS NULL) TO {lit(str(tmp))} (FORMAT parquet, COMPRESSION snappy)"
-        ).fetchall()
-    except duckdb.ConversionException as e:  # a value the rules let through and the typed cast refused
-        tmp.unlink(missing_ok=True)
-        res.status, res.error = "unreadable", f"a value does not convert to its contract type: {_short(e)}"
-        return res, _quarantine_rows([])
     os.replace(tmp, out_dir / staged_name)
-    failed = cur.execute(
-        f"SELECT __row, __rule, {_raw_sql(table)} FROM __checked WHERE __rule IS NOT NULL ORDER BY __row"
-    ).fetchall()
 
     def why(rule: RowRule) -> str:
         return f"{rule.reason} ({notes[rule.column]})" if rule.column in notes else rule.reason
 
     q = [(r, rules[k - 1].column, why(rules[k - 1]), raw) for r, k, raw in failed]
-    accepted = cur.execute("SELECT count(*) FROM __checked WHERE __rule IS NULL").fetchall()[0][0]
-    cur.execute("DROP TABLE __checked")
     qrows = [(table.name, rel, r, c, w, raw) for (r, c, w, raw) in rejects]
     qrows += [(table.name, rel, int(r), c, w, raw) for (r, c, w, raw) in q]
     res.accepted = int(accepted)
@@ -884,15 +945,21 @@ def dedupe_period(con: duckdb.DuckDBPyConnection, work: Path, table: Table, part
     key, reason = dk
     keys = ", ".join(f'"{k}"' for k in key)
     lst = "[" + ", ".join(lit(str(f)) for f in files) + "]"
-    # keys seen more than once (a hash aggregate), then ranks only among the rows with those keys
+    # hashes of the key seen more than once (an aggregate over 8-byte values, not over the key's text), then
+    # ranks by the key itself among the rows with those hashes only (two keys that share a hash are ranked
+    # apart: neither is taken out). DuckDB's string hash alone makes such pairs of 19-digit record ids by the
+    # million (digits swapped between 8-byte words); hashed once more with a shifted copy, none in 30M.
+    h = f"hash({keys}, '#' || CAST(\"{key[0]}\" AS VARCHAR))"
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE __dupkeys AS SELECT {keys} FROM read_parquet({lst}) "
-        f"GROUP BY {keys} HAVING count(*) > 1"
+        f"CREATE OR REPLACE TEMP TABLE __dupkeys AS SELECT {h} AS __h FROM read_parquet({lst}) "
+        "GROUP BY __h HAVING count(*) > 1"
     )
+    if not con.execute("SELECT count(*) FROM __dupkeys").fetchall()[0][0]:
+        return 0
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE __dups AS SELECT * FROM (SELECT *, filename AS __staged, "
         f"row_number() OVER (PARTITION BY {keys} ORDER BY __file, __row) AS __n "
-        f"FROM read_parquet({lst}, filename=true) SEMI JOIN __dupkeys USING ({keys})) WHERE __n > 1"
+        f"FROM read_parquet({lst}, filename=true) WHERE {h} IN (SELECT __h FROM __dupkeys)) WHERE __n > 1"
     )
     return _take_out(con, work, table, parts, "__dups", key[0], reason)
 
@@ -941,7 +1008,7 @@ def _take_out(con: duckdb.DuckDBPyConnection, work: Path, table: Table, parts: l
         os.replace(qtmp, qfile)
         tmp = sp.parent / _tmp_name(sp.name)
         con.execute(
-            f"COPY (SELECT * FROM read_parquet({lit(staged)}) WHERE (__file, __row) NOT IN "
+            f"COPY (SELECT * FROM read_parquet({lit(staged)}, hive_partitioning=false) WHERE (__file, __row) NOT IN "
             f"(SELECT (__file, __row) FROM {rows} WHERE __staged = {lit(staged)}) ORDER BY __row) "
             f"TO {lit(str(tmp))} (FORMAT parquet, COMPRESSION zstd)"
         )

@@ -223,3 +223,14 @@ def test_records_and_transcoding_in_chunks_match_the_whole_file(tmp_path, monkey
         lines = out.read_text(encoding="utf-8").split("\n")
         assert len(lines) == len(text.split("\n")) and list(rejects) == [7] and lines[7] == "\x00"
         assert lines[15] == "中文,3" and lines[-1] == "last,4"
+
+
+def test_staged_files_hold_the_contract_columns_only_also_after_duplicates_are_taken_out(relaxed_run):
+    """A staged file rewritten without its duplicate rows keeps its columns (the dt= folder is no column)."""
+    _, _, work, summary = relaxed_run
+    assert any(f["deduplicated"] for f in summary.files if f["table"] == "cdr")
+    from groupscope.contract import INPUT_TABLES
+
+    want = INPUT_TABLES["cdr"].column_names + ["__file", "__row"]
+    for p in sorted((work / "staged" / "cdr").rglob("*.parquet")):
+        assert pq.read_schema(p).names == want, p
