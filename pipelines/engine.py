@@ -133,16 +133,17 @@ class Engine(ABC):
         """A relation (SQL) of partition `p` of `name`."""
         return name
 
-    def map_parts(self, name: str, make_sql, source: str, out: Path | None = None, compression: str = "zstd") -> list[Path]:
+    def map_parts(self, name: str, make_sql, source: str, out: Path | None = None, compression: str | None = None) -> list[Path]:
         """A step `make_sql(relation)` whose groups lie within one partition of `source` (keyed as the
         shuffle of `source`): run partition by partition; `name` is the union of the results, partitioned
         as `source`. With `out` (a derived table's folder) the result is also written there, one Parquet
-        file per partition; returns those files."""
+        file per partition; returns those files. `compression`: of the files written (default zstd for a
+        derived table, lz4_raw for an intermediate)."""
         self.transform(name, make_sql(source))
         if out is None:
             return []
         clear_parts(Path(out))
-        return [self.write(f"SELECT * FROM {name}", Path(out) / f"{Path(out).parent.name}.parquet", compression)]
+        return [self.write(f"SELECT * FROM {name}", Path(out) / f"{Path(out).parent.name}.parquet", compression or "zstd")]
 
     def split(self, name: str, make_sql, rows: int) -> None:
         """A step `make_sql(part_filter)` over about `rows` input rows whose groups are keyed by a number:
@@ -229,23 +230,34 @@ class DuckDBEngine(Engine):
         # A partitioned write that keeps the input's order, and buffers its default 524,288 rows per thread
         # before a flush, ran out of memory at 100M records under 2 GB; the order of an intermediate's rows
         # means nothing (every step over it is a set operation), so neither is kept here.
-        order, flush = (self.con.execute(f"SELECT current_setting('{k}')").fetchall()[0][0]
-                        for k in ("preserve_insertion_order", "partitioned_write_flush_threshold"))
-        self.con.execute(f"SET preserve_insertion_order = false; SET partitioned_write_flush_threshold = {self.SHUFFLE_FLUSH_ROWS}")
+        flush = self.con.execute("SELECT current_setting('partitioned_write_flush_threshold')").fetchall()[0][0]
+        self.con.execute(f"SET partitioned_write_flush_threshold = {self.SHUFFLE_FLUSH_ROWS}")
         try:
-            self._run(
-                name,
-                f"COPY (SELECT *, CAST(hash({key}) % {parts} AS INTEGER) AS __part FROM ({sql}) AS s) TO {lit(str(folder))} "
-                "(FORMAT parquet, PARTITION_BY (__part), COMPRESSION lz4_raw, OVERWRITE_OR_IGNORE)",
-            )
+            with self._unordered():
+                self._run(
+                    name,
+                    f"COPY (SELECT *, CAST(hash({key}) % {parts} AS INTEGER) AS __part FROM ({sql}) AS s) TO {lit(str(folder))} "
+                    "(FORMAT parquet, PARTITION_BY (__part), COMPRESSION lz4_raw, OVERWRITE_OR_IGNORE)",
+                )
         finally:
-            self.con.execute(f"SET preserve_insertion_order = {order}; SET partitioned_write_flush_threshold = {flush}")
+            self.con.execute(f"SET partitioned_write_flush_threshold = {flush}")
         self._parts[name] = [
             [lit(str(f)) for f in sorted((folder / f"__part={p}").glob("*.parquet"))] for p in range(parts)
         ]
         self._files_view(name, [f for fs in self._parts[name] for f in fs])
         self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - t0
         self.timings[f"{name} partitions"] = parts
+
+    @contextmanager
+    def _unordered(self) -> Iterator[None]:
+        """Writes whose row order means nothing (a partition's rows: every step over them is a set
+        operation): without insertion order DuckDB writes a Parquet file from all threads at once."""
+        order = self.con.execute("SELECT current_setting('preserve_insertion_order')").fetchall()[0][0]
+        self.con.execute("SET preserve_insertion_order = false")
+        try:
+            yield
+        finally:
+            self.con.execute(f"SET preserve_insertion_order = {order}")
 
     def parts(self, name: str) -> int:
         return len(self._parts.get(name, [None]))
@@ -263,7 +275,7 @@ class DuckDBEngine(Engine):
         self._parts[name] = [[lit(str(f))] for f in files]
         self._files_view(name, [lit(str(f)) for f in files])
 
-    def map_parts(self, name: str, make_sql, source: str, out: Path | None = None, compression: str = "zstd") -> list[Path]:
+    def map_parts(self, name: str, make_sql, source: str, out: Path | None = None, compression: str | None = None) -> list[Path]:
         n = self.parts(source)
         if n <= 1 and out is None:
             self.transform(name, make_sql(source))
@@ -276,13 +288,16 @@ class DuckDBEngine(Engine):
             shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True, exist_ok=True)
         stem = folder.parent.name if out is not None else name
+        # an intermediate is read once or twice by later steps: LZ4 writes faster than zstd
+        compression = compression or ("zstd" if out is not None else "lz4_raw")
         files = []
-        for p in range(n):
-            f = folder / (f"{stem}.parquet" if n == 1 else f"{stem}-{p:04d}.parquet")
-            tmp = f.with_name(f".{f.name}.tmp")
-            self._run(name, f"COPY ({make_sql(self.part(source, p))}) TO {lit(str(tmp))} (FORMAT parquet, COMPRESSION {compression})")
-            os.replace(tmp, f)
-            files.append(f)
+        with self._unordered():
+            for p in range(n):
+                f = folder / (f"{stem}.parquet" if n == 1 else f"{stem}-{p:04d}.parquet")
+                tmp = f.with_name(f".{f.name}.tmp")
+                self._run(name, f"COPY ({make_sql(self.part(source, p))}) TO {lit(str(tmp))} (FORMAT parquet, COMPRESSION {compression})")
+                os.replace(tmp, f)
+                files.append(f)
         self.register_parts(name, files)
         self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - t0
         return files
