@@ -93,9 +93,20 @@ def value_scores_sql(
 ) -> str:
     """Scores, tiers and contributions. `weights[criterion][indicator]` and `criteria[criterion]` are
     AHP weights (each level sums to 1)."""
-    ranks = ", ".join(
-        f"percent_rank() OVER (ORDER BY {ind}) AS r_{ind}" for ws in weights.values() for ind in ws
+    # percent_rank() OVER (ORDER BY ind), from the indicator's distinct values: (rows below the value) /
+    # (rows - 1), 0 for a single row; the same doubles as the window function, but a sort of the distinct
+    # values of one column instead of one sort of every (wide) row per indicator (docs/scale.md)
+    inds = [ind for ws in weights.values() for ind in ws]
+    below = ",\n".join(
+        f"d_{ind} AS (SELECT {ind} AS v, sum(count(*)) OVER (ORDER BY {ind}) - count(*) AS below "
+        f"FROM {indicators} GROUP BY {ind})"
+        for ind in dict.fromkeys(inds)  # an indicator may weigh in more than one criterion
     )
+    ranks = ", ".join(
+        f"CASE WHEN n.n > 1 THEN CAST(d_{ind}.below AS DOUBLE) / CAST(n.n - 1 AS DOUBLE) ELSE 0.0 END AS r_{ind}"
+        for ind in inds
+    )
+    rank_joins = " ".join(f"LEFT JOIN d_{ind} ON d_{ind}.v IS NOT DISTINCT FROM i.{ind}" for ind in dict.fromkeys(inds))
     crit = {
         c: " + ".join(f"{num(w)} * r_{ind}" for ind, w in ws.items()) for c, ws in weights.items()
     }
@@ -114,14 +125,18 @@ def value_scores_sql(
     tier = "CASE " + " ".join(f"WHEN pos < {b!r} THEN {lit(lab)}" for b, lab in zip(bounds, labels)) + f" ELSE {lit(labels[-1])} END"
     cur, pot = list(weights)[:2]
     return f"""
-WITH r AS (SELECT *, {ranks} FROM {indicators}),
+WITH n AS (SELECT count(*) AS n FROM {indicators}),
+{below},
+r AS (SELECT i.*, {ranks} FROM {indicators} AS i CROSS JOIN n {rank_joins}),
 s AS (
     SELECT *, {crit[cur]} AS {cur}_score, {crit[pot]} AS {pot}_score, 100 * ({value}) AS value_score,
            {top} AS top_indicator, {contrib_cols}
     FROM r
 ),
 q AS (SELECT quantile_cont({cur}_score, {grid_quantile}) AS q_cur, quantile_cont({pot}_score, {grid_quantile}) AS q_pot FROM s),
-p AS (SELECT s.*, (row_number() OVER (ORDER BY value_score DESC, {key}) - 1) * 1.0 / count(*) OVER () AS pos FROM s)
+-- the position by value is a sort of (key, score) only, joined back by the key
+o AS (SELECT {key} AS o_key, (row_number() OVER (ORDER BY value_score DESC, {key}) - 1) * 1.0 / count(*) OVER () AS pos FROM s),
+p AS (SELECT s.*, o.pos FROM s JOIN o ON o.o_key = s.{key})
 SELECT p.*, {tier} AS value_tier,
        CASE WHEN {cur}_score >= q.q_cur AND {pot}_score >= q.q_pot THEN '重要 important'
             WHEN {cur}_score >= q.q_cur THEN '中等 medium'
