@@ -311,3 +311,64 @@ def test_postgres_without_pseudonym_key_is_refused(loaded, pg_url, monkeypatch):
     monkeypatch.delenv(cfg.reporting.pseudonym_key_env)
     with pytest.raises(StopRun, match="GROUPSCOPE_PSEUDONYM_KEY"):
         load_results(cfg, PERIOD, pg_url)
+
+
+BIG_SHARED = 130_000  # more than one DuckDB row group (122,880 rows)
+
+
+def _big_dim_number(cfg, period: str) -> None:
+    import duckdb
+
+    folder = cfg.work_path / "load" / f"period={period}"
+    folder.mkdir(parents=True, exist_ok=True)
+    duckdb.connect().execute(
+        f"COPY (SELECT 'k' || lpad(CAST(i AS VARCHAR), 8, '0') AS number_key, '138****' || lpad(CAST(i % 10000 AS VARCHAR), 4, '0') "
+        f"AS number_masked FROM range({BIG_SHARED}) AS r(i)) TO '{folder / 'dim_number.parquet'}' (FORMAT parquet)"
+    ).fetchall()
+
+
+def test_embedded_load_keeps_every_row_of_a_large_shared_table(tmp_path):
+    """A shared table of more than one row group is loaded whole on the embedded default, twice over."""
+    from pipelines.load import load_period
+
+    cfg = config_from_dict({"work_dir": str(tmp_path / "work")})
+    _big_dim_number(cfg, PERIOD)
+    for _ in range(2):
+        res = load_period(cfg, PERIOD)
+        assert res.rows["dim_number"] == BIG_SHARED
+        with db.make_engine(cfg).connect() as c:
+            assert c.execute(sa.text("SELECT count(*) FROM groupscope.dim_number")).scalar() == BIG_SHARED
+
+
+@pytest.mark.postgres
+def test_postgres_load_keeps_every_row_of_a_large_shared_table(loaded, pg_cfg, tmp_path):
+    from pipelines.load import load_period
+
+    cfg, url = pg_cfg
+    cfg = cfg.model_copy(update={"work_dir": str(tmp_path / "work")})
+    _big_dim_number(cfg, PERIOD)
+    res = load_period(cfg, PERIOD, url)
+    assert res.rows["dim_number"] == BIG_SHARED
+    with db.make_engine(cfg, url).connect() as c:
+        n = c.execute(sa.text(f'SELECT count(*) FROM "{cfg.reporting.schema_name}".dim_number')).scalar()
+    assert n == BIG_SHARED
+
+
+def test_a_load_whose_rows_do_not_all_arrive_stops_and_keeps_nothing(tmp_path):
+    """The row check after each insert: a period file of 2 rows of which 1 is of another month loads 1 row
+    of the period; the load raises and the rolled-back transaction keeps nothing."""
+    import duckdb
+
+    from pipelines.load import load_period
+
+    cfg = config_from_dict({"work_dir": str(tmp_path / "work")})
+    folder = cfg.work_path / "load" / f"period={PERIOD}"
+    folder.mkdir(parents=True)
+    duckdb.connect().execute(
+        "COPY (SELECT * FROM (VALUES ('2026-10', DATE '2026-10-01', 2026, 4, 10), ('2026-09', DATE '2026-09-01', 2026, 3, 9)) "
+        f"AS t(period, month_start, year, quarter, month)) TO '{folder / 'dim_period.parquet'}' (FORMAT parquet)"
+    ).fetchall()
+    with pytest.raises(db.ReportingDbError, match="load of dim_period lost rows: 2 in dim_period.parquet, 1 in the table"):
+        load_period(cfg, PERIOD)
+    with db.make_engine(cfg).connect() as c:
+        assert c.execute(sa.text("SELECT count(*) FROM groupscope.dim_period")).scalar() == 0
