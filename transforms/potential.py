@@ -7,14 +7,23 @@ from __future__ import annotations
 from transforms.sql import lit
 
 
-def candidate_features_sql(members: str, adj: str, presence: str, numbers: str, part=None) -> str:
+def candidate_features_sql(members: str, adj: str, presence: str, numbers: str, part=None,
+                           totals: str | None = None, group_cells: str | None = None) -> str:
     """One row per (group, non-member mobile number) in contact with at least one member.
 
     `numbers(number, number_type, carrier, on_net)` describes every graph node. `part(expr)`: the SQL
     condition on a candidate's number that keeps one hash partition of the candidates (every row of a
     candidate depends only on its own number's contacts), None for all at once.
+    The parts that do not depend on the partition can be computed once and passed in (a run in
+    partitions then reads them instead of recomputing them in each): `totals(msisdn, events, contacts)`,
+    every number's events and contacts in `adj` (candidate_totals_sql), and `group_cells(group_id, cell,
+    rec)`, the members' working-time records per cell (group_cells_sql). With `totals`, `adj` needs
+    only the rows whose x is a member.
     """
     part = part or (lambda expr: "true")
+    total = (f"SELECT msisdn, events, contacts FROM {totals} WHERE {part('msisdn')}" if totals else
+             f"SELECT x AS msisdn, sum(events) AS events, count(*) AS contacts FROM {adj} WHERE {part('x')} GROUP BY x")
+    wp = f"SELECT group_id, cell, rec FROM {group_cells}" if group_cells else group_cells_sql("m", presence)
     return f"""
 WITH m AS (SELECT DISTINCT group_id, msisdn FROM {members}),
 gsize AS (SELECT group_id, count(*) AS listed FROM m GROUP BY group_id),
@@ -34,7 +43,7 @@ cand AS (
            max(events) * 1.0 / sum(events) AS top_member_share
     FROM touch GROUP BY group_id, msisdn
 ),
-total AS (SELECT x AS msisdn, sum(events) AS events, count(*) AS contacts FROM {adj} WHERE {part("x")} GROUP BY x),
+total AS ({total}),
 -- closure: how many of the members it contacts are in contact with another member it contacts
 -- (an employee's contacts are a department that calls each other; a supplier's are scattered)
 closed AS (
@@ -44,8 +53,7 @@ closed AS (
     GROUP BY t1.group_id, t1.msisdn
 ),
 -- co-location of on-net candidates with the group's members in working time
-wp AS (SELECT m.group_id, p.cell, sum(p.records) AS rec FROM m JOIN {presence} AS p ON p.number = m.msisdn
-       WHERE p.time_bin = 0 GROUP BY m.group_id, p.cell),
+wp AS ({wp}),
 present AS (SELECT group_id, sum(rec) AS total FROM wp GROUP BY group_id),
 cwork AS (SELECT number AS msisdn, cell, records FROM {presence} WHERE time_bin = 0 AND {part("number")}),
 coloc AS (
@@ -73,6 +81,17 @@ LEFT JOIN coloc AS l ON l.group_id = c.group_id AND l.msisdn = c.msisdn
 LEFT JOIN closed AS k ON k.group_id = c.group_id AND k.msisdn = c.msisdn
 WHERE n.number_type = 'mobile'
 """
+
+
+def group_cells_sql(members: str, presence: str) -> str:
+    """The members' working-time records per group and cell: (group_id, cell, rec)."""
+    return (f"SELECT m.group_id, p.cell, sum(p.records) AS rec FROM (SELECT DISTINCT group_id, msisdn FROM {members}) AS m "
+            f"JOIN {presence} AS p ON p.number = m.msisdn WHERE p.time_bin = 0 GROUP BY m.group_id, p.cell")
+
+
+def candidate_totals_sql(adj: str) -> str:
+    """Every number's events and contacts in the adjacency: (msisdn, events, contacts)."""
+    return f"SELECT x AS msisdn, sum(events) AS events, count(*) AS contacts FROM {adj} GROUP BY x"
 
 
 def numbers_sql(calls: str, home_carrier: str) -> str:
