@@ -33,16 +33,23 @@ from transforms.graph import (
     ADJACENCY_COLUMNS,
     BIN_COLUMNS,
     CALL_GRAPH_COLUMNS,
-    activity_sql,
+    activity_from_sides_sql,
     adjacency_profile_sql,
     adjacency_sql,
     call_graph_sql,
     events_sql,
+    number_sides_sql,
     presence_sql,
 )
 from transforms.market import calibration_sql, group_counts_sql, market_share_sql
 from transforms.membership import colleague_ties_sql, member_features_sql
-from transforms.potential import candidate_features_sql, candidate_totals_sql, group_cells_sql, numbers_sql
+from transforms.potential import (
+    candidate_features_sql,
+    candidate_totals_sql,
+    group_cells_sql,
+    member_ties_sql,
+    numbers_sql,
+)
 from transforms.scores import employee_scores_sql, fake_scores_sql, group_reference_sql
 from transforms.sql import lit
 
@@ -158,13 +165,15 @@ def build_group_analytics(cfg: Config, period: str, con=None) -> dict[str, Path]
         ("member_numbers", "SELECT DISTINCT msisdn FROM members"),
         ("member_adj", adjacency_sql("graph", "member_numbers", BIN_COLUMNS)),
         ("presence", presence_sql("all_events", "member_numbers")),
-        ("activity", activity_sql("calls", "member_numbers")),
+        ("sides", number_sides_sql("calls", cfg.home_carrier)),
+        ("activity", activity_from_sides_sql("sides")),
         ("profile", adjacency_profile_sql("member_adj")),
-        ("numbers", numbers_sql("calls", cfg.home_carrier)),
+        ("numbers", numbers_sql("calls", cfg.home_carrier, "sides")),
         ("features", member_features_sql("members", "member_adj", "presence", "profile", "activity", "billing", *tie, end)),
         ("refs", group_reference_sql("features", "groups", mc)),
         ("totals", candidate_totals_sql("adj")),
         ("group_cells", group_cells_sql("members", "presence")),
+        ("member_ties", member_ties_sql("members", "member_adj")),
         ("candidates", None),
         ("employee", employee_scores_sql("candidates", "refs", mc)),
         # employee-like contacts (contact_score, before the one-member floor): what the market counts (the
@@ -183,7 +192,8 @@ def build_group_analytics(cfg: Config, period: str, con=None) -> dict[str, Path]
         ("market", market_share_sql("counts", "calibration", "previous")),
     ]
     # intermediates dropped once their last reader has run (what the engine holds stays small)
-    last_read = {"features": ("activity", "profile"), "candidates": ("presence", "totals", "group_cells")}
+    last_read = {"numbers": ("sides",), "features": ("activity", "profile"),
+                 "candidates": ("presence", "totals", "group_cells", "member_ties")}
     ((cdr_rows,),) = eng.rows("SELECT count(*) FROM calls")
     # events of the month are views (read by each step that needs them, never held whole); the call graph
     # runs per partition of the calls (hash of the number pair, the graph's own key)
@@ -194,7 +204,8 @@ def build_group_analytics(cfg: Config, period: str, con=None) -> dict[str, Path]
                 eng.map_parts("graph", lambda rel: call_graph_sql(f"({events_sql(rel, 'work_calendar')}) AS ev", bins=True), "calls")
             elif name == "candidates":  # (group, contact) pairs of every member's contacts: by a hash of the contact
                 eng.split("candidates", lambda part: candidate_features_sql(
-                    "members", "member_adj", "presence", "numbers", part, totals="totals", group_cells="group_cells"), cdr_rows)
+                    "members", "member_adj", "presence", "numbers", part, totals="totals", group_cells="group_cells",
+                    member_ties="member_ties"), cdr_rows)
             elif name in views:
                 eng.view(name, sql)
             else:

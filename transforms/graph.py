@@ -14,6 +14,7 @@ from datetime import datetime
 import pyarrow as pa
 
 from groupscope.working_calendar import WorkCalendar
+from transforms.sql import lit
 
 NODE_TYPES = "('mobile', 'fixed')"
 
@@ -160,24 +161,48 @@ GROUP BY number, cell, time_bin
 """
 
 
-def activity_sql(calls: str, numbers: str | None = None) -> str:
-    """Per number: events with graph nodes and with service codes, and days active. With `numbers` (a
-    relation with a column msisdn, one row per number), only those numbers."""
-    if numbers is None:
-        side = lambda n, other, on_net: f"SELECT {n} AS number, {other} AS other_type, start_time FROM {calls} WHERE {on_net}"  # noqa: E731
-    else:
-        side = lambda n, other, on_net: (  # noqa: E731
-            f"SELECT c.{n} AS number, c.{other} AS other_type, c.start_time FROM {calls} AS c "
-            f"JOIN {numbers} AS k ON k.msisdn = c.{n} WHERE c.{on_net}"
-        )
+def activity_sql(calls: str) -> str:
+    """Per number: events with graph nodes and with service codes, and days active."""
     return f"""
 SELECT number, count(*) FILTER (WHERE other_type IN {NODE_TYPES}) AS events,
        count(*) FILTER (WHERE other_type = 'service') AS service_events,
        {distinct_days_sql('CAST(start_time AS DATE)')} AS active_days
 FROM (
-    {side("caller", "callee_type", "caller_on_net")}
+    SELECT caller AS number, callee_type AS other_type, start_time FROM {calls} WHERE caller_on_net
     UNION ALL
-    {side("callee", "caller_type", "callee_on_net")}
+    SELECT callee AS number, caller_type AS other_type, start_time FROM {calls} WHERE callee_on_net
 ) AS t
 GROUP BY number
+"""
+
+
+def number_sides_sql(calls: str, home_carrier: str) -> str:
+    """Every number's records on either side of the calls, in one pass, one row per (number,
+    number_type, on_net, carrier) it was seen with: when it was last seen so (epoch seconds), its
+    events with graph nodes and with service codes, and its days (a day mask, day_bit_sql). The number
+    table (potential.numbers_sql with `sides`) and the activity (activity_from_sides_sql) are small
+    aggregations of it, instead of a pass over the calls each."""
+    def side(n: str, t: str, on_net: str, other: str) -> str:
+        return (f"SELECT {n} AS number, {t} AS number_type, {on_net} AS on_net, "
+                f"CASE WHEN {on_net} THEN {lit(home_carrier)} ELSE other_carrier END AS carrier, {other} AS other_type, start_time FROM {calls}")
+    return f"""
+SELECT number, number_type, on_net, carrier, max(epoch(start_time)) AS last_seen,
+       count(*) FILTER (WHERE other_type IN {NODE_TYPES}) AS node_events,
+       count(*) FILTER (WHERE other_type = 'service') AS service_events,
+       bit_or({day_bit_sql('CAST(start_time AS DATE)')}) AS day_mask
+FROM (
+    {side("caller", "caller_type", "caller_on_net", "callee_type")}
+    UNION ALL
+    {side("callee", "callee_type", "callee_on_net", "caller_type")}
+) AS s
+GROUP BY number, number_type, on_net, carrier
+"""
+
+
+def activity_from_sides_sql(sides: str) -> str:
+    """activity_sql's rows (every number with an on-net record) from number_sides_sql's."""
+    return f"""
+SELECT number, CAST(sum(node_events) AS BIGINT) AS events, CAST(sum(service_events) AS BIGINT) AS service_events,
+       CAST(bit_count(bit_or(day_mask)) AS BIGINT) AS active_days
+FROM {sides} WHERE on_net GROUP BY number
 """
