@@ -26,12 +26,30 @@ from transforms.communities import (
     team_core_sql,
     team_links_sql,
     team_nodes_sql,
+    team_graph_sql,
     team_stats_sql,
 )
-from transforms.graph import activity_sql, adjacency_sql, call_graph_sql, events_sql, presence_sql
+from transforms.graph import (
+    ADJACENCY_COLUMNS,
+    BIN_COLUMNS,
+    CALL_GRAPH_COLUMNS,
+    activity_from_sides_sql,
+    adjacency_profile_sql,
+    adjacency_sql,
+    call_graph_sql,
+    events_sql,
+    number_sides_sql,
+    presence_sql,
+)
 from transforms.market import calibration_sql, group_counts_sql, market_share_sql
-from transforms.membership import colleague_ties_sql, member_features_sql, profile_sql
-from transforms.potential import candidate_features_sql, numbers_sql
+from transforms.membership import colleague_ties_sql, member_features_sql
+from transforms.potential import (
+    candidate_features_sql,
+    candidate_totals_sql,
+    group_cells_sql,
+    member_ties_sql,
+    numbers_sql,
+)
 from transforms.scores import employee_scores_sql, fake_scores_sql, group_reference_sql
 from transforms.sql import lit
 
@@ -130,26 +148,41 @@ def build_group_analytics(cfg: Config, period: str, con=None) -> dict[str, Path]
     register_calendar(eng, cfg, "calls", "work_calendar")  # working time (config section calendar)
     mc = a.model
     tie = (mc.tie_work_share, mc.tie_min_work_events)
+    # Each pass over the month's calls (about 0.8 of the CDR rows) and over the graph costs seconds per
+    # ten million records, so the steps read what they need once: the graph carries each pair's events
+    # per time bin (the members' calling profile is summed from it, not from the events again); the
+    # members' contacts (member_adj) are taken from the graph once, and every step that starts from a
+    # member (features, the candidates' touch and closure, colleagues, the prospects' attachment) reads
+    # them instead of the whole adjacency; presence and activity keep only what is read (every number's
+    # working-time presence, the members' in every bin; the members' activity); the candidates'
+    # per-group parts (the members' working-time cells, every number's totals) are computed once and
+    # joined into each hash partition.
     steps = [
         ("events", events_sql("calls", "work_calendar")),
         ("all_events", events_sql("calls", "work_calendar", nodes_only=False)),
-        ("graph", call_graph_sql("events")),
+        ("graph", call_graph_sql("events", bins=True)),
         ("adj", adjacency_sql("graph")),
-        ("presence", presence_sql("all_events")),
-        ("activity", activity_sql("calls")),
-        ("profile", profile_sql("events")),
-        ("numbers", numbers_sql("calls", cfg.home_carrier)),
-        ("features", member_features_sql("members", "adj", "presence", "profile", "activity", "billing", *tie, end,
+        ("member_numbers", "SELECT DISTINCT msisdn FROM members"),
+        ("member_adj", adjacency_sql("graph", "member_numbers", BIN_COLUMNS)),
+        ("presence", presence_sql("all_events", "member_numbers")),
+        ("sides", number_sides_sql("calls", cfg.home_carrier)),
+        ("activity", activity_from_sides_sql("sides")),
+        ("profile", adjacency_profile_sql("member_adj")),
+        ("numbers", numbers_sql("calls", cfg.home_carrier, "sides")),
+        ("features", member_features_sql("members", "member_adj", "presence", "profile", "activity", "billing", *tie, end,
                                           mc.home_time_bins)),
         ("refs", group_reference_sql("features", "groups", mc)),
-        ("candidates", candidate_features_sql("members", "adj", "presence", "numbers")),
+        ("totals", candidate_totals_sql("adj")),
+        ("group_cells", group_cells_sql("members", "presence")),
+        ("member_ties", member_ties_sql("members", "member_adj")),
+        ("candidates", None),
         ("employee", employee_scores_sql("candidates", "refs", mc)),
         # employee-like contacts (contact_score, before the one-member floor): what the market counts (the
         # survey-calibrated coefficient corrects the count as a whole) and the colleagues who vouch for a
         # member (in a one-line group an unregistered colleague can reach only that member); docs/models.md
         ("employee_counted", "SELECT group_id, msisdn, on_net, member_share, contact_score AS score FROM employee"),
         ("colleagues", colleague_ties_sql(
-            "members", "adj", f"(SELECT group_id, msisdn FROM employee_counted WHERE score >= {a.employee_score_threshold})", *tie)),
+            "members", "member_adj", f"(SELECT group_id, msisdn FROM employee_counted WHERE score >= {a.employee_score_threshold})", *tie)),
         ("fake", fake_scores_sql("features", "refs", "colleagues", mc, a.fake_threshold)),
         ("counts", group_counts_sql(
             "groups", "fake", "employee_counted", a.fake_threshold, a.employee_score_threshold, a.potential_member_share,
@@ -159,6 +192,9 @@ def build_group_analytics(cfg: Config, period: str, con=None) -> dict[str, Path]
         ("previous", _previous_summary(eng, work, period)),
         ("market", market_share_sql("counts", "calibration", "previous")),
     ]
+    # intermediates dropped once their last reader has run (what the engine holds stays small)
+    last_read = {"numbers": ("sides",), "features": ("activity", "profile"),
+                 "candidates": ("presence", "totals", "group_cells", "member_ties")}
     ((cdr_rows,),) = eng.rows("SELECT count(*) FROM calls")
     # events of the month are views (read by each step that needs them, never held whole); the call graph
     # runs per partition of the calls (hash of the number pair, the graph's own key)
@@ -166,17 +202,21 @@ def build_group_analytics(cfg: Config, period: str, con=None) -> dict[str, Path]
     with progress(len(steps), "call graph, scores") as bar:
         for name, sql in steps:
             if name == "graph":
-                eng.map_parts("graph", lambda rel: call_graph_sql(f"({events_sql(rel, 'work_calendar')}) AS ev"), "calls")
+                eng.map_parts("graph", lambda rel: call_graph_sql(f"({events_sql(rel, 'work_calendar')}) AS ev", bins=True), "calls")
             elif name == "candidates":  # (group, contact) pairs of every member's contacts: by a hash of the contact
-                eng.split("candidates", lambda part: candidate_features_sql("members", "adj", "presence", "numbers", part), cdr_rows)
+                eng.split("candidates", lambda part: candidate_features_sql(
+                    "members", "member_adj", "presence", "numbers", part, totals="totals", group_cells="group_cells",
+                    member_ties="member_ties"), cdr_rows)
             elif name in views:
                 eng.view(name, sql)
             else:
                 eng.transform(name, sql)
+            for rel in last_read.get(name, ()):
+                eng.drop(rel)
             bar.advance()
     share = a.potential_member_share
     out = {
-        "call_graph": eng.write("SELECT * FROM graph", derived_path(work, "call_graph", period)),
+        "call_graph": eng.write(f"SELECT {', '.join(CALL_GRAPH_COLUMNS)} FROM graph", derived_path(work, "call_graph", period)),
         # every graph node with its carrier and on-net flag (the value stage reads it instead of recomputing)
         "numbers": eng.write("SELECT * FROM numbers", derived_path(work, "numbers", period)),
         "member_scores": eng.write(
@@ -204,8 +244,11 @@ def _prospects(eng: Engine, cfg: Config, period: str) -> dict[str, Path]:
     work = cfg.work_path
     eng.register_parquet("subscribers_staged", staged_files(work, "subscribers", period))
     regions = "(SELECT msisdn, min(region) AS region FROM subscribers_staged WHERE status <> 'closed' GROUP BY msisdn)"
-    # a group's staff (left out of the prospects) as the market counts them: contact_score, before the floor
-    groups_sql, members_sql = build_prospects(eng, cfg.analytics, regions, "employee_counted")
+    # a group's staff (left out of the prospects) as the market counts them: contact_score, before the floor;
+    # the prospects' attachment to a group reads only the adjacency rows that end at a member: the
+    # members' own contacts (member_adj), seen from the other end
+    eng.view("adj_to_members", f"SELECT y AS x, x AS y, {', '.join(ADJACENCY_COLUMNS)} FROM member_adj")
+    groups_sql, members_sql = build_prospects(eng, cfg.analytics, regions, "employee_counted", "adj_to_members")
     return {
         "prospect_groups": eng.write(
             f"SELECT {lit(period)} AS period, * FROM ({groups_sql}) AS p", derived_path(work, "prospect_groups", period)
@@ -214,12 +257,13 @@ def _prospects(eng: Engine, cfg: Config, period: str) -> dict[str, Path]:
     }
 
 
-def build_prospects(con, a: AnalyticsConfig, regions: str, employees: str = "employee") -> tuple[str, str]:
+def build_prospects(con, a: AnalyticsConfig, regions: str, employees: str = "employee", adj: str = "adj") -> tuple[str, str]:
     """Prospect groups from the relations graph, adj, numbers, members and employee on `con` (an Engine
     or a DuckDB connection): teams (Leiden CPM) of work-like ties outside the registered groups, cut to
     their core, without the teams that are a registered group's staff, merged into companies by their
-    links. `employees`: the relation whose numbers at the employee threshold are a group's staff.
-    Returns the queries of the prospect groups and of their numbers.
+    links. `employees`: the relation whose numbers at the employee threshold are a group's staff;
+    `adj`: the adjacency (its rows whose y is a member suffice). Returns the queries of the prospect
+    groups and of their numbers.
 
     Leiden runs on the driver, in memory, over the reduced graph only: work-like ties between numbers
     outside every registered group, cut to the numbers with >= prospect_min_ties such ties (see
@@ -245,11 +289,13 @@ def build_prospects(con, a: AnalyticsConfig, regions: str, employees: str = "emp
     eng.transform("p_teams", "SELECT n.number, t.team FROM p_teams_arrow AS t JOIN p_nodes AS n ON n.node = t.node")
     eng.drop("p_teams_arrow")
     eng.transform("p_core", team_core_sql("p_teams", "p_edges", a.prospect_min_ties))
-    eng.transform("p_kept", team_stats_sql("p_core", "graph", "adj", "members", a.prospect_max_group_attachment))
+    # the edges between numbers of the teams: the teams' and prospects' inner ties read these, not the graph
+    eng.transform("p_graph", team_graph_sql("graph", "p_nodes"))
+    eng.transform("p_kept", team_stats_sql("p_core", "p_graph", adj, "members", a.prospect_max_group_attachment))
     links = eng.to_arrow(team_links_sql("p_core", "p_kept", "p_edges", a.prospect_link_ties, a.prospect_link_numbers))
     eng.register_arrow("p_merged", merge_teams(eng.to_arrow("SELECT team FROM p_kept"), links))
     eng.transform("p_assign", prospect_assignment_sql("p_core", "p_merged", a.prospect_min_size))
     return (
-        prospects_sql("p_assign", "numbers", regions, "graph", "adj", "members"),
+        prospects_sql("p_assign", "numbers", regions, "p_graph", adj, "members"),
         prospect_members_sql("p_assign", "numbers"),
     )

@@ -98,6 +98,15 @@ ORDER BY team, number
 """
 
 
+def team_graph_sql(graph: str, nodes: str) -> str:
+    """The edges of `graph` between numbers of `nodes` (team_nodes_sql): every edge that the teams' and
+    the prospects' inner ties can read, since a team holds only such numbers."""
+    return f"""
+SELECT g.* FROM {graph} AS g
+WHERE g.u IN (SELECT number FROM {nodes}) AND g.v IN (SELECT number FROM {nodes})
+"""
+
+
 def _attachment_sql(assign: str, key: str, graph: str, adj: str, members: str) -> str:
     """Per unit (`key` of `assign`): its working-time events inside, and with the members of the
     registered group whose members it calls most in working time."""

@@ -14,6 +14,7 @@ from datetime import datetime
 import pyarrow as pa
 
 from groupscope.working_calendar import WorkCalendar
+from transforms.sql import lit
 
 NODE_TYPES = "('mobile', 'fixed')"
 
@@ -71,11 +72,19 @@ WHERE {nodes}c.caller <> c.callee
 GRAPH_EVENT_COLUMNS = ("a", "b", "day", "duration_s", "is_sms", "is_work")  # the columns of events that call_graph_sql reads
 
 
-def call_graph_sql(events: str) -> str:
+CALL_GRAPH_COLUMNS = ("u", "v", "calls", "sms", "events", "duration_s", "active_days", "reciprocal", "work_events", "work_share")
+TIME_BINS = 5  # time_bin 0..4 of the calendar table (CALENDAR_SCHEMA)
+BIN_COLUMNS = tuple(f"bin{k}_events" for k in range(TIME_BINS))  # events per time bin of a pair (call_graph_sql(bins=True))
+
+
+def call_graph_sql(events: str, bins: bool = False) -> str:
     """One undirected edge per number pair (u < v), in one aggregation by pair.
 
     Active days (distinct days with an event) as a day mask (distinct_days_sql): a distinct count, or a
-    first aggregation by pair and day, costs about twice as much on DuckDB (docs/scale.md)."""
+    first aggregation by pair and day, costs about twice as much on DuckDB (docs/scale.md).
+    With `bins`, also the pair's events in each time bin (BIN_COLUMNS), from which the calling profile
+    of a number comes without another pass over the events (adjacency_profile_sql)."""
+    per_bin = "".join(f",\n       count(*) FILTER (WHERE time_bin = {k}) AS {c}" for k, c in enumerate(BIN_COLUMNS)) if bins else ""
     return f"""
 SELECT least(a, b) AS u, greatest(a, b) AS v,
        count(*) FILTER (WHERE NOT is_sms) AS calls,
@@ -85,31 +94,68 @@ SELECT least(a, b) AS u, greatest(a, b) AS v,
        {distinct_days_sql('day')} AS active_days,
        bool_or(a < b) AND bool_or(a > b) AS reciprocal,
        count(*) FILTER (WHERE is_work) AS work_events,
-       count(*) FILTER (WHERE is_work) * 1.0 / count(*) AS work_share
+       count(*) FILTER (WHERE is_work) * 1.0 / count(*) AS work_share{per_bin}
 FROM {events}
 GROUP BY least(a, b), greatest(a, b)
 """
 
 
-def adjacency_sql(graph: str) -> str:
-    """Both directions of every edge: (x, y) for x's view of its contact y."""
-    return f"""
-SELECT u AS x, v AS y, calls, sms, events, work_events, duration_s, active_days, reciprocal, work_share FROM {graph}
+ADJACENCY_COLUMNS = ("calls", "sms", "events", "work_events", "duration_s", "active_days", "reciprocal", "work_share")
+
+
+def adjacency_sql(graph: str, numbers: str | None = None, extra: tuple[str, ...] = ()) -> str:
+    """Both directions of every edge: (x, y) for x's view of its contact y. With `numbers` (a relation
+    with a column msisdn), only the rows whose x is one of them (every contact of those numbers, for the
+    steps that read no other rows). `extra`: more columns of the graph (e.g. BIN_COLUMNS)."""
+    cols = ", ".join((*ADJACENCY_COLUMNS, *extra))
+    if numbers is None:
+        return f"""
+SELECT u AS x, v AS y, {cols} FROM {graph}
 UNION ALL
-SELECT v AS x, u AS y, calls, sms, events, work_events, duration_s, active_days, reciprocal, work_share FROM {graph}
+SELECT v AS x, u AS y, {cols} FROM {graph}
+"""
+    return f"""
+SELECT u AS x, v AS y, {cols} FROM {graph} WHERE u IN (SELECT msisdn FROM {numbers})
+UNION ALL
+SELECT v AS x, u AS y, {cols} FROM {graph} WHERE v IN (SELECT msisdn FROM {numbers})
 """
 
 
-def presence_sql(events: str) -> str:
+def adjacency_profile_sql(adj: str) -> str:
+    """The calling profile (number, time_bin, n) of the numbers x of an adjacency with BIN_COLUMNS: the
+    same rows as membership.profile_sql over the events the graph was built from (each event counts
+    once on either side, in its time bin; only bins with events), from the pairs instead of the events."""
+    pick = " ".join(f"WHEN {k} THEN a.{c}" for k, c in enumerate(BIN_COLUMNS))
+    bins = ", ".join(f"({k})" for k in range(TIME_BINS))
+    return f"""
+SELECT number, time_bin, n FROM (
+    SELECT a.x AS number, b.time_bin, CAST(sum(CASE b.time_bin {pick} END) AS BIGINT) AS n
+    FROM {adj} AS a CROSS JOIN (VALUES {bins}) AS b(time_bin)
+    GROUP BY a.x, b.time_bin
+) AS p WHERE n > 0
+"""
+
+
+def presence_sql(events: str, all_bins_for: str | None = None) -> str:
     """Where and when each home subscriber was seen: (number, cell, time_bin, records).
 
     A record places its served subscriber: the caller's cell for the caller, the callee's for the callee.
+    With `all_bins_for` (a relation with a column msisdn), only what the group analytics read: every
+    number's working-time presence (time_bin 0: co-location) and those numbers' (the members') in every bin.
     """
+    if all_bins_for is None:
+        side = lambda n, cell, on_net: f"SELECT {n} AS number, {cell} AS cell, time_bin FROM {events} WHERE {on_net} AND {cell} IS NOT NULL"  # noqa: E731
+    else:
+        side = lambda n, cell, on_net: (  # noqa: E731
+            f"SELECT e.{n} AS number, e.{cell} AS cell, e.time_bin FROM {events} AS e "
+            f"LEFT JOIN {all_bins_for} AS k ON k.msisdn = e.{n} "
+            f"WHERE e.{on_net} AND e.{cell} IS NOT NULL AND (e.time_bin = 0 OR k.msisdn IS NOT NULL)"
+        )
     return f"""
 SELECT number, cell, time_bin, count(*) AS records FROM (
-    SELECT a AS number, caller_cell AS cell, time_bin FROM {events} WHERE a_on_net AND caller_cell IS NOT NULL
+    {side("a", "caller_cell", "a_on_net")}
     UNION ALL
-    SELECT b AS number, callee_cell AS cell, time_bin FROM {events} WHERE b_on_net AND callee_cell IS NOT NULL
+    {side("b", "callee_cell", "b_on_net")}
 ) AS p
 GROUP BY number, cell, time_bin
 """
@@ -127,4 +173,36 @@ FROM (
     SELECT callee AS number, caller_type AS other_type, start_time FROM {calls} WHERE callee_on_net
 ) AS t
 GROUP BY number
+"""
+
+
+def number_sides_sql(calls: str, home_carrier: str) -> str:
+    """Every number's records on either side of the calls, in one pass, one row per (number,
+    number_type, on_net, carrier) it was seen with: when it was last seen so (epoch seconds), its
+    events with graph nodes and with service codes, and its days (a day mask, day_bit_sql). The number
+    table (potential.numbers_sql with `sides`) and the activity (activity_from_sides_sql) are small
+    aggregations of it, instead of a pass over the calls each."""
+    def side(n: str, t: str, on_net: str, other: str) -> str:
+        return (f"SELECT {n} AS number, {t} AS number_type, {on_net} AS on_net, "
+                f"CASE WHEN {on_net} THEN {lit(home_carrier)} ELSE other_carrier END AS carrier, {other} AS other_type, start_time FROM {calls}")
+    return f"""
+SELECT number, number_type, on_net, carrier, max(epoch(start_time)) AS last_seen,
+       count(*) FILTER (WHERE other_type IN {NODE_TYPES}) AS node_events,
+       count(*) FILTER (WHERE other_type = 'service') AS service_events,
+       bit_or({day_bit_sql('CAST(start_time AS DATE)')}) AS day_mask
+FROM (
+    {side("caller", "caller_type", "caller_on_net", "callee_type")}
+    UNION ALL
+    {side("callee", "callee_type", "callee_on_net", "caller_type")}
+) AS s
+GROUP BY number, number_type, on_net, carrier
+"""
+
+
+def activity_from_sides_sql(sides: str) -> str:
+    """activity_sql's rows (every number with an on-net record) from number_sides_sql's."""
+    return f"""
+SELECT number, CAST(sum(node_events) AS BIGINT) AS events, CAST(sum(service_events) AS BIGINT) AS service_events,
+       CAST(bit_count(bit_or(day_mask)) AS BIGINT) AS active_days
+FROM {sides} WHERE on_net GROUP BY number
 """

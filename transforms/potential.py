@@ -7,14 +7,25 @@ from __future__ import annotations
 from transforms.sql import lit
 
 
-def candidate_features_sql(members: str, adj: str, presence: str, numbers: str, part=None) -> str:
+def candidate_features_sql(members: str, adj: str, presence: str, numbers: str, part=None,
+                           totals: str | None = None, group_cells: str | None = None, member_ties: str | None = None) -> str:
     """One row per (group, non-member mobile number) in contact with at least one member.
 
     `numbers(number, number_type, carrier, on_net)` describes every graph node. `part(expr)`: the SQL
     condition on a candidate's number that keeps one hash partition of the candidates (every row of a
     candidate depends only on its own number's contacts), None for all at once.
+    The parts that do not depend on the partition can be computed once and passed in (a run in
+    partitions then reads them instead of recomputing them in each): `totals(msisdn, events, contacts)`,
+    every number's events and contacts in `adj` (candidate_totals_sql), and `group_cells(group_id, cell,
+    rec)`, the members' working-time records per cell (group_cells_sql), and `member_ties(group_id, x,
+    y)`, the ties between two members of a group (member_ties_sql). With `totals`, `adj` needs only the
+    rows whose x is a member.
     """
     part = part or (lambda expr: "true")
+    total = (f"SELECT msisdn, events, contacts FROM {totals} WHERE {part('msisdn')}" if totals else
+             f"SELECT x AS msisdn, sum(events) AS events, count(*) AS contacts FROM {adj} WHERE {part('x')} GROUP BY x")
+    wp = f"SELECT group_id, cell, rec FROM {group_cells}" if group_cells else group_cells_sql("m", presence)
+    ties = f"{member_ties} AS a ON a.group_id = t1.group_id AND a.x = t1.member" if member_ties else f"{adj} AS a ON a.x = t1.member"
     return f"""
 WITH m AS (SELECT DISTINCT group_id, msisdn FROM {members}),
 gsize AS (SELECT group_id, count(*) AS listed FROM m GROUP BY group_id),
@@ -34,18 +45,17 @@ cand AS (
            max(events) * 1.0 / sum(events) AS top_member_share
     FROM touch GROUP BY group_id, msisdn
 ),
-total AS (SELECT x AS msisdn, sum(events) AS events, count(*) AS contacts FROM {adj} WHERE {part("x")} GROUP BY x),
+total AS ({total}),
 -- closure: how many of the members it contacts are in contact with another member it contacts
 -- (an employee's contacts are a department that calls each other; a supplier's are scattered)
 closed AS (
     SELECT t1.group_id, t1.msisdn, count(DISTINCT t1.member) AS supported
-    FROM touch AS t1 JOIN {adj} AS a ON a.x = t1.member
+    FROM touch AS t1 JOIN {ties}
     JOIN touch AS t2 ON t2.group_id = t1.group_id AND t2.msisdn = t1.msisdn AND t2.member = a.y
     GROUP BY t1.group_id, t1.msisdn
 ),
 -- co-location of on-net candidates with the group's members in working time
-wp AS (SELECT m.group_id, p.cell, sum(p.records) AS rec FROM m JOIN {presence} AS p ON p.number = m.msisdn
-       WHERE p.time_bin = 0 GROUP BY m.group_id, p.cell),
+wp AS ({wp}),
 present AS (SELECT group_id, sum(rec) AS total FROM wp GROUP BY group_id),
 cwork AS (SELECT number AS msisdn, cell, records FROM {presence} WHERE time_bin = 0 AND {part("number")}),
 coloc AS (
@@ -75,10 +85,40 @@ WHERE n.number_type = 'mobile'
 """
 
 
-def numbers_sql(calls: str, home_carrier: str) -> str:
+def group_cells_sql(members: str, presence: str) -> str:
+    """The members' working-time records per group and cell: (group_id, cell, rec)."""
+    return (f"SELECT m.group_id, p.cell, sum(p.records) AS rec FROM (SELECT DISTINCT group_id, msisdn FROM {members}) AS m "
+            f"JOIN {presence} AS p ON p.number = m.msisdn WHERE p.time_bin = 0 GROUP BY m.group_id, p.cell")
+
+
+def member_ties_sql(members: str, adj: str) -> str:
+    """The ties between two registered members of one group: (group_id, x, y), both directions."""
+    return (f"SELECT m1.group_id, a.x, a.y FROM (SELECT DISTINCT group_id, msisdn FROM {members}) AS m1 "
+            f"JOIN {adj} AS a ON a.x = m1.msisdn "
+            f"JOIN (SELECT DISTINCT group_id, msisdn FROM {members}) AS m2 ON m2.group_id = m1.group_id AND m2.msisdn = a.y")
+
+
+def candidate_totals_sql(adj: str) -> str:
+    """Every number's events and contacts in the adjacency: (msisdn, events, contacts)."""
+    return f"SELECT x AS msisdn, sum(events) AS events, count(*) AS contacts FROM {adj} GROUP BY x"
+
+
+def numbers_sql(calls: str, home_carrier: str, sides: str | None = None) -> str:
     """Every mobile or fixed number seen in the calls with its carrier and on-net flag at its latest
     record: a number that ported in or out during the month is seen on both sides of the port, and
-    what counts is where it ended the month (on a tie in time, on-net wins)."""
+    what counts is where it ended the month (on a tie in time, on-net wins). With `sides`
+    (graph.number_sides_sql over the calls), from its rows instead of the calls': the same numbers."""
+    if sides is not None:
+        return f"""
+WITH latest AS (
+    SELECT number, max(number_type) AS number_type,
+           arg_max(on_net, last_seen * 2 + CAST(on_net AS INTEGER)) AS on_net,
+           arg_max(carrier, last_seen) FILTER (WHERE NOT on_net) AS offnet_carrier
+    FROM {sides} WHERE number_type IN ('mobile', 'fixed') GROUP BY number
+)
+SELECT number, number_type, CASE WHEN on_net THEN {lit(home_carrier)} ELSE offnet_carrier END AS carrier, on_net
+FROM latest
+"""
     return f"""
 WITH seen AS (
     SELECT caller AS number, caller_type AS number_type, caller_on_net AS on_net,
