@@ -597,14 +597,6 @@ def read_parquet_source(
     return extra, notes, None
 
 
-def read_parquet_text(
-    con: duckdb.DuckDBPyConnection, path: Path, table: Table, tmpdir: Path
-) -> tuple[list[str], dict[str, str]]:
-    """A Parquet file as TEMP VIEW __raw with every contract column as text (see read_parquet_source)."""
-    extra, notes, _ = read_parquet_source(con, path, table, tmpdir)
-    return extra, notes
-
-
 def _label(encoding: str) -> str:
     return codecs.lookup(encoding).name.upper()
 
