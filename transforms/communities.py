@@ -25,8 +25,9 @@ Four steps, each a pure function:
 
 from __future__ import annotations
 
+import random
+
 import igraph as ig
-import leidenalg
 import numpy as np
 import pyarrow as pa
 
@@ -76,7 +77,13 @@ def leiden_teams(n_nodes: int, edges: pa.Table, density: float, seed: int = 7) -
     resolution `density`, unweighted. Teams are numbered largest first, then by their smallest node."""
     pairs = np.column_stack([edges["a"].to_numpy(), edges["b"].to_numpy()]) if edges.num_rows else np.zeros((0, 2), np.int64)
     g = ig.Graph(n=n_nodes, edges=pairs)
-    part = leidenalg.find_partition(g, leidenalg.CPMVertexPartition, resolution_parameter=density, seed=seed)
+    # igraph's own Leiden (its C core); two iterations, as leidenalg's default. Seeded through a private
+    # generator so that a run's teams do not depend on what else used Python's `random` before.
+    ig.set_random_number_generator(random.Random(seed))
+    try:
+        part = g.community_leiden(objective_function="CPM", resolution=density, n_iterations=2)
+    finally:
+        ig.set_random_number_generator(random)
     teams = sorted((sorted(c) for c in part if c), key=lambda c: (-len(c), c[0]))
     node = np.concatenate([np.asarray(c, np.int64) for c in teams]) if teams else np.zeros(0, np.int64)
     team = np.repeat(np.arange(len(teams), dtype=np.int64), [len(c) for c in teams])
