@@ -25,12 +25,14 @@ def candidate_features_sql(members: str, adj: str, presence: str, numbers: str, 
     total = (f"SELECT msisdn, events, contacts FROM {totals} WHERE {part('msisdn')}" if totals else
              f"SELECT x AS msisdn, sum(events) AS events, count(*) AS contacts FROM {adj} WHERE {part('x')} GROUP BY x")
     wp = f"SELECT group_id, cell, rec FROM {group_cells}" if group_cells else group_cells_sql("m", presence)
-    ties = f"{member_ties} AS a ON a.group_id = t1.group_id AND a.x = t1.member" if member_ties else f"{adj} AS a ON a.x = t1.member"
+    ties = member_ties if member_ties else (f"(SELECT m1.group_id, a.x, a.y FROM m AS m1 JOIN {adj} AS a ON a.x = m1.msisdn "
+                                             "JOIN m AS m2 ON m2.group_id = m1.group_id AND m2.msisdn = a.y)")
     return f"""
-WITH m AS (SELECT DISTINCT group_id, msisdn FROM {members}),
+WITH m AS (SELECT group_id, msisdn, row_number() OVER (ORDER BY group_id, msisdn) AS k
+           FROM (SELECT DISTINCT group_id, msisdn FROM {members}) AS d),
 gsize AS (SELECT group_id, count(*) AS listed FROM m GROUP BY group_id),
 touch AS (
-    SELECT m.group_id, a.y AS msisdn, m.msisdn AS member, a.events, a.work_events, a.active_days, a.reciprocal
+    SELECT m.group_id, a.y AS msisdn, m.msisdn AS member, m.k AS mk, a.events, a.work_events, a.active_days, a.reciprocal
     FROM m JOIN {adj} AS a ON a.x = m.msisdn
     LEFT JOIN m AS m2 ON m2.group_id = m.group_id AND m2.msisdn = a.y
     WHERE m2.msisdn IS NULL AND {part("a.y")}
@@ -48,10 +50,15 @@ cand AS (
 total AS ({total}),
 -- closure: how many of the members it contacts are in contact with another member it contacts
 -- (an employee's contacts are a department that calls each other; a supplier's are scattered)
+-- the ties between members by the members' integer keys (one key names a member of one group)
+kties AS (
+    SELECT x.k AS xk, y.k AS yk FROM {ties} AS a
+    JOIN m AS x ON x.group_id = a.group_id AND x.msisdn = a.x JOIN m AS y ON y.group_id = a.group_id AND y.msisdn = a.y
+),
 closed AS (
-    SELECT t1.group_id, t1.msisdn, count(DISTINCT t1.member) AS supported
-    FROM touch AS t1 JOIN {ties}
-    JOIN touch AS t2 ON t2.group_id = t1.group_id AND t2.msisdn = t1.msisdn AND t2.member = a.y
+    SELECT t1.group_id, t1.msisdn, count(DISTINCT t1.mk) AS supported
+    FROM touch AS t1 JOIN touch AS t2 ON t2.group_id = t1.group_id AND t2.msisdn = t1.msisdn
+    JOIN kties AS a ON a.xk = t1.mk AND a.yk = t2.mk
     GROUP BY t1.group_id, t1.msisdn
 ),
 -- co-location of on-net candidates with the group's members in working time
