@@ -47,6 +47,7 @@ from transforms.potential import (
     candidate_features_sql,
     candidate_totals_sql,
     group_cells_sql,
+    member_keys_sql,
     member_ties_sql,
     numbers_sql,
 )
@@ -175,7 +176,8 @@ def build_group_analytics(cfg: Config, period: str, con=None) -> dict[str, Path]
         ("refs", group_reference_sql("features", "groups", mc)),
         ("totals", candidate_totals_sql("adj")),
         ("group_cells", group_cells_sql("members", "presence")),
-        ("member_ties", member_ties_sql("members", "member_adj")),
+        ("member_keys", member_keys_sql("members")),
+        ("member_ties", member_ties_sql("member_keys", "member_adj")),
         ("candidates", None),
         ("employee", employee_scores_sql("candidates", "refs", mc)),
         # employee-like contacts (contact_score, before the one-member floor): what the market counts (the
@@ -195,7 +197,7 @@ def build_group_analytics(cfg: Config, period: str, con=None) -> dict[str, Path]
     ]
     # intermediates dropped once their last reader has run (what the engine holds stays small)
     last_read = {"numbers": ("sides",), "features": ("profile",),
-                 "candidates": ("presence", "totals", "group_cells", "member_ties")}
+                 "candidates": ("presence", "totals", "group_cells", "member_ties", "member_keys")}
     ((cdr_rows,),) = eng.rows("SELECT count(*) FROM calls")
     # events of the month are views (read by each step that needs them, never held whole); the call graph
     # runs per partition of the calls (hash of the number pair, the graph's own key)
@@ -207,7 +209,7 @@ def build_group_analytics(cfg: Config, period: str, con=None) -> dict[str, Path]
             elif name == "candidates":  # (group, contact) pairs of every member's contacts: by a hash of the contact
                 eng.split("candidates", lambda part: candidate_features_sql(
                     "members", "member_adj", "presence", "numbers", part, totals="totals", group_cells="group_cells",
-                    member_ties="member_ties"), cdr_rows)
+                    member_ties="member_ties", member_keys="member_keys"), cdr_rows)
             elif name in views:
                 eng.view(name, sql)
             else:

@@ -8,7 +8,8 @@ from transforms.sql import lit
 
 
 def candidate_features_sql(members: str, adj: str, presence: str, numbers: str, part=None,
-                           totals: str | None = None, group_cells: str | None = None, member_ties: str | None = None) -> str:
+                           totals: str | None = None, group_cells: str | None = None, member_ties: str | None = None,
+                           member_keys: str | None = None) -> str:
     """One row per (group, non-member mobile number) in contact with at least one member.
 
     `numbers(number, number_type, carrier, on_net)` describes every graph node. `part(expr)`: the SQL
@@ -17,19 +18,21 @@ def candidate_features_sql(members: str, adj: str, presence: str, numbers: str, 
     The parts that do not depend on the partition can be computed once and passed in (a run in
     partitions then reads them instead of recomputing them in each): `totals(msisdn, events, contacts)`,
     every number's events and contacts in `adj` (candidate_totals_sql), and `group_cells(group_id, cell,
-    rec)`, the members' working-time records per cell (group_cells_sql), and `member_ties(group_id, x,
-    y)`, the ties between two members of a group (member_ties_sql). With `totals`, `adj` needs only the
-    rows whose x is a member.
+    rec)`, the members' working-time records per cell (group_cells_sql), `member_keys(group_id, msisdn,
+    k)`, an integer key per registered member of a group (member_keys_sql), and `member_ties(xk, yk)`,
+    the ties between two members of a group by those keys (member_ties_sql over the same keys; both or
+    neither). With `totals`, `adj` needs only the rows whose x is a member.
     """
+    if (member_ties is None) != (member_keys is None):
+        raise ValueError("member_ties and member_keys are passed together (the ties are by the keys' numbering)")
     part = part or (lambda expr: "true")
     total = (f"SELECT msisdn, events, contacts FROM {totals} WHERE {part('msisdn')}" if totals else
              f"SELECT x AS msisdn, sum(events) AS events, count(*) AS contacts FROM {adj} WHERE {part('x')} GROUP BY x")
     wp = f"SELECT group_id, cell, rec FROM {group_cells}" if group_cells else group_cells_sql("m", presence)
-    ties = member_ties if member_ties else (f"(SELECT m1.group_id, a.x, a.y FROM m AS m1 JOIN {adj} AS a ON a.x = m1.msisdn "
-                                             "JOIN m AS m2 ON m2.group_id = m1.group_id AND m2.msisdn = a.y)")
+    keys = f"SELECT group_id, msisdn, k FROM {member_keys}" if member_keys else member_keys_sql(members)
+    ties = f"SELECT xk, yk FROM {member_ties}" if member_ties else member_ties_sql("m", adj)
     return f"""
-WITH m AS (SELECT group_id, msisdn, row_number() OVER (ORDER BY group_id, msisdn) AS k
-           FROM (SELECT DISTINCT group_id, msisdn FROM {members}) AS d),
+WITH m AS ({keys}),
 gsize AS (SELECT group_id, count(*) AS listed FROM m GROUP BY group_id),
 touch AS (
     SELECT m.group_id, a.y AS msisdn, m.msisdn AS member, m.k AS mk, a.events, a.work_events, a.active_days, a.reciprocal
@@ -51,10 +54,7 @@ total AS ({total}),
 -- closure: how many of the members it contacts are in contact with another member it contacts
 -- (an employee's contacts are a department that calls each other; a supplier's are scattered)
 -- the ties between members by the members' integer keys (one key names a member of one group)
-kties AS (
-    SELECT x.k AS xk, y.k AS yk FROM {ties} AS a
-    JOIN m AS x ON x.group_id = a.group_id AND x.msisdn = a.x JOIN m AS y ON y.group_id = a.group_id AND y.msisdn = a.y
-),
+kties AS ({ties}),
 closed AS (
     SELECT t1.group_id, t1.msisdn, count(DISTINCT t1.mk) AS supported
     FROM touch AS t1 JOIN touch AS t2 ON t2.group_id = t1.group_id AND t2.msisdn = t1.msisdn
@@ -98,11 +98,17 @@ def group_cells_sql(members: str, presence: str) -> str:
             f"JOIN {presence} AS p ON p.number = m.msisdn WHERE p.time_bin = 0 GROUP BY m.group_id, p.cell")
 
 
-def member_ties_sql(members: str, adj: str) -> str:
-    """The ties between two registered members of one group: (group_id, x, y), both directions."""
-    return (f"SELECT m1.group_id, a.x, a.y FROM (SELECT DISTINCT group_id, msisdn FROM {members}) AS m1 "
-            f"JOIN {adj} AS a ON a.x = m1.msisdn "
-            f"JOIN (SELECT DISTINCT group_id, msisdn FROM {members}) AS m2 ON m2.group_id = m1.group_id AND m2.msisdn = a.y")
+def member_keys_sql(members: str) -> str:
+    """An integer key per registered member of a group, in (group, number) order: (group_id, msisdn, k)."""
+    return (f"SELECT group_id, msisdn, row_number() OVER (ORDER BY group_id, msisdn) AS k "
+            f"FROM (SELECT DISTINCT group_id, msisdn FROM {members}) AS d")
+
+
+def member_ties_sql(keys: str, adj: str) -> str:
+    """The ties between two registered members of one group, both directions, by their keys
+    (member_keys_sql): (xk, yk). A join on two integers, not on a group and two numbers."""
+    return (f"SELECT k1.k AS xk, k2.k AS yk FROM {keys} AS k1 JOIN {adj} AS a ON a.x = k1.msisdn "
+            f"JOIN {keys} AS k2 ON k2.group_id = k1.group_id AND k2.msisdn = a.y")
 
 
 def candidate_totals_sql(adj: str) -> str:

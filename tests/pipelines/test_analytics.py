@@ -184,8 +184,10 @@ def test_analytics_sql_transpiles_to_spark():
         membership.colleague_ties_sql("members", "adj", "employees", 0.5, 2),
         potential.candidate_features_sql("members", "adj", "presence", "numbers"),
         # the stage's own forms (pipelines/analytics.py): shared per-group parts, one pass per relation
-        potential.candidate_features_sql("members", "member_adj", "presence", "numbers", None, "totals", "group_cells", "member_ties"),
-        potential.member_ties_sql("members", "member_adj"),
+        potential.candidate_features_sql("members", "member_adj", "presence", "numbers", None, "totals", "group_cells", "member_ties",
+                                         "member_keys"),
+        potential.member_keys_sql("members"),
+        potential.member_ties_sql("member_keys", "member_adj"),
         potential.numbers_sql("calls", "CMCC", "sides"),
         graph.number_sides_sql("calls", "CMCC"),
         graph.activity_from_sides_sql("sides"),

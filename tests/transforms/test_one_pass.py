@@ -77,10 +77,12 @@ def test_candidates_with_shared_parts_equal_the_direct_ones():
     con.execute(f"CREATE TABLE numbers AS {potential.numbers_sql('calls', 'CMCC')}")
     con.execute(f"CREATE TABLE totals AS {potential.candidate_totals_sql('adj')}")
     con.execute(f"CREATE TABLE group_cells AS {potential.group_cells_sql('members', 'presence')}")
-    con.execute(f"CREATE TABLE member_ties AS {potential.member_ties_sql('members', 'member_adj')}")
+    con.execute(f"CREATE TABLE member_keys AS {potential.member_keys_sql('members')}")
+    con.execute(f"CREATE TABLE member_ties AS {potential.member_ties_sql('member_keys', 'member_adj')}")
     direct = potential.candidate_features_sql("members", "adj", "presence", "numbers")
     for n in (1, 3):
         parts = [potential.candidate_features_sql("members", "member_adj", "presence", "numbers",
-                                                  lambda e, p=p: f"hash({e}) % {n} = {p}", "totals", "group_cells", "member_ties")
+                                                  lambda e, p=p: f"hash({e}) % {n} = {p}", "totals", "group_cells", "member_ties",
+                                                  "member_keys")
                  for p in range(n)]
         _same(con, " UNION ALL ".join(f"SELECT * FROM ({q})" for q in parts), direct)
