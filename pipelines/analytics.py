@@ -57,7 +57,6 @@ from transforms.sql import lit
 OUTPUTS = (
     "call_graph",
     "numbers",
-    "activity",
     "member_scores",
     "potential_members",
     "group_summary",
@@ -196,7 +195,7 @@ def build_group_analytics(cfg: Config, period: str, con=None) -> dict[str, Path]
         ("market", market_share_sql("counts", "calibration", "previous")),
     ]
     # intermediates dropped once their last reader has run (what the engine holds stays small)
-    last_read = {"numbers": ("sides",), "features": ("profile",),
+    last_read = {"numbers": ("sides",), "features": ("activity", "profile"),
                  "candidates": ("presence", "totals", "group_cells", "member_ties", "member_keys")}
     ((cdr_rows,),) = eng.rows("SELECT count(*) FROM calls")
     # events of the month are views (read by each step that needs them, never held whole); the call graph
@@ -222,8 +221,6 @@ def build_group_analytics(cfg: Config, period: str, con=None) -> dict[str, Path]
         "call_graph": eng.write(f"SELECT {', '.join(CALL_GRAPH_COLUMNS)} FROM graph", derived_path(work, "call_graph", period)),
         # every graph node with its carrier and on-net flag (the value stage reads it instead of recomputing)
         "numbers": eng.write("SELECT * FROM numbers", derived_path(work, "numbers", period)),
-        # every on-net number's usage of the month (the value stage's indicators read it, not the calls)
-        "activity": eng.write("SELECT * FROM activity ORDER BY number", derived_path(work, "activity", period)),
         "member_scores": eng.write(
             "SELECT * FROM fake ORDER BY group_id, msisdn",
             derived_path(work, "member_scores", period),

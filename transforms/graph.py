@@ -162,20 +162,15 @@ GROUP BY number, cell, time_bin
 
 
 def activity_sql(calls: str) -> str:
-    """Per number with an on-net record, its usage of the month: events with graph nodes and with
-    service codes, days active, seconds of calls, SMS, and the last day it was seen (the group models
-    read the first three, the value stage all of them)."""
+    """Per number: events with graph nodes and with service codes, and days active."""
     return f"""
 SELECT number, count(*) FILTER (WHERE other_type IN {NODE_TYPES}) AS events,
        count(*) FILTER (WHERE other_type = 'service') AS service_events,
-       {distinct_days_sql('CAST(start_time AS DATE)')} AS active_days,
-       CAST(sum(CASE WHEN is_sms THEN 0 ELSE duration_s END) AS BIGINT) AS seconds,
-       count(*) FILTER (WHERE is_sms) AS sms,
-       max(CAST(start_time AS DATE)) AS last_day
+       {distinct_days_sql('CAST(start_time AS DATE)')} AS active_days
 FROM (
-    SELECT caller AS number, callee_type AS other_type, start_time, is_sms, duration_s FROM {calls} WHERE caller_on_net
+    SELECT caller AS number, callee_type AS other_type, start_time FROM {calls} WHERE caller_on_net
     UNION ALL
-    SELECT callee AS number, caller_type AS other_type, start_time, is_sms, duration_s FROM {calls} WHERE callee_on_net
+    SELECT callee AS number, caller_type AS other_type, start_time FROM {calls} WHERE callee_on_net
 ) AS t
 GROUP BY number
 """
@@ -183,23 +178,18 @@ GROUP BY number
 
 def number_sides_sql(calls: str, home_carrier: str) -> str:
     """Every number's records on either side of the calls, in one pass, one row per (number,
-    number_type, on_net, carrier) it was seen with: when it was last seen so (epoch seconds, and the
-    day), its events with graph nodes and with service codes, its days (a day mask, day_bit_sql), its
-    seconds of calls and its SMS. The number
+    number_type, on_net, carrier) it was seen with: when it was last seen so (epoch seconds), its
+    events with graph nodes and with service codes, and its days (a day mask, day_bit_sql). The number
     table (potential.numbers_sql with `sides`) and the activity (activity_from_sides_sql) are small
     aggregations of it, instead of a pass over the calls each."""
     def side(n: str, t: str, on_net: str, other: str) -> str:
         return (f"SELECT {n} AS number, {t} AS number_type, {on_net} AS on_net, "
-                f"CASE WHEN {on_net} THEN {lit(home_carrier)} ELSE other_carrier END AS carrier, {other} AS other_type, "
-                f"start_time, is_sms, duration_s FROM {calls}")
+                f"CASE WHEN {on_net} THEN {lit(home_carrier)} ELSE other_carrier END AS carrier, {other} AS other_type, start_time FROM {calls}")
     return f"""
 SELECT number, number_type, on_net, carrier, max(epoch(start_time)) AS last_seen,
        count(*) FILTER (WHERE other_type IN {NODE_TYPES}) AS node_events,
        count(*) FILTER (WHERE other_type = 'service') AS service_events,
-       bit_or({day_bit_sql('CAST(start_time AS DATE)')}) AS day_mask,
-       CAST(sum(CASE WHEN is_sms THEN 0 ELSE duration_s END) AS BIGINT) AS seconds,
-       count(*) FILTER (WHERE is_sms) AS sms,
-       max(CAST(start_time AS DATE)) AS last_day
+       bit_or({day_bit_sql('CAST(start_time AS DATE)')}) AS day_mask
 FROM (
     {side("caller", "caller_type", "caller_on_net", "callee_type")}
     UNION ALL
@@ -213,7 +203,6 @@ def activity_from_sides_sql(sides: str) -> str:
     """activity_sql's rows (every number with an on-net record) from number_sides_sql's."""
     return f"""
 SELECT number, CAST(sum(node_events) AS BIGINT) AS events, CAST(sum(service_events) AS BIGINT) AS service_events,
-       CAST(bit_count(bit_or(day_mask)) AS BIGINT) AS active_days,
-       CAST(sum(seconds) AS BIGINT) AS seconds, CAST(sum(sms) AS BIGINT) AS sms, max(last_day) AS last_day
+       CAST(bit_count(bit_or(day_mask)) AS BIGINT) AS active_days
 FROM {sides} WHERE on_net GROUP BY number
 """

@@ -7,12 +7,11 @@ criteria. Every indicator's contribution is kept, and the largest one is named, 
 
 from __future__ import annotations
 
+from transforms.graph import distinct_days_sql
 from transforms.sql import lit, num
 
 
-def subscriber_indicators_sql(subscribers: str, billing: str, activity: str, adj: str, numbers: str, features: str, period_end: str) -> str:
-    """Per line in service: the value indicators. `activity`: per on-net number, its usage of the month
-    (transforms.graph.activity_sql's columns)."""
+def subscriber_indicators_sql(subscribers: str, billing: str, calls: str, adj: str, numbers: str, features: str, period_end: str) -> str:
     return f"""
 WITH s AS (
     -- one line per number: the contract keeps msisdn unique among active subscribers only, so a suspended
@@ -26,7 +25,14 @@ WITH s AS (
 ),
 b AS (SELECT msisdn, sum(total_due) AS revenue, sum(paid_amount) AS paid,
              max(paid_at) AS paid_at FROM {billing} GROUP BY msisdn),
-u AS (SELECT number AS msisdn, seconds, sms, active_days, last_day FROM {activity}),
+u AS (
+    SELECT number AS msisdn, sum(CASE WHEN is_sms THEN 0 ELSE duration_s END) AS seconds,
+           count(*) FILTER (WHERE is_sms) AS sms, {distinct_days_sql('CAST(start_time AS DATE)')} AS active_days,
+           max(start_time) AS last_seen
+    FROM (SELECT caller AS number, is_sms, duration_s, start_time FROM {calls} WHERE caller_on_net
+          UNION ALL SELECT callee AS number, is_sms, duration_s, start_time FROM {calls} WHERE callee_on_net) AS t
+    GROUP BY number
+),
 r AS (
     SELECT a.x AS msisdn, count(*) AS contacts,
            count(*) FILTER (WHERE n.on_net) * 1.0 / count(*) AS onnet_share
@@ -41,7 +47,7 @@ SELECT s.msisdn, s.subscriber_id,
        CASE WHEN coalesce(b.revenue, 0) > 0 THEN least(1.0, b.paid / b.revenue) ELSE 1.0 END AS paid_ratio,
        coalesce(b.revenue, 0) - coalesce(b.paid, 0) AS arrears,
        date_diff('day', DATE {lit(period_end)}, CAST(b.paid_at AS DATE)) AS days_to_pay,
-       date_diff('day', u.last_day, DATE {lit(period_end)}) AS recency_days,
+       date_diff('day', CAST(u.last_seen AS DATE), DATE {lit(period_end)}) AS recency_days,
        date_diff('month', s.activated_at, DATE {lit(period_end)}) AS tenure,
        coalesce(r.contacts, 0) AS social_reach,
        coalesce(r.onnet_share, 0) AS onnet_share,
