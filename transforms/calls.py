@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from transforms.numbers import national_number_sql, number_lookup_sql, port_periods_sql
+from transforms.numbers import national_number_sql, port_periods_sql, range_joins_sql
 from transforms.sql import lit
 
 PAIR_TOLERANCE_S = 5
@@ -12,28 +12,26 @@ def normalised_cdr_sql(cdr: str, ranges: str, ported: str, home_carrier: str) ->
     """Every CDR record with the other party as a national number, its type, carrier and on-net flag.
 
     The carrier of a number is the one of its latest port on or before the record's day, otherwise
-    the carrier of its longest matching prefix. The national number and its range are worked out once
-    per distinct signalled number, then joined to the records.
+    the carrier of its longest matching prefix. Both are worked out per record against the small
+    reference tables (ranges: a few dozen rows per prefix length; ports: one row per port), so no step
+    builds anything the size of the month's distinct numbers (about 10M at 100M records, which a 2 GB
+    memory limit cannot hold next to the records).
     """
     nat = national_number_sql("other_party")
+    joins, number_type, range_carrier = range_joins_sql("r.number", ranges)
+    carrier = f"coalesce(p.carrier, {range_carrier})"
     return f"""
-WITH party AS (SELECT other_party, {nat} AS number FROM (SELECT DISTINCT other_party FROM {cdr}) AS d),
-lookup AS ({number_lookup_sql("(SELECT number FROM party)", ranges)}),
-party_range AS (
-    SELECT p.other_party, p.number, l.number_type, l.range_carrier
-    FROM party AS p LEFT JOIN lookup AS l ON l.number = p.number
-),
-ports AS ({port_periods_sql(ported)})
-SELECT r.record_id, r.served_msisdn, n.number AS other_number,
-       n.number_type AS other_type,
-       coalesce(p.carrier, n.range_carrier) AS other_carrier,
-       coalesce(coalesce(p.carrier, n.range_carrier) = {lit(home_carrier)}, false) AND n.number_type = 'mobile' AS other_on_net,
+WITH ports AS ({port_periods_sql(ported)})
+SELECT r.record_id, r.served_msisdn, r.number AS other_number,
+       {number_type} AS other_type,
+       {carrier} AS other_carrier,
+       coalesce({carrier} = {lit(home_carrier)}, false) AND {number_type} = 'mobile' AS other_on_net,
        r.start_time, r.duration_s, r.cell_id,
        r.record_type IN ('SMS_MO', 'SMS_MT') AS is_sms,
        r.record_type IN ('MOC', 'SMS_MO') AS is_mo
-FROM {cdr} AS r
-LEFT JOIN party_range AS n ON n.other_party = r.other_party
-LEFT JOIN ports AS p ON p.msisdn = n.number
+FROM (SELECT record_id, record_type, served_msisdn, {nat} AS number, start_time, duration_s, cell_id FROM {cdr}) AS r
+{joins}
+LEFT JOIN ports AS p ON p.msisdn = r.number
     AND CAST(r.start_time AS DATE) >= p.ported_at
     AND (p.ported_until IS NULL OR CAST(r.start_time AS DATE) < p.ported_until)
 """

@@ -26,32 +26,32 @@ def national_number_sql(col: str) -> str:
     )
 
 
-def number_lookup_sql(numbers: str, ranges: str) -> str:
-    """Per distinct national number (column `number` of relation or subquery `numbers`): its range by
-    longest prefix.
+def range_joins_sql(number: str, ranges: str) -> tuple[str, str, str]:
+    """The range of a national number by longest prefix, for each row of a query: one LEFT JOIN per
+    prefix length (2 .. MAX_PREFIX_LEN) against the ranges of that length, each a table of a few dozen
+    rows (a probe of a tiny hash table per row, nothing the size of the records is built), the longest hit
+    winning. `number`: the SQL expression of the row's national number.
 
-    Output columns: number, number_type, range_carrier. Numbers that match no range are `unknown`.
+    Returns (joins, number_type, range_carrier): the JOIN clauses to put after the row's FROM, and the
+    SQL expressions of the number's type (`unknown` when no range matches, or a `mobile` range matched by
+    a number that is not 11 digits starting with 1; NULL for a NULL number) and its carrier by range (NULL when none matches).
+    A prefix is the table's key; should it come twice, each length's ranges are reduced to one row per
+    prefix (the smallest type and carrier), so a record never matches twice.
     """
-    lens = ", ".join(f"({k})" for k in range(2, MAX_PREFIX_LEN + 1))
-    return f"""
-WITH cand AS (
-    SELECT n.number, substr(n.number, 1, k.len) AS prefix, k.len
-    FROM (SELECT DISTINCT number FROM {numbers}) AS n
-    CROSS JOIN (VALUES {lens}) AS k(len)
-    WHERE length(n.number) >= k.len
-),
-hit AS (
-    SELECT c.number, r.number_type, r.carrier,
-           row_number() OVER (PARTITION BY c.number ORDER BY c.len DESC) AS rk
-    FROM cand AS c JOIN {ranges} AS r ON r.prefix = c.prefix
-)
-SELECT n.number,
-       CASE WHEN h.number_type = 'mobile' AND NOT (n.number LIKE '1%' AND length(n.number) = 11) THEN 'unknown'
-            ELSE coalesce(h.number_type, 'unknown') END AS number_type,
-       h.carrier AS range_carrier
-FROM (SELECT DISTINCT number FROM {numbers}) AS n
-LEFT JOIN (SELECT * FROM hit WHERE rk = 1) AS h ON h.number = n.number
-"""
+    lens = range(MAX_PREFIX_LEN, 1, -1)  # longest first
+    joins = "\n".join(
+        f"LEFT JOIN (SELECT prefix, min(number_type) AS number_type, min(carrier) AS carrier FROM {ranges} "
+        f"WHERE length(prefix) = {k} GROUP BY prefix) AS rg{k} ON rg{k}.prefix = substr({number}, 1, {k})"
+        for k in lens
+    )
+    typ = "CASE " + " ".join(f"WHEN rg{k}.prefix IS NOT NULL THEN rg{k}.number_type" for k in lens) + " END"
+    carrier = "CASE " + " ".join(f"WHEN rg{k}.prefix IS NOT NULL THEN rg{k}.carrier" for k in lens) + " END"
+    number_type = (
+        f"CASE WHEN {number} IS NULL THEN NULL "
+        f"WHEN {typ} = 'mobile' AND NOT ({number} LIKE '1%' AND length({number}) = 11) THEN 'unknown' "
+        f"ELSE coalesce({typ}, 'unknown') END"
+    )
+    return joins, number_type, carrier
 
 
 def port_periods_sql(ported: str) -> str:
