@@ -41,6 +41,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -187,7 +188,6 @@ def scan_partition(landing: Path, table: Table, key: str) -> tuple[list[Path], l
 
 
 CHUNK_BYTES = 8 << 20  # files are read in chunks of this size (counting records, transcoding)
-_BLANK = re.compile(rb"\n(?=\r?\n)")
 
 
 def _records(data: bytes) -> int:
@@ -198,33 +198,49 @@ def _records(data: bytes) -> int:
 
 
 def _count_records(chunks) -> int:
-    """_records over a file given as a stream of byte chunks (the whole file is never held)."""
-    breaks = blank = 0
-    inside = False
-    tail = b""  # the last bytes of the current outside-quotes text (a blank line may span two chunks)
+    """_records over a file given as a stream of byte chunks (the whole file is never held), vectorised:
+    a byte is inside quotes when an odd number of quotes precede it; a line break outside quotes that is
+    followed by another one (\n or \r\n) ends a blank line. The last two bytes of a chunk wait for the next
+    chunk (they need two bytes of look-ahead). A line break put before the first byte (and not counted)
+    makes a blank first line one like any other."""
+    breaks, blank = -1, 0
+    inside = 0  # quotes before `carry`, mod 2
+    carry = b"\n"  # bytes not scanned yet
     first = True
     last = b""
     for data in chunks:
         if not data:
             continue
-        if first:
-            blank += 1 if re.match(rb"\r?\n", data) else 0
-            first = False
+        first = False
         last = data[-1:]
-        segs = data.split(b'"')
-        for i, seg in enumerate(segs):
-            if i:  # a quote between the segments
-                inside = not inside
-                tail = b""
-            if inside:
-                continue
-            breaks += seg.count(b"\n")
-            joined = tail + seg
-            blank += len(_BLANK.findall(joined)) - len(_BLANK.findall(tail))
-            tail = joined[-2:]
+        buf = carry + data
+        n = len(buf) - 2
+        if n <= 0:
+            carry = buf
+            continue
+        b, k, inside = _scan_breaks(buf, n, inside)
+        breaks, blank = breaks + b, blank + k
+        carry = buf[n:]
     if first:
         return 0
+    if carry:
+        b, k, _ = _scan_breaks(carry + b"\0\0", len(carry), inside)
+        breaks, blank = breaks + b, blank + k
     return breaks + (0 if last == b"\n" else 1) - blank
+
+
+def _scan_breaks(buf: bytes, n: int, inside: int) -> tuple[int, int, int]:
+    """(line breaks outside quotes, of them those followed by \n or \r\n, quote parity after) over the first
+    `n` bytes of `buf` (which holds at least 2 more), `inside` the quote parity before them."""
+    a = np.frombuffer(buf, dtype=np.uint8)
+    head = a[:n]
+    quotes = np.flatnonzero(head == 34)
+    nl = np.flatnonzero(head == 10)
+    # a line break is outside quotes when an even number of quotes (and `inside`) precede it
+    nl = nl[((np.searchsorted(quotes, nl) + inside) & 1) == 0]
+    nxt, nxt2 = a[nl + 1], a[nl + 2]
+    blank = int(np.count_nonzero((nxt == 10) | ((nxt == 13) & (nxt2 == 10))))
+    return len(nl), blank, (inside + len(quotes)) & 1
 
 
 def _chunks(path: Path):
