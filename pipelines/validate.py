@@ -226,6 +226,13 @@ def _gx_frame(con, table: str, rel: str, sample: int):
     n = con.execute(f"SELECT count(*) FROM {rel}").fetchall()[0][0]
     samp = f" USING SAMPLE reservoir({sample} ROWS) REPEATABLE (7)" if n > sample else ""
     src = with_conflict_measures(table, rel)
+    if samp and not conflict_rules(table):
+        # the reservoir picks rows by position, whatever columns it carries: drawn over the row ids alone
+        # (a single-threaded scan of two columns instead of all), the same rows are then read in full
+        # (a parallel scan); in file and row order instead of the reservoir's
+        src = (f"(SELECT t.* FROM {rel} AS t SEMI JOIN (SELECT __file, __row FROM {rel}{samp}) AS s "
+               "USING (__file, __row) ORDER BY __file, __row)")
+        samp = ""
     return con.execute(f"SELECT {', '.join(cols)}{derived} FROM (SELECT * FROM {src}{samp})").df(), n
 
 
