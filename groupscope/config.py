@@ -628,9 +628,7 @@ class Config(_Section):
         description="SQLAlchemy URL of the reporting database; empty: embedded DuckDB file work_dir/reporting.duckdb",
     )
     duckdb_memory_limit: str = Field(
-        default="4GB",
-        description="memory DuckDB may use before it spills to disk under work_dir (e.g. 512MB, 8GB); the "
-        "process's peak memory is above it by Python's and Arrow's share (README, Performance)",
+        default="2GB", description="memory DuckDB may use before it spills to disk under work_dir (e.g. 512MB, 4GB)"
     )
     duckdb_threads: int = Field(default=0, ge=0, description="DuckDB worker threads; 0: one per core")
     duckdb_temp_directory: str | None = Field(
