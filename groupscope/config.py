@@ -630,6 +630,19 @@ class Config(_Section):
     duckdb_memory_limit: str = Field(
         default="2GB", description="memory DuckDB may use before it spills to disk under work_dir (e.g. 512MB, 4GB)"
     )
+    @field_validator("duckdb_memory_limit")
+    @classmethod
+    def _memory_limit_duckdb_reads(cls, v: str) -> str:
+        """A size DuckDB itself accepts (e.g. 2GB, 512MiB, 50%), checked by DuckDB, so that a typo is a config
+        error and not a failed run."""
+        import duckdb
+
+        try:
+            duckdb.connect(config={"memory_limit": str(v)}).close()
+        except duckdb.Error as e:
+            raise ValueError(f"not a DuckDB memory size (e.g. 2GB, 512MiB, 50%): {str(e).splitlines()[0]}") from None
+        return str(v)
+
     duckdb_threads: int = Field(default=0, ge=0, description="DuckDB worker threads; 0: one per core")
     duckdb_temp_directory: str | None = Field(
         default=None,

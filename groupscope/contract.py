@@ -421,7 +421,10 @@ GROUP_SUMMARY = OutputList(
         OutputColumn("rule_correction_coefficient", "survey-calibrated factor applied to offnet_key_competitor; "
                      "empty when uncalibrated"),
         OutputColumn("rule_est_offnet_employees", "offnet_key_competitor x rule_correction_coefficient"),
-        OutputColumn("rule_market_share", "market_share's formula with rule_est_offnet_employees"),
+        OutputColumn("rule_market_share", "the operator's rule: (on-net staff + on-net likely employees) / (that + "
+                     "rule_est_offnet_employees); on-net staff = real_members - data_lines; on-net likely employees = the "
+                     "group's unregistered on-net contacts whose contact score, before the work gate and the one-member "
+                     "floor (docs/models.md), reaches analytics.employee_score_threshold, uncorrected (a count not exported)"),
         OutputColumn("previous_month", "whether share_change compares with last month: `present` (the group had "
                      "results last month), `new group` (it had none), `missing` (no results loaded for last month; "
                      "the changes are empty)"),

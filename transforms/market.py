@@ -261,7 +261,7 @@ def market_share_sql(counts: str, calibration: str, previous: str) -> str:
        {before} AS {pre}previous_market_share,
        {now} - {before} AS {pre}share_change,
        {at_prev} - {before} AS {pre}share_change_movement,
-       {now} - {at_prev} AS {pre}share_change_recalibration""")
+       CASE WHEN p.group_id IS NOT NULL THEN {now} - {at_prev} END AS {pre}share_change_recalibration""")
     return f"""
 SELECT c.*,{",".join(cols)},
        CASE WHEN NOT (SELECT count(*) > 0 FROM {previous}) THEN 'missing'

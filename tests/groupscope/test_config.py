@@ -36,6 +36,12 @@ def test_wrong_type_is_named():
         config_from_dict({"calendar": {"timezone": "Mars/Olympus"}})
     with pytest.raises(ConfigError, match=r"calendar\.cdr_timezone: .*unknown time zone"):
         config_from_dict({"calendar": {"cdr_timezone": "UTC+8"}})
+    # a memory size DuckDB would refuse at the first step of a run is refused with the config
+    for bad in ("lots", "100", "1.2.3GB"):
+        with pytest.raises(ConfigError, match=r"duckdb_memory_limit: not a DuckDB memory size"):
+            config_from_dict({"duckdb_memory_limit": bad})
+    for good in ("512MiB", "2 GB", "50%"):
+        assert config_from_dict({"duckdb_memory_limit": good}).duckdb_memory_limit == good
 
 
 def test_moved_calendar_keys_are_refused_with_their_new_place():

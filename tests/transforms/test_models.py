@@ -465,6 +465,9 @@ def test_market_share_both_ways_by_hand():
     assert g3["share_change_recalibration"] == pytest.approx(now - 5 / 9)
     assert g3["share_change"] == pytest.approx(now - 5 / 11)
     assert ms["G1"]["previous_month"] == "new group" and ms["G1"]["share_change"] is None
+    # a new group has no part of a change either (neither movement nor recalibration)
+    assert ms["G1"]["share_change_movement"] is None and ms["G1"]["share_change_recalibration"] is None
+    assert ms["G1"]["rule_share_change_recalibration"] is None
 
 
 def test_market_share_without_surveys_is_uncalibrated_and_a_missing_month_is_missing():
@@ -478,6 +481,8 @@ def test_market_share_without_surveys_is_uncalibrated_and_a_missing_month_is_mis
     assert g3["correction_coefficient"] is None and g3["coefficient_scope"] == "uncalibrated"
     assert g3["market_share"] == pytest.approx(5 / 7) and g3["est_offnet_employees"] == 2
     assert g3["previous_month"] == "missing" and g3["previous_market_share"] is None and g3["share_change"] is None
+    for k in ("share_change_movement", "share_change_recalibration", "rule_share_change", "rule_share_change_recalibration"):
+        assert all(g[k] is None for g in ms.values()), k  # a missing month: every change empty
 
 
 def test_model_tunables_are_config_keys_with_their_meaning():
