@@ -10,7 +10,12 @@ allowed code). The rules here say what it may be, with bounds from `validation.p
 - CDR voice records (MOC/MTC): duration_s at most `max_call_duration_s`;
 - CDR SMS records: duration_s at most `max_sms_duration_s` (0: switches write no duration for SMS);
 - CDR start_time within the day of its dt= partition, widened by `record_day_tolerance_s` on both
-  sides for calls that cross midnight.
+  sides for calls that cross midnight;
+- a bill's bill_month the month of its month= partition (the analytics and the value stage read a
+  month's bills from that partition: a bill of another month there would be read by one and not the
+  other);
+- a survey's surveyed_at not after the end of its month= partition's month (a survey cannot come from
+  the future; an earlier one is a late delivery, which the calibration's `survey_months` window takes).
 
 They are evaluated after the suite's row rules (the first failing rule gives the reason), over the
 same text columns, so they see only values that already have the right shape; each has a typed form
@@ -24,6 +29,7 @@ import datetime as dt
 from expectations.suites import RowRule, _lit, _q, suite_for
 from groupscope.config import PlausibilityConfig
 from groupscope.contract import INPUT_TABLES
+from groupscope.period import Period
 
 VOICE_TYPES = ("MOC", "MTC")
 SMS_TYPES = ("SMS_MO", "SMS_MT")
@@ -46,6 +52,16 @@ def partition_day(partition: str) -> dt.date | None:
         return None
     try:
         return dt.date.fromisoformat(partition[3:])
+    except ValueError:
+        return None
+
+
+def partition_month(partition: str) -> Period | None:
+    """The month of a `month=YYYY-MM` partition key, else None."""
+    if not partition.startswith("month="):
+        return None
+    try:
+        return Period.parse(partition[6:])
     except ValueError:
         return None
 
@@ -91,5 +107,15 @@ def plausibility_rules(table: str, p: PlausibilityConfig, partition: str = "") -
                         f"start_time < '{lo:%Y-%m-%d %H:%M:%S}' OR start_time >= '{hi:%Y-%m-%d %H:%M:%S}'",
                         f"start_time < TIMESTAMP '{lo:%Y-%m-%d %H:%M:%S}' OR start_time >= TIMESTAMP '{hi:%Y-%m-%d %H:%M:%S}'")
             )
+    month = partition_month(partition)
+    if month is not None and table == "billing":
+        # text and typed alike: bill_month is a 'YYYY-MM' string once the suite's pattern rule has passed
+        sql = f"bill_month <> {_lit(str(month))}"
+        rules.append(RowRule("bill_month", f"bill_month not its partition's month ({month})", sql, sql))
+    if month is not None and table == "surveys":
+        last = month.end.isoformat()
+        rules.append(
+            RowRule("surveyed_at", f"surveyed_at after its partition's month ({month})",
+                    f"surveyed_at > {_lit(last)}", f"surveyed_at > DATE {_lit(last)}")
+        )
     return rules
-

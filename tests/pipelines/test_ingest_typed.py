@@ -6,6 +6,7 @@ second, the edges of the partition's day, years outside 1000-9999, a time zone, 
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 import duckdb
 import pyarrow as pa
@@ -122,3 +123,42 @@ def test_a_column_not_of_its_contract_type_reads_the_file_as_text(tmp_path):
     rules = ingest.rules_for(CDR, PART, ingest.IngestOptions())
     assert ingest.read_parquet_source(con, src, CDR, tmp_path, rules)[2] is None
     assert con.execute("SELECT start_time, duration_s FROM __raw").fetchall() == [("2026-10-01 08:00:00", "1")]
+
+
+@pytest.mark.parametrize("typed", [False, True])
+def test_monthly_rows_of_another_month_are_quarantined(tmp_path, typed):
+    """A bill of another month in a month= partition (the analytics and the value stage would read it
+    differently) and a survey dated after the partition's month: quarantined with their reason, the text
+    path (CSV) and the typed path (Parquet) alike; a survey from before the month is a late delivery, kept."""
+    bills = INPUT_TABLES["billing"]
+    surveys = INPUT_TABLES["surveys"]
+    money = ("10.00", "5.00", "1.00", "0.00", "2.00", "14.00", "14.00")
+    bill_rows = [("b1", "13800000001", "2026-10", *money, ""), ("b2", "13800000002", "2026-09", *money, "")]
+    survey_rows = [("G1", "12", "2026-10-31"), ("G2", "12", "2026-11-01"), ("G3", "12", "2026-09-20")]
+    con = duckdb.connect()
+    got = {}
+    for table, rows in ((bills, bill_rows), (surveys, survey_rows)):
+        if typed:
+            cols = {}
+            for k, c in enumerate(table.columns):
+                vals = [r[k] or None for r in rows]
+                if c.type == "money":
+                    cols[c.name] = pa.array([None if v is None else Decimal(v) for v in vals], pa.decimal128(14, 2))
+                elif c.type == "int":
+                    cols[c.name] = pa.array([int(v) for v in vals], pa.int64())
+                elif c.type == "date":
+                    cols[c.name] = pa.array([dt.date.fromisoformat(v) for v in vals], pa.date32())
+                elif c.type == "datetime":
+                    cols[c.name] = pa.array(vals, pa.timestamp("s"))
+                else:
+                    cols[c.name] = pa.array(vals, pa.string())
+            src = tmp_path / f"{table.name}.parquet"
+            pq.write_table(pa.table(cols), src)
+        else:
+            src = tmp_path / f"{table.name}.csv"
+            src.write_text("\n".join([",".join(table.column_names), *(",".join(r) for r in rows)]) + "\n", encoding="utf-8")
+        res, q = ingest.stage_file(con, tmp_path, src, table, "month=2026-10", tmp_path / f"out-{table.name}", "utf-8", "0" * 64, src.name)
+        assert res.rows_read == res.accepted + res.quarantined
+        got[table.name] = (res.accepted, sorted(zip(q.column("row_number").to_pylist(), q.column("reason").to_pylist())))
+    assert got["billing"] == (1, [(2, "bill_month not its partition's month (2026-10)")])
+    assert got["surveys"] == (2, [(2, "surveyed_at after its partition's month (2026-10)")])
