@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from groupscope.config import Config
+from groupscope.errors import StopRun
 from pipelines.storage import derived_path, staged_files
 from transforms.calls import calls_sql, normalised_cdr_sql
 
@@ -21,6 +22,7 @@ def build_calls(cfg: Config, period: str, con=None) -> Path:
     eng = engine_for(cfg, con)
     for t in ("cdr", "number_ranges", "ported_numbers"):
         eng.register_parquet(t, staged_files(work, t, period))
+    _check_home_carrier(eng, cfg.home_carrier)
     # The normalised records are an intermediate (not a result), partitioned by a hash of the record's
     # unordered number pair: an MO record and its MT twin are in one partition, and so is every call of a
     # pair, so the MOC/MTC collapse here and the call graph later run partition by partition.
@@ -32,6 +34,16 @@ def build_calls(cfg: Config, period: str, con=None) -> Path:
     eng.map_parts("calls", calls_sql, "cdr_normalised", out, compression="lz4_raw")
     eng.drop("cdr_normalised")
     return out
+
+
+def _check_home_carrier(eng, home: str) -> None:
+    """Stop when the configured home carrier owns no number range: every number would be off-net and every
+    group model would run on nothing (a misspelled `home_carrier`)."""
+    carriers = [c for (c,) in eng.rows("SELECT DISTINCT carrier FROM number_ranges WHERE carrier IS NOT NULL ORDER BY 1")]
+    if carriers and home not in carriers:
+        shown = ", ".join(carriers[:12]) + (", ..." if len(carriers) > 12 else "")
+        raise StopRun(f"home_carrier {home!r} owns no range in number_ranges (its carriers: {shown}): "
+                      "set home_carrier in the configuration")
 
 
 def register_calendar(con, cfg: Config, calls: str, name: str) -> None:

@@ -99,3 +99,14 @@ def test_out_of_memory_anywhere_in_a_run_is_one_line_and_exit_2(small_operator, 
     assert rc == 2, err
     assert "\n" not in err and "out of memory in step 'ingest and validation'" in err and "duckdb_memory_limit" in err
     assert "Traceback" not in err
+
+
+def test_a_home_carrier_without_ranges_stops_the_calls_stage(tmp_path):
+    from pipelines.calls import _check_home_carrier
+
+    con = duckdb.connect()
+    con.execute("CREATE TABLE number_ranges AS SELECT * FROM (VALUES ('138', 'CMCC'), ('186', 'CUCC')) AS t(prefix, carrier)")
+    eng = DuckDBEngine(con, tmp_path)
+    _check_home_carrier(eng, "CMCC")  # a carrier with ranges: no objection
+    with pytest.raises(StopRun, match=r"home_carrier 'CMCX' owns no range in number_ranges \(its carriers: CMCC, CUCC\)"):
+        _check_home_carrier(eng, "CMCX")
