@@ -388,7 +388,8 @@ GROUP_SUMMARY = OutputList(
         OutputColumn("listed_members", "registered members at period end"),
         OutputColumn("suspect_members", "members flagged as fake"),
         OutputColumn("real_members", "listed_members - suspect_members"),
-        OutputColumn("purity", "real_members / listed_members (纯度)"),
+        OutputColumn("purity", "real_members / listed_members (纯度); empty for an active group without members at "
+                     "period end (every member left, or none registered yet), whose shares are empty too"),
         OutputColumn("est_onnet_unregistered", "estimated employees who are home-carrier subscribers but not "
                      "registered members (its expected on-net employees among its contacts x the survey-calibrated "
                      "correction coefficient, rounded)"),

@@ -97,18 +97,20 @@ p AS (
 )
 SELECT g.group_id, g.industry, g.region, g.account_manager_id,
        {size_band_sql("f.listed_members", size_bands)} AS size_band,
-       f.listed_members, f.suspect_members, f.listed_members - f.suspect_members AS real_members,
-       (f.listed_members - f.suspect_members) * 1.0 / f.listed_members AS purity,
-       f.insufficient_members, f.data_lines,
+       coalesce(f.listed_members, 0) AS listed_members, coalesce(f.suspect_members, 0) AS suspect_members,
+       coalesce(f.listed_members - f.suspect_members, 0) AS real_members,
+       -- an active group without current members (all left, or none registered yet) has a row, without purity
+       (f.listed_members - f.suspect_members) * 1.0 / nullif(f.listed_members, 0) AS purity,
+       coalesce(f.insufficient_members, 0) AS insufficient_members, coalesce(f.data_lines, 0) AS data_lines,
        -- employees on the home network: real members that are people (not data cards or IoT SIMs)
-       f.listed_members - f.suspect_members - f.data_lines AS onnet_registered_staff,
+       coalesce(f.listed_members - f.suspect_members - f.data_lines, 0) AS onnet_registered_staff,
        coalesce(p.onnet_detected, 0) AS onnet_detected,
        coalesce(p.offnet_detected, 0) AS offnet_detected,
        coalesce(p.offnet_key_competitor, 0) AS offnet_key_competitor,
        -- rounded: a parallel sum's last digits depend on the order
        round(coalesce(p.onnet_expected, 0), 6) AS onnet_expected,
        round(coalesce(p.offnet_expected, 0), 6) AS offnet_expected
-FROM {groups} AS g JOIN f ON f.group_id = g.group_id
+FROM {groups} AS g LEFT JOIN f ON f.group_id = g.group_id
 LEFT JOIN p ON p.group_id = g.group_id
 WHERE g.status = 'active'
 """
@@ -194,6 +196,7 @@ obs AS (
            c.onnet_registered_staff, c.onnet_expected, c.offnet_expected, c.onnet_detected, c.offnet_key_competitor,
            s.surveyed_headcount AS headcount
     FROM {counts} AS c JOIN s ON s.group_id = c.group_id JOIN bands AS b ON b.label = c.size_band
+    WHERE c.listed_members > 0  -- a group without current members: nothing of it was counted
 ),
 -- a band with too few surveys widens to its neighbouring bands, one step each way at a time
 reach AS (

@@ -376,7 +376,7 @@ def test_contact_mostly_outside_working_time_is_not_a_likely_employee():
 # ---------------------------------------------------------------- market share both ways
 
 COUNTS = {
-    "group_id": ["G1", "G2", "G3"], "industry": ["retail"] * 3, "size_band": ["10-29"] * 3, "real_members": [9, 9, 5],
+    "group_id": ["G1", "G2", "G3"], "industry": ["retail"] * 3, "size_band": ["10-29"] * 3, "listed_members": [10, 9, 5], "real_members": [9, 9, 5],
     "onnet_registered_staff": [8, 9, 5], "onnet_detected": [2, 1, 0],
     "offnet_detected": [4, 6, 2], "offnet_key_competitor": [2, 5, 1],
     # expected employees: here every candidate's score is at 0 or 1 of the ramp, the hard counts
@@ -418,6 +418,34 @@ def test_group_counts_by_hand():
     g = _rows(con, market.group_counts_sql("groups", "fake", "employee", 0.5, 0.65, 0.1, [3, 9], [0.5, 0.7]))["G1"]
     assert g["onnet_expected"] == pytest.approx(1.25) and g["offnet_expected"] == pytest.approx(1.75)
     assert (g["onnet_detected"], g["offnet_detected"]) == (1, 2)  # the likely employees stay as they were
+
+
+def test_an_active_group_without_current_members_has_a_row_without_purity_or_share():
+    # the contract's group summary has one row per active group: G0's members all left (or none registered
+    # yet); it is counted with 0 members, no purity and no market share (empty, never 0/0), and a survey of
+    # it calibrates nothing
+    con = _con(
+        groups={"group_id": ["G0", "G1"], "industry": ["retail"] * 2, "region": ["R"] * 2,
+                "account_manager_id": ["A"] * 2, "status": ["active"] * 2},
+        fake={"group_id": ["G1"] * 2, "is_suspect": [False, False], "evidence": ["sufficient"] * 2,
+              "data_line": [False, False]},
+        employee={"group_id": ["G1"], "on_net": [False], "score": [0.9], "member_share": [0.5]},
+    )
+    con.execute("CREATE TABLE counts AS " + market.group_counts_sql("groups", "fake", "employee", 0.5, 0.65, 0.1, [3, 9]))
+    g = _rows(con, "SELECT * FROM counts")
+    assert set(g) == {"G0", "G1"}
+    assert (g["G0"]["listed_members"], g["G0"]["real_members"], g["G0"]["onnet_registered_staff"], g["G0"]["purity"]) == (0, 0, 0, None)
+    d = datetime(2026, 10, 15).date()
+    con.register("surveys_df", pa.table({"group_id": ["G0", "G1"], "surveyed_headcount": [500, 4], "surveyed_at": [d, d]}))
+    con.execute("CREATE TABLE surveys AS SELECT * FROM surveys_df")
+    con.execute("CREATE TABLE calibration AS " + market.calibration_sql("counts", "surveys", 8, [3, 9]))
+    cal = _rows(con, "SELECT scope AS group_id, * FROM calibration")["global"]
+    assert cal["surveys"] == 1 and cal["coefficient"] == pytest.approx(2.0)  # G1 alone: (4 - 2) / 1
+    con.register("prev_df", pa.table(_empty_previous()))
+    con.execute("CREATE TABLE previous AS SELECT * FROM prev_df")
+    ms = _rows(con, market.market_share_sql("counts", "calibration", "previous"))
+    assert ms["G0"]["market_share"] is None and ms["G0"]["market_share_staff"] is None
+    assert ms["G1"]["market_share"] == pytest.approx(2 / 4)
 
 
 def _market(surveys: dict, previous: dict | None) -> tuple[dict, dict]:
@@ -520,7 +548,7 @@ def test_coefficient_by_size_band_pools_neighbouring_bands():
     # bands [3, 9]: 1-3, 4-9, 10+; at least 2 surveys per scope. G1, G2 (1-3) and G3 (10+) are surveyed.
     counts = {
         "group_id": ["G1", "G2", "G3", "G4"], "industry": ["retail"] * 4, "size_band": ["1-3", "1-3", "10+", "10+"],
-        "real_members": [4, 2, 20, 10], "onnet_registered_staff": [4, 2, 20, 10], "onnet_detected": [1, 0, 2, 0],
+        "listed_members": [4, 2, 20, 10], "real_members": [4, 2, 20, 10], "onnet_registered_staff": [4, 2, 20, 10], "onnet_detected": [1, 0, 2, 0],
         "offnet_detected": [1, 2, 8, 5], "offnet_key_competitor": [1, 1, 1, 1],
         "onnet_expected": [1.0, 0.0, 2.0, 0.0], "offnet_expected": [1.0, 2.0, 8.0, 5.0],
     }
@@ -549,7 +577,7 @@ def test_a_band_coefficient_far_from_the_global_one_is_clipped_and_warned(tmp_pa
     # global 38/22. Held within [global / 3, global x 3] = [0.5758, 114/22 = 5.1818]: 1-3 is clipped to 114/22
     counts = {
         "group_id": ["G1", "G2", "G3", "G4"], "industry": ["retail"] * 4, "size_band": ["1-3", "1-3", "10+", "10+"],
-        "real_members": [2, 2, 20, 10], "onnet_registered_staff": [2, 2, 20, 10], "onnet_detected": [0, 0, 0, 0],
+        "listed_members": [2, 2, 20, 10], "real_members": [2, 2, 20, 10], "onnet_registered_staff": [2, 2, 20, 10], "onnet_detected": [0, 0, 0, 0],
         "offnet_detected": [1, 1, 10, 10], "offnet_key_competitor": [1, 1, 1, 1],
         "onnet_expected": [0.0, 0.0, 0.0, 0.0], "offnet_expected": [1.0, 1.0, 10.0, 10.0],
     }
