@@ -126,7 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--out", required=True, help="LANDING folder to (re)create")
     g.add_argument("--truth", help="ground-truth folder (default: LANDING_truth beside LANDING)")
     g.add_argument("--months", required=True, type=_months, help="comma-separated YYYY-MM list, in calendar order")
-    g.add_argument("--subscribers", type=_positive_int, default=20_000, help="home-carrier subscribers")
+    g.add_argument("--subscribers", type=_positive_int, default=20_000, help="home-carrier subscribers (at least 200)")
     g.add_argument("--seed", type=int, default=1)
     g.add_argument("--faults", action="store_true", help="inject malformed rows (quarantined) and files; "
                    "the file faults block `run` by default: see docs/faults.example.yaml")

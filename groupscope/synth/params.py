@@ -80,6 +80,13 @@ class SynthParams:
             raise ValueError("survey_error must be below 1")
         if self.max_groups is not None and self.max_groups < 1:
             raise ValueError("max_groups must be at least 1")
+        if self.fault_kinds and not self.faults:
+            raise ValueError("fault kinds are named but faults are off (add --faults)")
+        from groupscope.contract import INPUT_TABLES
+
+        unknown = sorted(set(self.gbk_sources) - set(INPUT_TABLES))
+        if unknown:
+            raise ValueError(f"unknown table(s) to write in GBK: {', '.join(unknown)} (tables: {', '.join(INPUT_TABLES)})")
         if self.cdr_format not in ("mixed", "csv", "csv.gz", "parquet"):
             raise ValueError("cdr_format must be mixed, csv, csv.gz or parquet")
 

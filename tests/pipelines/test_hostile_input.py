@@ -88,7 +88,7 @@ def _faulty(tiny: Path, tmp_path: Path, *kinds: str) -> tuple[Path, list[dict], 
     landing = tmp_path / "landing"
     shutil.copytree(tiny, landing, symlinks=True)
     truth = tmp_path / "truth"
-    inject_faults(landing, truth, replace(TINY, fault_kinds=kinds))
+    inject_faults(landing, truth, replace(TINY, faults=True, fault_kinds=kinds))
     with open(truth / "faults.csv", encoding="utf-8", newline="") as fh:
         rows = list(csv.DictReader(fh))
     with open(truth / "fault_files.csv", encoding="utf-8", newline="") as fh:

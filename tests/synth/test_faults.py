@@ -82,3 +82,10 @@ def test_broken_rows_carry_the_injected_values(faulty_operator):
 def test_unknown_fault_kind_is_refused(tmp_path):
     with pytest.raises(ValueError, match="unknown fault kinds: nope"):
         generate(SynthParams(months=("2026-10",), subscribers=300, faults=True, fault_kinds=("nope",)), tmp_path / "l")
+
+
+def test_generator_options_that_would_do_nothing_are_refused():
+    with pytest.raises(ValueError, match="faults are off"):
+        SynthParams(months=("2026-10",), subscribers=300, fault_kinds=("cdr_outside_day",))
+    with pytest.raises(ValueError, match="unknown table.*GBK: nosuch"):
+        SynthParams(months=("2026-10",), subscribers=300, gbk_sources=("nosuch",))
