@@ -372,20 +372,20 @@ def calibration_text(con: duckdb.DuckDBPyConnection, path, warn_loo_pp: float | 
             f"WARNING: market share {glob[2] if glob else 'uncalibrated'} ({glob[1] if glob else 0} surveys): "
             "off-net employees are the uncorrected counts, a lower bound; collect account managers' surveys"
         )
+    scoped: dict[str, list[str]] = {}  # one warning per finding: bands pooled to the same surveys say it once
     for s, k, _st, c, loo, rc, rloo, raw_c, raw_rc in cal:
         for method, coef, raw_coef, err in (("score", c, raw_c, loo), ("10 % rule", rc, raw_rc, rloo)):
             if coef is not None and raw_coef is not None and abs(coef - raw_coef) > 1e-6 * max(1.0, abs(raw_coef)):  # raw: rounded to 6 digits
-                lines.append(
-                    f"WARNING: market share {s} (n={k}): {method} coefficient {raw_coef:.2f} is implausibly far from "
-                    f"the global one, clipped to {coef:.2f} (analytics.{'' if method == 'score' else 'rule_'}coefficient_max_ratio)"
-                )
+                scoped.setdefault(
+                    f"(n={k}): {method} coefficient {raw_coef:.2f} is implausibly far from the global one, clipped to "
+                    f"{coef:.2f} (analytics.{'' if method == 'score' else 'rule_'}coefficient_max_ratio)", []).append(s)
             if warn_loo_pp is not None and err is not None and err > warn_loo_pp:
-                lines.append(
-                    f"WARNING: market share {s} (n={k}): {method} leave-one-out error {err:.1f} pp is above "
-                    f"{warn_loo_pp:g} pp (analytics.coefficient_warn_loo_pp): its shares are unreliable"
-                )
-    for line in lines:
-        logging.getLogger("groupscope").warning(line)
+                scoped.setdefault(
+                    f"(n={k}): {method} leave-one-out error {err:.1f} pp is above {warn_loo_pp:g} pp "
+                    "(analytics.coefficient_warn_loo_pp): its shares are unreliable", []).append(s)
+    lines += [f"WARNING: market share {', '.join(scopes)} {finding}" for finding, scopes in scoped.items()]
+    for line in lines:  # the log's own level prefix stands for the summary's WARNING:
+        logging.getLogger("groupscope").warning(line.removeprefix("WARNING: "))
     return text, "".join(line + "\n" for line in lines)
 
 

@@ -634,3 +634,23 @@ def test_distinct_days_from_the_day_mask_equal_a_distinct_count():
     assert len(got) == 2000
     assert [r for r in got if r[1] != r[2]] == []
     assert max(r[2] for r in got) > 25  # numbers active on many days of both months are in the sample
+
+
+def test_bands_pooled_to_the_same_surveys_warn_once(tmp_path):
+    from pipelines.run import calibration_text
+
+    con = duckdb.connect()
+    path = tmp_path / "cal.parquet"
+    con.execute(
+        f"COPY (SELECT * FROM (VALUES ('global', 16, 'calibrated', 1.5, 30.0, 2.0, 5.0), "
+        "('size 4-9', 16, 'calibrated', 1.5, 30.0, 2.0, 5.0), ('size 10-29', 16, 'calibrated', 1.5, 30.0, 2.0, 5.0), "
+        "('size 1-3', 9, 'calibrated', 1.2, 40.0, 2.0, 5.0)) "
+        f"AS t(scope, surveys, status, coefficient, loo_mae_pp, rule_coefficient, rule_loo_mae_pp)) TO '{path}' (FORMAT parquet)"
+    )
+    _text, warning = calibration_text(con, path, warn_loo_pp=25.0)
+    assert warning.splitlines() == [
+        "WARNING: market share global, size 10-29, size 4-9 (n=16): score leave-one-out error 30.0 pp is above 25 pp "
+        "(analytics.coefficient_warn_loo_pp): its shares are unreliable",
+        "WARNING: market share size 1-3 (n=9): score leave-one-out error 40.0 pp is above 25 pp "
+        "(analytics.coefficient_warn_loo_pp): its shares are unreliable",
+    ]
