@@ -16,6 +16,9 @@ allowed code). The rules here say what it may be, with bounds from `validation.p
   other);
 - a survey's surveyed_at not after the end of its month= partition's month (a survey cannot come from
   the future; an earlier one is a late delivery, which the calibration's `survey_months` window takes).
+- a membership does not end before it starts (left_at before joined_at);
+- a subscriber is not activated, and a group not registered, after the end of its partition's month
+  (the snapshot of a month cannot hold the future), and an active subscriber has no closed_at.
 
 They are evaluated after the suite's row rules (the first failing rule gives the reason), over the
 same text columns, so they see only values that already have the right shape; each has a typed form
@@ -112,6 +115,17 @@ def plausibility_rules(table: str, p: PlausibilityConfig, partition: str = "") -
         # text and typed alike: bill_month is a 'YYYY-MM' string once the suite's pattern rule has passed
         sql = f"bill_month <> {_lit(str(month))}"
         rules.append(RowRule("bill_month", f"bill_month not its partition's month ({month})", sql, sql))
+    if table == "memberships":
+        rules.append(RowRule("left_at", "left_at before joined_at",
+                             f"{_present('left_at')} AND left_at < joined_at", "left_at < joined_at"))
+    if table == "subscribers":
+        rules.append(RowRule("closed_at", "closed_at set for an active subscriber",
+                             f"status = 'active' AND {_present('closed_at')}", "status = 'active' AND closed_at IS NOT NULL"))
+    for tbl, col in (("subscribers", "activated_at"), ("groups", "registered_at")):
+        if month is not None and table == tbl:
+            last = month.end.isoformat()
+            rules.append(RowRule(col, f"{col} after its partition's month ({month})",
+                                 f"{col} > {_lit(last)}", f"{col} > DATE {_lit(last)}"))
     if month is not None and table == "surveys":
         last = month.end.isoformat()
         rules.append(

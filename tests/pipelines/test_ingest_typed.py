@@ -125,40 +125,58 @@ def test_a_column_not_of_its_contract_type_reads_the_file_as_text(tmp_path):
     assert con.execute("SELECT start_time, duration_s FROM __raw").fetchall() == [("2026-10-01 08:00:00", "1")]
 
 
+
+def _stage_rows(tmp_path, table, rows: list[tuple], typed: bool, part: str = "month=2026-10") -> tuple[int, list]:
+    """Stage `rows` (text values, '' for empty) of a monthly table as a CSV file or, `typed`, as a Parquet file
+    in the contract's physical types; returns the accepted count and the (row_number, reason) quarantined."""
+    if typed:
+        cols = {}
+        for k, c in enumerate(table.columns):
+            vals = [r[k] or None for r in rows]
+            if c.type == "money":
+                cols[c.name] = pa.array([None if v is None else Decimal(v) for v in vals], pa.decimal128(14, 2))
+            elif c.type == "int":
+                cols[c.name] = pa.array([None if v is None else int(v) for v in vals], pa.int64())
+            elif c.type == "date":
+                cols[c.name] = pa.array([None if v is None else dt.date.fromisoformat(v) for v in vals], pa.date32())
+            elif c.type == "datetime":
+                cols[c.name] = pa.array(vals, pa.timestamp("s"))
+            else:
+                cols[c.name] = pa.array(vals, pa.string())
+        src = tmp_path / f"{table.name}.parquet"
+        pq.write_table(pa.table(cols), src)
+    else:
+        src = tmp_path / f"{table.name}.csv"
+        src.write_text("\n".join([",".join(table.column_names), *(",".join(r) for r in rows)]) + "\n", encoding="utf-8")
+    res, q = ingest.stage_file(duckdb.connect(), tmp_path, src, table, part, tmp_path / f"out-{table.name}", "utf-8", "0" * 64, src.name)
+    assert res.rows_read == res.accepted + res.quarantined
+    return res.accepted, sorted(zip(q.column("row_number").to_pylist(), q.column("reason").to_pylist()))
+
+
 @pytest.mark.parametrize("typed", [False, True])
 def test_monthly_rows_of_another_month_are_quarantined(tmp_path, typed):
     """A bill of another month in a month= partition (the analytics and the value stage would read it
     differently) and a survey dated after the partition's month: quarantined with their reason, the text
     path (CSV) and the typed path (Parquet) alike; a survey from before the month is a late delivery, kept."""
-    bills = INPUT_TABLES["billing"]
-    surveys = INPUT_TABLES["surveys"]
     money = ("10.00", "5.00", "1.00", "0.00", "2.00", "14.00", "14.00")
-    bill_rows = [("b1", "13800000001", "2026-10", *money, ""), ("b2", "13800000002", "2026-09", *money, "")]
-    survey_rows = [("G1", "12", "2026-10-31"), ("G2", "12", "2026-11-01"), ("G3", "12", "2026-09-20")]
-    con = duckdb.connect()
-    got = {}
-    for table, rows in ((bills, bill_rows), (surveys, survey_rows)):
-        if typed:
-            cols = {}
-            for k, c in enumerate(table.columns):
-                vals = [r[k] or None for r in rows]
-                if c.type == "money":
-                    cols[c.name] = pa.array([None if v is None else Decimal(v) for v in vals], pa.decimal128(14, 2))
-                elif c.type == "int":
-                    cols[c.name] = pa.array([int(v) for v in vals], pa.int64())
-                elif c.type == "date":
-                    cols[c.name] = pa.array([dt.date.fromisoformat(v) for v in vals], pa.date32())
-                elif c.type == "datetime":
-                    cols[c.name] = pa.array(vals, pa.timestamp("s"))
-                else:
-                    cols[c.name] = pa.array(vals, pa.string())
-            src = tmp_path / f"{table.name}.parquet"
-            pq.write_table(pa.table(cols), src)
-        else:
-            src = tmp_path / f"{table.name}.csv"
-            src.write_text("\n".join([",".join(table.column_names), *(",".join(r) for r in rows)]) + "\n", encoding="utf-8")
-        res, q = ingest.stage_file(con, tmp_path, src, table, "month=2026-10", tmp_path / f"out-{table.name}", "utf-8", "0" * 64, src.name)
-        assert res.rows_read == res.accepted + res.quarantined
-        got[table.name] = (res.accepted, sorted(zip(q.column("row_number").to_pylist(), q.column("reason").to_pylist())))
-    assert got["billing"] == (1, [(2, "bill_month not its partition's month (2026-10)")])
-    assert got["surveys"] == (2, [(2, "surveyed_at after its partition's month (2026-10)")])
+    bills = [("b1", "13800000001", "2026-10", *money, ""), ("b2", "13800000002", "2026-09", *money, "")]
+    surveys = [("G1", "12", "2026-10-31"), ("G2", "12", "2026-11-01"), ("G3", "12", "2026-09-20")]
+    assert _stage_rows(tmp_path, INPUT_TABLES["billing"], bills, typed) == (1, [(2, "bill_month not its partition's month (2026-10)")])
+    assert _stage_rows(tmp_path, INPUT_TABLES["surveys"], surveys, typed) == (2, [(2, "surveyed_at after its partition's month (2026-10)")])
+
+
+@pytest.mark.parametrize("typed", [False, True])
+def test_impossible_reference_rows_are_quarantined(tmp_path, typed):
+    """A membership that ends before it starts, a subscriber or a group from after the month, an active
+    subscriber with a closed_at: quarantined with their reason; the edges (same day, the month's last day,
+    a closed subscriber with its closed_at) are kept."""
+    members = [("G1", "13800000001", "2011-01-01", "2010-01-01", "member"), ("G1", "13800000002", "2011-01-01", "2011-01-01", "member"),
+               ("G1", "13800000003", "2011-01-01", "", "member")]
+    subs = [("S1", "13800000001", "active", "2026-10-31", "", "P1", "R"), ("S2", "13800000002", "active", "2026-11-01", "", "P1", "R"),
+            ("S3", "13800000003", "active", "2020-01-01", "2026-10-05", "P1", "R"),
+            ("S4", "13800000004", "closed", "2020-01-01", "2026-10-05", "P1", "R")]
+    groups = [("G1", "A", "retail", "R", "AM1", "2026-10-31", "active"), ("G2", "B", "retail", "R", "AM1", "2027-06-01", "active")]
+    assert _stage_rows(tmp_path, INPUT_TABLES["memberships"], members, typed) == (2, [(1, "left_at before joined_at")])
+    assert _stage_rows(tmp_path, INPUT_TABLES["subscribers"], subs, typed) == (
+        2, [(2, "activated_at after its partition's month (2026-10)"), (3, "closed_at set for an active subscriber")])
+    assert _stage_rows(tmp_path, INPUT_TABLES["groups"], groups, typed) == (1, [(2, "registered_at after its partition's month (2026-10)")])
