@@ -6,7 +6,8 @@ allowed code). The rules here say what it may be, with bounds from `validation.p
 
 - text columns (those the suite does not already hold to a value set or pattern): at most
   `max_text_length` characters and, with `reject_control_characters`, no
-  control characters (NUL, ESC, BEL, DEL, ...; tab and line breaks are left to CSV quoting);
+  control characters (NUL, ESC, BEL, DEL, ...; tab and line breaks are left to CSV quoting); an
+  identifier (a column named *_id) without leading or trailing spaces;
 - CDR voice records (MOC/MTC): duration_s at most `max_call_duration_s`;
 - CDR SMS records: duration_s at most `max_sms_duration_s` (0: switches write no duration for SMS);
 - CDR start_time within the day of its dt= partition, widened by `record_day_tolerance_s` on both
@@ -89,6 +90,9 @@ def plausibility_rules(table: str, p: PlausibilityConfig, partition: str = "") -
             rules.append(RowRule(c.name, f"{c.name} contains control characters", sql, sql))
         sql = f"{_present(v)} AND length({v}) > {int(p.max_text_length)}"
         rules.append(RowRule(c.name, f"{c.name} longer than {p.max_text_length} characters", sql, sql))
+        if c.name.endswith("_id"):  # an identifier joins by equality: 'R1 ' would be another key than 'R1'
+            sql = f"{_present(v)} AND {v} <> trim({v})"
+            rules.append(RowRule(c.name, f"{c.name} has leading or trailing spaces", sql, sql))
     if table == "cdr":
         dur, rtype = "TRY_CAST(duration_s AS BIGINT)", "record_type"
         # typed: duration_s is a BIGINT already

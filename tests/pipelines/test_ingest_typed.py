@@ -175,8 +175,10 @@ def test_impossible_reference_rows_are_quarantined(tmp_path, typed):
     subs = [("S1", "13800000001", "active", "2026-10-31", "", "P1", "R"), ("S2", "13800000002", "active", "2026-11-01", "", "P1", "R"),
             ("S3", "13800000003", "active", "2020-01-01", "2026-10-05", "P1", "R"),
             ("S4", "13800000004", "closed", "2020-01-01", "2026-10-05", "P1", "R")]
-    groups = [("G1", "A", "retail", "R", "AM1", "2026-10-31", "active"), ("G2", "B", "retail", "R", "AM1", "2027-06-01", "active")]
+    groups = [("G1", "A", "retail", "R", "AM1", "2026-10-31", "active"), ("G2", "B", "retail", "R", "AM1", "2027-06-01", "active"),
+              ("G3 ", "C", "retail", "R", "AM1", "2026-10-01", "active")]
     assert _stage_rows(tmp_path, INPUT_TABLES["memberships"], members, typed) == (2, [(1, "left_at before joined_at")])
     assert _stage_rows(tmp_path, INPUT_TABLES["subscribers"], subs, typed) == (
         2, [(2, "activated_at after its partition's month (2026-10)"), (3, "closed_at set for an active subscriber")])
-    assert _stage_rows(tmp_path, INPUT_TABLES["groups"], groups, typed) == (1, [(2, "registered_at after its partition's month (2026-10)")])
+    assert _stage_rows(tmp_path, INPUT_TABLES["groups"], groups, typed) == (1, [(2, "registered_at after its partition's month (2026-10)"),
+                                                                                   (3, "group_id has leading or trailing spaces")])
