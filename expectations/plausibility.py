@@ -16,7 +16,7 @@ allowed code). The rules here say what it may be, with bounds from `validation.p
   month's bills from that partition: a bill of another month there would be read by one and not the
   other);
 - a survey's surveyed_at not after the end of its month= partition's month (a survey cannot come from
-  the future; an earlier one is a late delivery, which the calibration's `survey_months` window takes).
+  the future; an earlier one is a late delivery, which the calibration's `survey_months` window takes);
 - a membership does not end before it starts (left_at before joined_at);
 - a subscriber is not activated, and a group not registered, after the end of its partition's month
   (the snapshot of a month cannot hold the future), and an active subscriber has no closed_at.
@@ -125,15 +125,10 @@ def plausibility_rules(table: str, p: PlausibilityConfig, partition: str = "") -
     if table == "subscribers":
         rules.append(RowRule("closed_at", "closed_at set for an active subscriber",
                              f"status = 'active' AND {_present('closed_at')}", "status = 'active' AND closed_at IS NOT NULL"))
-    for tbl, col in (("subscribers", "activated_at"), ("groups", "registered_at")):
-        if month is not None and table == tbl:
-            last = month.end.isoformat()
-            rules.append(RowRule(col, f"{col} after its partition's month ({month})",
-                                 f"{col} > {_lit(last)}", f"{col} > DATE {_lit(last)}"))
-    if month is not None and table == "surveys":
-        last = month.end.isoformat()
-        rules.append(
-            RowRule("surveyed_at", f"surveyed_at after its partition's month ({month})",
-                    f"surveyed_at > {_lit(last)}", f"surveyed_at > DATE {_lit(last)}")
-        )
+    # a month's snapshot cannot hold the future (text: 'YYYY-MM-DD' once the suite's format rule has passed)
+    future = {"subscribers": "activated_at", "groups": "registered_at", "surveys": "surveyed_at"}
+    if month is not None and table in future:
+        col, last = future[table], month.end.isoformat()
+        rules.append(RowRule(col, f"{col} after its partition's month ({month})",
+                             f"{col} > {_lit(last)}", f"{col} > DATE {_lit(last)}"))
     return rules

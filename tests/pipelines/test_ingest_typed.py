@@ -125,7 +125,6 @@ def test_a_column_not_of_its_contract_type_reads_the_file_as_text(tmp_path):
     assert con.execute("SELECT start_time, duration_s FROM __raw").fetchall() == [("2026-10-01 08:00:00", "1")]
 
 
-
 def _stage_rows(tmp_path, table, rows: list[tuple], typed: bool, part: str = "month=2026-10") -> tuple[int, list]:
     """Stage `rows` (text values, '' for empty) of a monthly table as a CSV file or, `typed`, as a Parquet file
     in the contract's physical types; returns the accepted count and the (row_number, reason) quarantined."""
