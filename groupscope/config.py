@@ -290,6 +290,13 @@ class AnalyticsConfig(_Section):
         "the members is one member in a small group, ten in a large one, so the key competitor users found per "
         "employee fall with the group's size)",
     )
+    survey_max_ratio: float = Field(
+        default=10.0, gt=1,
+        description="a survey is left out of the calibration (counted in surveys_excluded, named in the run's log) "
+        "when its headcount is over this many times the employees the group's calls show (on-net staff + expected "
+        "unregistered employees, + 1) or under its on-net staff / this: a typing error or another company's "
+        "figure, which would otherwise set every group's coefficient",
+    )
     coefficient_warn_loo_pp: float = Field(
         default=25.0, gt=0,
         description="the run warns when a coefficient's leave-one-out market-share error (percentage points) is above this",
@@ -737,7 +744,15 @@ def load_config(path: str | os.PathLike[str] | None = None, **overrides: Any) ->
         if not p.exists():
             raise ConfigError(f"config file {p} does not exist")
         try:
-            loaded = yaml.safe_load(p.read_text(encoding="utf-8"))
+            text = p.read_text(encoding="utf-8")
+        except IsADirectoryError:
+            raise ConfigError(f"config file {p} is a directory, not a YAML file") from None
+        except UnicodeDecodeError as e:
+            raise ConfigError(f"{p}: not UTF-8 text (byte {e.start}): save the config as UTF-8") from None
+        except OSError as e:
+            raise ConfigError(f"config file {p} cannot be read: {e.strerror or e}") from None
+        try:
+            loaded = yaml.safe_load(text)
         except yaml.YAMLError as e:
             raise ConfigError(f"{p}: not valid YAML: {yaml_error_line(e)}") from None
         if loaded is not None and not isinstance(loaded, dict):

@@ -41,7 +41,7 @@ from transforms.graph import (
     number_sides_sql,
     presence_sql,
 )
-from transforms.market import calibration_sql, group_counts_sql, market_share_sql
+from transforms.market import calibration_sql, group_counts_sql, market_share_sql, surveyed_groups_sql
 from transforms.membership import colleague_ties_sql, member_features_sql
 from transforms.potential import (
     candidate_features_sql,
@@ -190,7 +190,7 @@ def build_group_analytics(cfg: Config, period: str, con=None) -> dict[str, Path]
             "groups", "fake", "employee_counted", a.fake_threshold, a.employee_score_threshold, a.potential_member_share,
             mc.size_bands, a.employee_count_ramp)),
         ("calibration", calibration_sql("counts", "surveys", a.min_surveys_per_industry, mc.size_bands,
-                                        a.coefficient_max_ratio, a.rule_coefficient_max_ratio)),
+                                        a.coefficient_max_ratio, a.rule_coefficient_max_ratio, a.survey_max_ratio)),
         ("previous", _previous_summary(eng, work, period)),
         ("market", market_share_sql("counts", "calibration", "previous")),
     ]
@@ -216,6 +216,7 @@ def build_group_analytics(cfg: Config, period: str, con=None) -> dict[str, Path]
             for rel in last_read.get(name, ()):
                 eng.drop(rel)
             bar.advance()
+    _warn_implausible_surveys(eng, a.survey_max_ratio)
     share = a.potential_member_share
     out = {
         "call_graph": eng.write(f"SELECT {', '.join(CALL_GRAPH_COLUMNS)} FROM graph", derived_path(work, "call_graph", period)),
@@ -240,6 +241,20 @@ def build_group_analytics(cfg: Config, period: str, con=None) -> dict[str, Path]
     out.update(_prospects(eng, cfg, period))
     eng.drop("graph")  # its partitions (written whole as call_graph above)
     return out
+
+
+def _warn_implausible_surveys(eng: Engine, ratio: float) -> None:
+    """Name the surveys the calibration left out (transforms.market.surveyed_groups_sql) in the log: the
+    calibration table only counts them, and an account manager has to correct the survey."""
+    import logging
+
+    bad = eng.rows(f"SELECT group_id, surveyed_at, implausible FROM ({surveyed_groups_sql('counts', 'surveys', ratio)}) AS v "
+                   "WHERE implausible IS NOT NULL ORDER BY group_id")
+    if bad:
+        shown = "; ".join(f"{g} ({d}): {why}" for g, d, why in bad[:10]) + (f"; and {len(bad) - 10} more" if len(bad) > 10 else "")
+        logging.getLogger("groupscope").warning(
+            "market share: %d survey(s) left out of the calibration as implausible (analytics.survey_max_ratio): %s",
+            len(bad), shown)
 
 
 def _prospects(eng: Engine, cfg: Config, period: str) -> dict[str, Path]:

@@ -498,7 +498,8 @@ def read_csv_text(
         if etype == "INVALID ENCODING" or csv_line is None:
             need_raw.append(row)
         else:
-            out[row] = (row, "", "unparseable line", csv_line)
+            # in a CRLF file DuckDB's line can begin with the LF of the line before; a line holds no line break at its ends
+            out[row] = (row, "", "unparseable line", csv_line.strip("\r\n"))
     if need_raw:
         lines = _raw_lines(path, set(need_raw))
         for row in need_raw:
@@ -750,8 +751,9 @@ def _stage_on(cur, path, table, out_dir, opts, sha, rel, rules, res, tmpdir) -> 
                 f"SELECT __row, __rule, {_raw_sql(table, text_of)} FROM (SELECT *, {rule} AS __rule FROM __raw) "
                 "WHERE __rule IS NOT NULL ORDER BY __row"
             ).fetchall()
-    except SchemaError:
-        raise
+    except SchemaError as e:  # the whole table stops: say which file lacks the columns
+        tmp.unlink(missing_ok=True)
+        raise SchemaError(f"{rel}: {e}") from None
     except duckdb.ConversionException as e:  # a value the rules let through and the typed cast refused
         tmp.unlink(missing_ok=True)
         res.status, res.error = "unreadable", f"a value does not convert to its contract type: {_short(e)}"

@@ -356,6 +356,8 @@ def calibration_text(con: duckdb.DuckDBPyConnection, path, warn_loo_pp: float | 
         "SELECT scope, surveys, status, coefficient, loo_mae_pp, rule_coefficient, rule_loo_mae_pp, "
         f"{', '.join(raw)} FROM {rel} ORDER BY scope <> 'global', scope"
     ).fetchall()
+    excluded = con.execute(f"SELECT sum(surveys_excluded) FROM {rel} WHERE scope = 'global'").fetchone()[0] \
+        if "surveys_excluded" in have else None
 
     def one(c, loo):
         if c is None:
@@ -363,14 +365,19 @@ def calibration_text(con: duckdb.DuckDBPyConnection, path, warn_loo_pp: float | 
         return f"{c:.2f}" + (f" (leave-one-out error {loo:.1f} pp)" if loo is not None else " (leave-one-out error n/a)")
 
     text = "; ".join(
-        f"{s} (n={k}): score {one(c, loo)}, 10 % rule {one(rc, rloo)}" for s, k, _st, c, loo, rc, rloo, *_ in cal[:4]
-    )
+        f"{s} (n={k}): score {one(c, loo)}, 10 % rule {one(rc, rloo)}" for s, k, _st, c, loo, rc, rloo, *_ in cal
+    )  # every scope: a band left out of the line would hide the coefficient its groups were corrected with
     glob = next((r for r in cal if r[0] == "global"), None)
     lines = []
     if glob is None or glob[2] != "calibrated":
         lines.append(
             f"WARNING: market share {glob[2] if glob else 'uncalibrated'} ({glob[1] if glob else 0} surveys): "
             "off-net employees are the uncorrected counts, a lower bound; collect account managers' surveys"
+        )
+    if excluded:
+        lines.append(
+            f"WARNING: market share: {excluded} survey(s) left out of the calibration as implausible "
+            "(analytics.survey_max_ratio; the run's log names them): have them corrected"
         )
     scoped: dict[str, list[str]] = {}  # one warning per finding: bands pooled to the same surveys say it once
     for s, k, _st, c, loo, rc, rloo, raw_c, raw_rc in cal:

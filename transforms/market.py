@@ -33,6 +33,10 @@ the run warns about a clipped one). Its error
 is measured leave-one-out: each surveyed group is predicted with the coefficient fitted on the other
 surveys of its scope (held the same way by the global one of the other surveys), and the absolute difference between the predicted market share and the
 survey's (the same on-net estimate over the surveyed headcount) is averaged, in percentage points.
+A survey whose headcount the group's calls cannot belong to (over `analytics.survey_max_ratio` x the
+employees they show + 1, or under its on-net staff / that ratio: a typing error or another company's
+figure) is left out of every scope, counted in `surveys_excluded` and named in the run's log: one such
+survey would otherwise set every group's coefficient.
 Without surveys (or with nothing counted on the surveyed groups) a method is 'uncalibrated': no
 coefficient, the uncorrected counts are used, and the run warns.
 """
@@ -120,15 +124,44 @@ def _share(onnet: str, offnet: str) -> str:
     return f"CAST({onnet} AS DOUBLE) / nullif({onnet} + {offnet}, 0)"
 
 
+def surveyed_groups_sql(counts: str, surveys: str, survey_max_ratio: float | None = None) -> str:
+    """Each surveyed group with current members: its counts beside its latest survey's headcount, the
+    employees its calls show before any correction (`seen`: on-net staff + expected unregistered
+    employees) and, when the survey cannot be the same company's headcount, why (`implausible`; NULL for
+    a survey the calibration uses): a headcount over `survey_max_ratio` x (seen + 1), or under its on-net
+    staff / `survey_max_ratio` (a typing error, or another company's figure). One such survey would
+    otherwise set the coefficient of every group (a ratio estimator is a sum). None: every survey is used."""
+    seen = "(c.onnet_registered_staff + c.onnet_expected + c.offnet_expected)"
+    if survey_max_ratio is None:
+        why = "CAST(NULL AS VARCHAR)"
+    else:
+        r = num(survey_max_ratio)
+        why = (f"CASE WHEN s.surveyed_headcount > {r} * ({seen} + 1) THEN 'headcount ' || CAST(s.surveyed_headcount AS VARCHAR) || "
+               f"' over {survey_max_ratio:g}x the ' || CAST(round({seen}, 1) AS VARCHAR) || ' employees its calls show' "
+               f"WHEN s.surveyed_headcount * {r} < c.onnet_registered_staff THEN 'headcount ' || CAST(s.surveyed_headcount AS VARCHAR) || "
+               f"' under 1/{survey_max_ratio:g} of its ' || CAST(c.onnet_registered_staff AS VARCHAR) || ' on-net staff' END")
+    return f"""
+SELECT c.*, s.surveyed_headcount AS headcount, s.surveyed_at, round({seen}, 6) AS seen, {why} AS implausible
+FROM {counts} AS c JOIN (
+    SELECT group_id, surveyed_headcount, surveyed_at FROM (
+        SELECT group_id, surveyed_headcount, surveyed_at,
+               row_number() OVER (PARTITION BY group_id ORDER BY surveyed_at DESC) AS rk
+        FROM {surveys}) AS x WHERE rk = 1
+) AS s ON s.group_id = c.group_id
+WHERE c.listed_members > 0  -- a group without current members: nothing of it was counted
+"""
+
+
 def calibration_sql(counts: str, surveys: str, min_surveys: int, size_bands: list[int], max_ratio: float | None = None,
-                    rule_max_ratio: float | None = None) -> str:
+                    rule_max_ratio: float | None = None, survey_max_ratio: float | None = None) -> str:
     """Per scope (global, and size bands with >= min_surveys surveys, pooled with neighbouring bands): for
     each method its coefficient, the raw ratio before clipping, the mean absolute error in employees on the
     surveys it was fitted on, and the leave-one-out error of market share in percentage points. A size
     band's coefficient is held within [global / max_ratio, global x max_ratio] (the rule's: rule_max_ratio;
     None: not held); the
-    leave-one-out prediction applies the same rule to the coefficients fitted without the group. One
-    'global' row always exists; status says whether it is calibrated."""
+    leave-one-out prediction applies the same rule to the coefficients fitted without the group. A survey
+    that surveyed_groups_sql finds implausible (`survey_max_ratio`) is left out, and counted in the scope's
+    `surveys_excluded`. One 'global' row always exists; status says whether it is calibrated."""
     def held(c: str, g: str, scope: str, r: str | None) -> str:
         if r is None:
             return c
@@ -184,20 +217,17 @@ def calibration_sql(counts: str, surveys: str, min_surveys: int, size_bands: lis
     labels.append(f"{lo}+")
     bands_values = ", ".join(f"('{x}', {i})" for i, x in enumerate(labels))
     return f"""
-WITH s AS (
-    SELECT group_id, surveyed_headcount FROM (
-        SELECT group_id, surveyed_headcount,
-               row_number() OVER (PARTITION BY group_id ORDER BY surveyed_at DESC) AS rk
-        FROM {surveys}) AS x WHERE rk = 1
+WITH bands AS (SELECT * FROM (VALUES {bands_values}) AS t(label, i)),
+surveyed AS (
+    SELECT v.*, b.i AS bi FROM ({surveyed_groups_sql(counts, surveys, survey_max_ratio)}) AS v
+    JOIN bands AS b ON b.label = v.size_band
 ),
-bands AS (SELECT * FROM (VALUES {bands_values}) AS t(label, i)),
 obs AS (
-    SELECT row_number() OVER (ORDER BY c.group_id) AS oid, b.i AS bi,
-           c.onnet_registered_staff, c.onnet_expected, c.offnet_expected, c.onnet_detected, c.offnet_key_competitor,
-           s.surveyed_headcount AS headcount
-    FROM {counts} AS c JOIN s ON s.group_id = c.group_id JOIN bands AS b ON b.label = c.size_band
-    WHERE c.listed_members > 0  -- a group without current members: nothing of it was counted
+    SELECT row_number() OVER (ORDER BY group_id) AS oid, bi,
+           onnet_registered_staff, onnet_expected, offnet_expected, onnet_detected, offnet_key_competitor, headcount
+    FROM surveyed WHERE implausible IS NULL
 ),
+excluded AS (SELECT bi FROM surveyed WHERE implausible IS NOT NULL),
 -- a band with too few surveys widens to its neighbouring bands, one step each way at a time
 reach AS (
     SELECT b.label, b.i AS t, d.i AS d, count(o.oid) AS n
@@ -211,7 +241,12 @@ members AS (
     SELECT 'size ' || p.label, o.oid FROM pick AS p JOIN obs AS o ON abs(o.bi - p.t) <= p.d
 ),
 scopes AS (SELECT scope, count(*) AS surveys FROM members GROUP BY scope
-           UNION ALL SELECT 'global', 0 WHERE NOT EXISTS (SELECT 1 FROM obs)),{",".join(per_method)}
+           UNION ALL SELECT 'global', 0 WHERE NOT EXISTS (SELECT 1 FROM obs)),
+excluded_n AS (
+    SELECT 'global' AS scope, count(*) AS n FROM excluded
+    UNION ALL
+    SELECT 'size ' || p.label, count(e.bi) FROM pick AS p LEFT JOIN excluded AS e ON abs(e.bi - p.t) <= p.d GROUP BY p.label
+),{",".join(per_method)}
 SELECT s.scope, s.surveys,
        CASE WHEN sc.coefficient IS NULL AND r.rule_coefficient IS NULL THEN 'uncalibrated'
             WHEN sc.coefficient IS NULL THEN 'score uncalibrated'
@@ -219,10 +254,12 @@ SELECT s.scope, s.surveys,
             ELSE 'calibrated' END AS status,
        sc.coefficient, sc.mae_employees, sc.loo_mae_pp,
        r.rule_coefficient, r.rule_mae_employees, r.rule_loo_mae_pp,
-       round(sc.raw_coefficient, 6) AS raw_coefficient, round(r.rule_raw_coefficient, 6) AS rule_raw_coefficient
+       round(sc.raw_coefficient, 6) AS raw_coefficient, round(r.rule_raw_coefficient, 6) AS rule_raw_coefficient,
+       coalesce(x.n, 0) AS surveys_excluded
 FROM scopes AS s
 LEFT JOIN score_out AS sc ON sc.scope = s.scope
 LEFT JOIN rule_out AS r ON r.scope = s.scope
+LEFT JOIN excluded_n AS x ON x.scope = s.scope
 WHERE s.scope = 'global' OR (sc.coefficient IS NOT NULL AND r.rule_coefficient IS NOT NULL)
 """
 

@@ -203,6 +203,9 @@ fact_subscriber_value = _table(
     sa.Column("clv", sa.Double, comment="discounted expected residual lifetime value"),
 )
 
+SURVEYS_EXCLUDED_COMMENT = ("surveys of the scope left out as implausible (headcount over analytics.survey_max_ratio x the "
+                            "employees the group's calls show, or under its on-net staff / that ratio); the run's log names them")
+
 fact_market_calibration = _table(
     "fact_market_calibration",
     "correction coefficients of the month and their fit on the surveyed groups",
@@ -216,6 +219,7 @@ fact_market_calibration = _table(
     sa.Column("rule_coefficient", sa.Double, comment="factor applied to key competitor users (10 % rule); empty when uncalibrated"),
     sa.Column("rule_mae_employees", sa.Double, comment="mean absolute error of the rule's off-net employees on the surveys"),
     sa.Column("rule_loo_mae_pp", sa.Double, comment="leave-one-out mean absolute error of the rule-based market share, percentage points"),
+    sa.Column("surveys_excluded", sa.BigInteger, comment=SURVEYS_EXCLUDED_COMMENT),
 )
 
 fact_prospect_group = _table(

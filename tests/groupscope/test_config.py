@@ -66,6 +66,11 @@ def test_file_and_overrides(tmp_path):
         load_config(p)
     with pytest.raises(ConfigError, match="does not exist"):
         load_config(tmp_path / "missing.yaml")
+    with pytest.raises(ConfigError, match=f"{tmp_path} is a directory"):
+        load_config(tmp_path)
+    p.write_bytes("home_carrier: 移动\n".encode("gbk"))
+    with pytest.raises(ConfigError, match=r"c.yaml: not UTF-8 text \(byte 14\)"):
+        load_config(p)
 
 
 def test_every_default_is_documented_and_the_example_reloads(tmp_path):

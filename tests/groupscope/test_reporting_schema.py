@@ -44,7 +44,7 @@ def _tables(eng, cfg):
 def test_migrations_build_the_models_and_downgrade_cleanly(pg_engine):
     cfg, eng = pg_engine
     db.upgrade(eng, cfg)
-    assert db.current_revision(eng, cfg) == "0006_expected_counts_comments"
+    assert db.current_revision(eng, cfg) == "0007_surveys_excluded"
     got = _tables(eng, cfg)
     for t in models.metadata.sorted_tables:
         cols, pk = got[t.name]
@@ -72,7 +72,7 @@ def test_migrations_build_the_models_and_downgrade_cleanly(pg_engine):
     assert insp.get_table_names(schema=cfg.reporting.schema_name) == ["alembic_version"]
     assert insp.get_view_names(schema=cfg.reporting.schema_name) == []
     db.upgrade(eng, cfg)
-    assert db.current_revision(eng, cfg) == "0006_expected_counts_comments"
+    assert db.current_revision(eng, cfg) == "0007_surveys_excluded"
 
 
 def test_embedded_database_migrates_and_is_idempotent(tmp_path):
@@ -99,7 +99,7 @@ def test_upgrade_from_0001_keeps_prospect_rows(tmp_path):
             "INSERT INTO groupscope.fact_prospect_group (period, prospect_id, size, onnet, offnet) VALUES ('2026-09', 0, 7, 4, 3)"
         ))
     db.upgrade(eng, cfg)
-    assert db.current_revision(eng, cfg) == "0006_expected_counts_comments"
+    assert db.current_revision(eng, cfg) == "0007_surveys_excluded"
     with eng.connect() as c:
         rows = c.execute(sa.text("SELECT period, prospect_id, size, teams, region FROM groupscope.fact_prospect_group")).fetchall()
     assert [tuple(r) for r in rows] == [("2026-09", 0, 7, None, None)]

@@ -179,7 +179,7 @@ def test_missing_contract_column_is_blocking_and_named(small_operator, tmp_path)
     rows = list(csv.reader(f.read_text(encoding="utf-8").splitlines()))
     with open(f, "w", encoding="utf-8", newline="") as fh:
         csv.writer(fh).writerows([r[:-1] for r in rows])  # drop `status`
-    with pytest.raises(StopRun, match=r"groups: columns_present failed: missing contract column\(s\): status"):
+    with pytest.raises(StopRun, match=rf"groups: columns_present failed: groups/month={PERIOD}/groups.csv: missing contract column\(s\): status"):
         ingest_period(cfg_for(tmp_path / "w"), landing, PERIOD)
 
 

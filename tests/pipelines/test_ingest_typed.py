@@ -181,3 +181,18 @@ def test_impossible_reference_rows_are_quarantined(tmp_path, typed):
         2, [(2, "activated_at after its partition's month (2026-10)"), (3, "closed_at set for an active subscriber")])
     assert _stage_rows(tmp_path, INPUT_TABLES["groups"], groups, typed) == (1, [(2, "registered_at after its partition's month (2026-10)"),
                                                                                    (3, "group_id has leading or trailing spaces")])
+
+
+def test_crlf_csv_quarantines_an_unparseable_line_without_its_line_breaks(tmp_path):
+    """A CRLF file's unparseable line is quarantined with the line itself as its raw row (DuckDB's reject
+    line can begin with the LF of the line before)."""
+    table = INPUT_TABLES["surveys"]
+    src = tmp_path / "surveys.csv"
+    src.write_bytes(b"group_id,surveyed_headcount,surveyed_at\r\nG1,12,2026-10-01\r\nG2,12,2026-10-02,x\r\n"
+                    b"G3,\"1\"2,2026-10-03\r\nG4,7,2026-10-03\r\n")
+    res, q = ingest.stage_file(duckdb.connect(), tmp_path, src, table, "month=2026-10", tmp_path / "out", "utf-8", "0" * 64, src.name)
+    assert (res.rows_read, res.accepted, res.quarantined) == (4, 2, 2)
+    assert q.select(["row_number", "reason", "raw"]).to_pylist() == [
+        {"row_number": 2, "reason": "unparseable line", "raw": "G2,12,2026-10-02,x"},
+        {"row_number": 3, "reason": "unparseable line", "raw": 'G3,"1"2,2026-10-03'},
+    ]

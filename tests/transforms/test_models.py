@@ -456,6 +456,33 @@ def _market(surveys: dict, previous: dict | None) -> tuple[dict, dict]:
     return cal, _rows(con, market.market_share_sql("counts", "calibration", "previous"))
 
 
+def test_an_implausible_survey_is_left_out_of_the_calibration_and_counted():
+    """G1 and G2 as in the hand-worked case below (score coefficient 27/13); G3's calls show 5 on-net staff
+    + 0 + 2 expected employees = 7: a headcount over 10 x (7 + 1) = 80 cannot be its company's and is left
+    out (the ratio estimator would otherwise follow it: (27 + 99995) / 15); 80 itself is used; so is every
+    survey without the rule. A headcount under a tenth of the on-net staff is left out too."""
+    d = datetime(2026, 10, 15).date()
+
+    def fit(heads: list[int], ratio: float | None, counts: dict = COUNTS) -> dict:
+        con = _con(counts=counts, surveys={"group_id": ["G1", "G2", "G3"], "surveyed_headcount": heads, "surveyed_at": [d] * 3},
+                   previous=_empty_previous())
+        con.execute("CREATE TABLE calibration AS " + market.calibration_sql("counts", "surveys", 8, [3, 9, 29, 99], survey_max_ratio=ratio))
+        bad = con.execute(f"SELECT group_id, implausible FROM ({market.surveyed_groups_sql('counts', 'surveys', ratio)}) "
+                          "WHERE implausible IS NOT NULL").fetchall()
+        return {**_rows(con, "SELECT scope AS group_id, * FROM calibration")["global"], "bad": bad}
+
+    g = fit([20, 24, 100000], 10.0)
+    assert (g["surveys"], g["surveys_excluded"]) == (2, 1) and g["coefficient"] == pytest.approx(27 / 13)
+    assert g["bad"] == [("G3", "headcount 100000 over 10x the 7.0 employees its calls show")]
+    g = fit([20, 24, 80], 10.0)
+    assert (g["surveys"], g["surveys_excluded"]) == (3, 0) and g["coefficient"] == pytest.approx((27 + 75) / 15)
+    g = fit([20, 24, 100000], None)
+    assert (g["surveys"], g["surveys_excluded"]) == (3, 0) and g["coefficient"] == pytest.approx((27 + 99995) / 15)
+    low = {**COUNTS, "onnet_registered_staff": [8, 9, 30]}
+    g = fit([20, 24, 2], 10.0, low)
+    assert (g["surveys"], g["surveys_excluded"]) == (2, 1) and g["bad"] == [("G3", "headcount 2 under 1/10 of its 30 on-net staff")]
+
+
 def test_market_share_both_ways_by_hand():
     d = datetime(2026, 10, 15).date()
     cal, ms = _market({"group_id": ["G1", "G2"], "surveyed_headcount": [20, 24], "surveyed_at": [d, d]}, PREVIOUS)
