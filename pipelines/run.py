@@ -354,7 +354,9 @@ def calibration_text(con: duckdb.DuckDBPyConnection, path, warn_loo_pp: float | 
     raw = [c if c in have else f"CAST(NULL AS DOUBLE) AS {c}" for c in ("raw_coefficient", "rule_raw_coefficient")]
     cal = con.execute(
         "SELECT scope, surveys, status, coefficient, loo_mae_pp, rule_coefficient, rule_loo_mae_pp, "
-        f"{', '.join(raw)} FROM {rel} ORDER BY scope <> 'global', scope"
+        f"{', '.join(raw)} FROM {rel} "
+        # global first, then the size bands from the smallest ('size 4-9' before 'size 10-29')
+        "ORDER BY scope <> 'global', TRY_CAST(regexp_extract(scope, '(\\d+)', 1) AS INTEGER), scope"
     ).fetchall()
     excluded = con.execute(f"SELECT sum(surveys_excluded) FROM {rel} WHERE scope = 'global'").fetchone()[0] \
         if "surveys_excluded" in have else None
@@ -364,18 +366,21 @@ def calibration_text(con: duckdb.DuckDBPyConnection, path, warn_loo_pp: float | 
             return "uncalibrated"
         return f"{c:.2f}" + (f" (leave-one-out error {loo:.1f} pp)" if loo is not None else " (leave-one-out error n/a)")
 
-    text = "; ".join(
-        f"{s} (n={k}): score {one(c, loo)}, 10 % rule {one(rc, rloo)}" for s, k, _st, c, loo, rc, rloo, *_ in cal
-    )  # every scope: a band left out of the line would hide the coefficient its groups were corrected with
+    # every scope (a band left out would hide the coefficients its groups were corrected with), the scopes
+    # with the same fit (bands pooled to the same surveys) said once
+    fits: dict[str, list[str]] = {}
+    for s, k, _st, c, loo, rc, rloo, *_ in cal:
+        fits.setdefault(f"(n={k}): score {one(c, loo)}, 10 % rule {one(rc, rloo)}", []).append(s)
+    text = "; ".join(", ".join(scopes) + " " + fit for fit, scopes in fits.items())
     glob = next((r for r in cal if r[0] == "global"), None)
-    lines = []
+    lines, quiet = [], []
     if glob is None or glob[2] != "calibrated":
         lines.append(
             f"WARNING: market share {glob[2] if glob else 'uncalibrated'} ({glob[1] if glob else 0} surveys): "
             "off-net employees are the uncorrected counts, a lower bound; collect account managers' surveys"
         )
-    if excluded:
-        lines.append(
+    if excluded:  # not logged again: the analytics stage's log line names them
+        quiet.append(
             f"WARNING: market share: {excluded} survey(s) left out of the calibration as implausible "
             "(analytics.survey_max_ratio; the run's log names them): have them corrected"
         )
@@ -393,7 +398,7 @@ def calibration_text(con: duckdb.DuckDBPyConnection, path, warn_loo_pp: float | 
     lines += [f"WARNING: market share {', '.join(scopes)} {finding}" for finding, scopes in scoped.items()]
     for line in lines:  # the log's own level prefix stands for the summary's WARNING:
         logging.getLogger("groupscope").warning(line.removeprefix("WARNING: "))
-    return text, "".join(line + "\n" for line in lines)
+    return text, "".join(line + "\n" for line in quiet + lines)
 
 
 def _pct(v: float | None) -> str:

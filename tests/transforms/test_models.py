@@ -674,10 +674,31 @@ def test_bands_pooled_to_the_same_surveys_warn_once(tmp_path):
         "('size 1-3', 9, 'calibrated', 1.2, 40.0, 2.0, 5.0)) "
         f"AS t(scope, surveys, status, coefficient, loo_mae_pp, rule_coefficient, rule_loo_mae_pp)) TO '{path}' (FORMAT parquet)"
     )
-    _text, warning = calibration_text(con, path, warn_loo_pp=25.0)
+    text, warning = calibration_text(con, path, warn_loo_pp=25.0)
     assert warning.splitlines() == [
-        "WARNING: market share global, size 10-29, size 4-9 (n=16): score leave-one-out error 30.0 pp is above 25 pp "
+        "WARNING: market share global, size 4-9, size 10-29 (n=16): score leave-one-out error 30.0 pp is above 25 pp "
         "(analytics.coefficient_warn_loo_pp): its shares are unreliable",
         "WARNING: market share size 1-3 (n=9): score leave-one-out error 40.0 pp is above 25 pp "
         "(analytics.coefficient_warn_loo_pp): its shares are unreliable",
     ]
+    # the coefficient line: every scope, in band order, the scopes with the same fit once
+    assert text == (
+        "global, size 4-9, size 10-29 (n=16): score 1.50 (leave-one-out error 30.0 pp), 10 % rule 2.00 (leave-one-out "
+        "error 5.0 pp); size 1-3 (n=9): score 1.20 (leave-one-out error 40.0 pp), 10 % rule 2.00 (leave-one-out error 5.0 pp)"
+    )
+
+
+def test_left_out_surveys_are_warned_about_in_the_report_without_a_second_log_line(tmp_path, caplog):
+    from pipelines.run import calibration_text
+
+    con = duckdb.connect()
+    path = tmp_path / "cal.parquet"
+    con.execute(
+        "COPY (SELECT 'global' AS scope, 2 AS surveys, 'calibrated' AS status, 1.5 AS coefficient, 3.0 AS loo_mae_pp, "
+        f"2.0 AS rule_coefficient, 4.0 AS rule_loo_mae_pp, 1 AS surveys_excluded) TO '{path}' (FORMAT parquet)"
+    )
+    with caplog.at_level("WARNING", logger="groupscope"):
+        _text, warning = calibration_text(con, path)
+    assert warning == ("WARNING: market share: 1 survey(s) left out of the calibration as implausible "
+                       "(analytics.survey_max_ratio; the run's log names them): have them corrected\n")
+    assert "left out" not in caplog.text  # the analytics stage's line names them
