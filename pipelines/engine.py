@@ -305,6 +305,7 @@ class DuckDBEngine(Engine):
     def split(self, name: str, make_sql, rows: int) -> None:
         n = self.partitions(rows)
         t0 = time.perf_counter()
+        self.drop(name)  # an earlier result of the name (its partition files are where the new ones go)
         while True:
             try:
                 if n <= 1:
@@ -319,7 +320,6 @@ class DuckDBEngine(Engine):
                         sql = make_sql(lambda expr, p=p, n=n: f"hash({expr}) % {n} = {p}")
                         self._run(name, f"COPY ({sql}) TO {lit(str(f))} (FORMAT parquet, COMPRESSION lz4_raw)")
                         files.append(f)
-                    self.drop(name)
                     self.register_parts(name, files)
                 break
             except OutOfMemory:

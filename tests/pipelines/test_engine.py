@@ -42,6 +42,20 @@ def test_split_aggregation_equals_the_whole(monkeypatch, tmp_path):
     assert not (eng.scratch / "graph").exists()
 
 
+def test_a_split_step_run_again_keeps_its_new_partitions(tmp_path):
+    """The second split of a name replaces the first: its partitions are written where the first's were, so
+    the first is dropped before, not after (it used to delete the new files)."""
+    con = duckdb.connect()
+    _events(con)
+    eng = DuckDBEngine(con, tmp_path, partition_rows=500)
+    whole = f"({call_graph_sql('events')})"
+    for _ in range(2):
+        eng.split("graph", lambda part: call_graph_sql(f"(SELECT * FROM events WHERE {part('least(a, b)')}) AS e"), 3000)
+        assert len(list((eng.scratch / "graph").glob("*.parquet"))) == 8
+        q = "SELECT * FROM {} ORDER BY u, v"
+        assert con.execute(q.format("graph")).fetchall() == con.execute(q.format(whole)).fetchall()
+
+
 def test_shuffle_then_per_partition_equals_the_whole(tmp_path):
     con = duckdb.connect()
     _events(con)
