@@ -91,9 +91,9 @@ def plausibility_rules(table: str, p: PlausibilityConfig, partition: str = "") -
         sql = f"{_present(v)} AND length({v}) > {int(p.max_text_length)}"
         rules.append(RowRule(c.name, f"{c.name} longer than {p.max_text_length} characters", sql, sql))
         if c.name.endswith("_id"):  # an identifier joins by equality: 'R1 ' would be another key than 'R1'
-            # the first and the last character tested, the same rows as `v <> trim(v)` (DuckDB's trim takes off
-            # spaces only) without building a trimmed copy of every value
-            sql = f"{_present(v)} AND (prefix({v}, ' ') OR suffix({v}, ' '))"
+            # trim(), not prefix/suffix ' ': DuckDB's trim also takes off Unicode space separators (U+3000 from a
+            # Chinese input method, U+00A0 from a spreadsheet), which make another key just as well
+            sql = f"{_present(v)} AND {v} <> trim({v})"
             rules.append(RowRule(c.name, f"{c.name} has leading or trailing spaces", sql, sql))
     if table == "cdr":
         dur, rtype = "TRY_CAST(duration_s AS BIGINT)", "record_type"

@@ -196,3 +196,15 @@ def test_crlf_csv_quarantines_an_unparseable_line_without_its_line_breaks(tmp_pa
         {"row_number": 2, "reason": "unparseable line", "raw": "G2,12,2026-10-02,x"},
         {"row_number": 3, "reason": "unparseable line", "raw": 'G3,"1"2,2026-10-03'},
     ]
+
+
+@pytest.mark.parametrize("typed", [False, True])
+def test_an_identifier_with_a_unicode_space_at_an_end_is_quarantined(tmp_path, typed):
+    """DuckDB's trim() takes off Unicode space separators too (U+3000 from a Chinese input method, U+00A0
+    from a spreadsheet): 'G2\u3000' would be another key than 'G2', so the rule must catch it as it catches 'G3 '.
+    A space inside the identifier and a tab (a control character, its own rule) are not this rule's."""
+    surveys = [("G1", "12", "2026-10-01"), ("G2\u3000", "12", "2026-10-02"), ("\u00a0G3", "12", "2026-10-03"),
+               ("G4 ", "12", "2026-10-04"), ("G 5", "12", "2026-10-05")]
+    assert _stage_rows(tmp_path, INPUT_TABLES["surveys"], surveys, typed) == (
+        2, [(2, "group_id has leading or trailing spaces"), (3, "group_id has leading or trailing spaces"),
+            (4, "group_id has leading or trailing spaces")])
