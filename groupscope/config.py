@@ -282,7 +282,7 @@ class AnalyticsConfig(_Section):
     coefficient_max_ratio: float = Field(
         default=3.0, ge=1,
         description="a size band's score-based correction coefficient is held within [global / this, global x "
-        "this]; a band clipped to it is warned about in the run's log and report",
+        "this]; a band clipped to it is warned about in the run's log and printed summary",
     )
     rule_coefficient_max_ratio: float = Field(
         default=10.0, ge=1,
@@ -291,11 +291,17 @@ class AnalyticsConfig(_Section):
         "employee fall with the group's size)",
     )
     survey_max_ratio: float = Field(
-        default=10.0, gt=1,
-        description="a survey is left out of the calibration (counted in surveys_excluded, named in the run's log) "
-        "when its headcount is over this many times the employees the group's calls show (on-net staff + expected "
-        "unregistered employees, + 1) or under its on-net staff / this: a typing error or another company's "
-        "figure, which would otherwise set every group's coefficient",
+        default=4.0, gt=1,
+        description="a survey is left out of the calibration (counted in surveys_excluded, named in the run's log; "
+        "the group's latest plausible survey stands in) when its headcount is over this many times the headcount "
+        "the group's calls predict (on-net staff + the median survey's ratio x expected unregistered employees) "
+        "plus survey_slack, or under (that prediction - survey_slack) / this: a typing error such as an extra zero, "
+        "or another company's figure, which would otherwise move every group's coefficient",
+    )
+    survey_slack: float = Field(
+        default=5.0, ge=0,
+        description="employees added to (taken from) the predicted headcount before survey_max_ratio applies: a "
+        "small company whose few employees hardly call its registered lines is not implausible",
     )
     coefficient_warn_loo_pp: float = Field(
         default=25.0, gt=0,

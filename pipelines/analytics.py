@@ -78,7 +78,11 @@ def _register_surveys(eng: Engine, work: Path, period: str, months: int) -> None
     for p in Period.parse(period).back(months):
         files += sorted(str(f) for f in (work / "staged" / "surveys" / f"month={p}").glob("*.parquet"))
     if files:
-        eng.register_parquet("surveys", files)
+        # one row per group and day: a survey delivered again in a later month's folder (a correction)
+        # replaces the earlier delivery (month=YYYY-MM folders sort by time)
+        eng.register_parquet("surveys_staged", files)
+        eng.view("surveys", "SELECT group_id, surveyed_headcount, surveyed_at FROM (SELECT *, row_number() OVER "
+                 "(PARTITION BY group_id, surveyed_at ORDER BY __file DESC) AS rk FROM surveys_staged) AS s WHERE rk = 1")
     else:
         eng.empty("surveys", SURVEY_COLUMNS)
 
@@ -190,7 +194,8 @@ def build_group_analytics(cfg: Config, period: str, con=None) -> dict[str, Path]
             "groups", "fake", "employee_counted", a.fake_threshold, a.employee_score_threshold, a.potential_member_share,
             mc.size_bands, a.employee_count_ramp)),
         ("calibration", calibration_sql("counts", "surveys", a.min_surveys_per_industry, mc.size_bands,
-                                        a.coefficient_max_ratio, a.rule_coefficient_max_ratio, a.survey_max_ratio)),
+                                        a.coefficient_max_ratio, a.rule_coefficient_max_ratio, a.survey_max_ratio,
+                                        a.survey_slack)),
         ("previous", _previous_summary(eng, work, period)),
         ("market", market_share_sql("counts", "calibration", "previous")),
     ]
@@ -216,7 +221,7 @@ def build_group_analytics(cfg: Config, period: str, con=None) -> dict[str, Path]
             for rel in last_read.get(name, ()):
                 eng.drop(rel)
             bar.advance()
-    _warn_implausible_surveys(eng, a.survey_max_ratio)
+    _warn_implausible_surveys(eng, a.survey_max_ratio, a.survey_slack)
     share = a.potential_member_share
     out = {
         "call_graph": eng.write(f"SELECT {', '.join(CALL_GRAPH_COLUMNS)} FROM graph", derived_path(work, "call_graph", period)),
@@ -243,15 +248,16 @@ def build_group_analytics(cfg: Config, period: str, con=None) -> dict[str, Path]
     return out
 
 
-def _warn_implausible_surveys(eng: Engine, ratio: float) -> None:
+def _warn_implausible_surveys(eng: Engine, ratio: float, slack: float) -> None:
     """Name the surveys the calibration left out (transforms.market.surveyed_groups_sql) in the log: the
     calibration table only counts them, and an account manager has to correct the survey."""
     import logging
 
-    bad = eng.rows(f"SELECT group_id, surveyed_at, implausible FROM ({surveyed_groups_sql('counts', 'surveys', ratio)}) AS v "
-                   "WHERE implausible IS NOT NULL ORDER BY group_id")
+    every = f"SELECT *, bool_or(used) OVER (PARTITION BY group_id) AS fallback FROM ({surveyed_groups_sql('counts', 'surveys', ratio, slack)}) AS v"
+    bad = eng.rows(f"SELECT group_id, surveyed_at, implausible, fallback FROM ({every}) AS w WHERE left_out ORDER BY group_id, surveyed_at")
     if bad:
-        shown = "; ".join(f"{g} ({d}): {why}" for g, d, why in bad[:10]) + (f"; and {len(bad) - 10} more" if len(bad) > 10 else "")
+        shown = "; ".join(f"{g} ({d}): {why}{' (an earlier survey of the group used instead)' if fb else ''}" for g, d, why, fb in bad[:10])
+        shown += f"; and {len(bad) - 10} more" if len(bad) > 10 else ""
         logging.getLogger("groupscope").warning(
             "market share: %d survey(s) left out of the calibration as implausible (analytics.survey_max_ratio): %s",
             len(bad), shown)

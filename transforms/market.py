@@ -33,10 +33,12 @@ the run warns about a clipped one). Its error
 is measured leave-one-out: each surveyed group is predicted with the coefficient fitted on the other
 surveys of its scope (held the same way by the global one of the other surveys), and the absolute difference between the predicted market share and the
 survey's (the same on-net estimate over the surveyed headcount) is averaged, in percentage points.
-A survey whose headcount the group's calls cannot belong to (over `analytics.survey_max_ratio` x the
-employees they show + 1, or under its on-net staff / that ratio: a typing error or another company's
-figure) is left out of every scope, counted in `surveys_excluded` and named in the run's log: one such
-survey would otherwise set every group's coefficient.
+A survey whose headcount cannot be the group's company (over `analytics.survey_max_ratio` x the
+headcount its calls predict + `analytics.survey_slack` employees, or under (that prediction - slack) / the ratio,
+the prediction being on-net staff + the median survey's ratio x expected employees: a typing error such
+as an extra zero, or another company's figure) is left out of every scope (the group's latest plausible
+survey stands in for it), counted in `surveys_excluded` and named in the run's log: one such survey
+would otherwise move every group's coefficient.
 Without surveys (or with nothing counted on the surveyed groups) a method is 'uncalibrated': no
 coefficient, the uncorrected counts are used, and the run warns.
 """
@@ -124,44 +126,62 @@ def _share(onnet: str, offnet: str) -> str:
     return f"CAST({onnet} AS DOUBLE) / nullif({onnet} + {offnet}, 0)"
 
 
-def surveyed_groups_sql(counts: str, surveys: str, survey_max_ratio: float | None = None) -> str:
-    """Each surveyed group with current members: its counts beside its latest survey's headcount, the
-    employees its calls show before any correction (`seen`: on-net staff + expected unregistered
-    employees) and, when the survey cannot be the same company's headcount, why (`implausible`; NULL for
-    a survey the calibration uses): a headcount over `survey_max_ratio` x (seen + 1), or under its on-net
-    staff / `survey_max_ratio` (a typing error, or another company's figure). One such survey would
-    otherwise set the coefficient of every group (a ratio estimator is a sum). None: every survey is used."""
-    seen = "(c.onnet_registered_staff + c.onnet_expected + c.offnet_expected)"
+def surveyed_groups_sql(counts: str, surveys: str, survey_max_ratio: float | None = None, slack: float = 5.0) -> str:
+    """Every survey of a group with current members, beside the group's counts: the headcount its calls
+    predict (`predicted`: on-net staff + m x its expected unregistered employees, m the median over the
+    groups' latest surveys of (headcount - on-net staff) / expected employees, of those with at least one
+    expected; 1 without any), why the survey cannot be the company's headcount (`implausible`, NULL when
+    it can: a headcount over `survey_max_ratio` x (predicted + `slack`), or under (predicted - `slack`) /
+    `survey_max_ratio`: a typing error such as an extra zero, or another company's figure), `used` (the
+    group's latest plausible survey: the one the calibration uses) and `left_out` (an implausible survey
+    newer than the one used, or the latest when none is). One such survey would otherwise move every
+    group's coefficient (a ratio estimator is a sum). `survey_max_ratio` None: every group's latest survey
+    is used. `surveys` holds one row per group and day (pipelines.analytics keeps the latest delivery)."""
+    counted = "(c.onnet_expected + c.offnet_expected)"
     if survey_max_ratio is None:
         why = "CAST(NULL AS VARCHAR)"
     else:
-        r = num(survey_max_ratio)
-        why = (f"CASE WHEN s.surveyed_headcount > {r} * ({seen} + 1) THEN 'headcount ' || CAST(s.surveyed_headcount AS VARCHAR) || "
-               f"' over {survey_max_ratio:g}x the ' || CAST(round({seen}, 1) AS VARCHAR) || ' employees its calls show' "
-               f"WHEN s.surveyed_headcount * {r} < c.onnet_registered_staff THEN 'headcount ' || CAST(s.surveyed_headcount AS VARCHAR) || "
-               f"' under 1/{survey_max_ratio:g} of its ' || CAST(c.onnet_registered_staff AS VARCHAR) || ' on-net staff' END")
+        r, k = num(survey_max_ratio), num(slack)
+        head = "'headcount ' || CAST(j.headcount AS VARCHAR)"
+        pred = "CAST(round(j.predicted, 1) AS VARCHAR) || ' employees its calls predict'"
+        why = (f"CASE WHEN j.headcount > {r} * (j.predicted + {k}) THEN {head} || ' over {survey_max_ratio:g}x the ' || {pred} "
+               f"WHEN j.headcount * {r} < j.predicted - {k} THEN {head} || ' under 1/{survey_max_ratio:g} of the ' || {pred} END")
     return f"""
-SELECT c.*, s.surveyed_headcount AS headcount, s.surveyed_at, round({seen}, 6) AS seen, {why} AS implausible
-FROM {counts} AS c JOIN (
-    SELECT group_id, surveyed_headcount, surveyed_at FROM (
-        SELECT group_id, surveyed_headcount, surveyed_at,
-               row_number() OVER (PARTITION BY group_id ORDER BY surveyed_at DESC) AS rk
-        FROM {surveys}) AS x WHERE rk = 1
-) AS s ON s.group_id = c.group_id
-WHERE c.listed_members > 0  -- a group without current members: nothing of it was counted
+WITH c AS (SELECT * FROM {counts} WHERE listed_members > 0),  -- a group without current members: nothing counted
+s AS (
+    SELECT c.group_id, s.surveyed_headcount AS headcount, s.surveyed_at, {counted} AS counted,
+           row_number() OVER (PARTITION BY c.group_id ORDER BY s.surveyed_at DESC) AS recency
+    FROM c JOIN {surveys} AS s ON s.group_id = c.group_id
+),
+m AS (
+    SELECT coalesce(median(greatest(0, s.headcount - c.onnet_registered_staff) * 1.0 / s.counted), 1.0) AS m
+    FROM s JOIN c ON c.group_id = s.group_id WHERE s.recency = 1 AND s.counted >= 1
+),
+j AS (
+    SELECT s.*, c.onnet_registered_staff + m.m * s.counted AS predicted FROM s JOIN c ON c.group_id = s.group_id CROSS JOIN m
+),
+v AS (SELECT j.*, {why} AS implausible FROM j),
+u AS (
+    SELECT v.*, min(CASE WHEN implausible IS NULL THEN recency END) OVER (PARTITION BY group_id) AS used_recency FROM v
+)
+SELECT c.*, u.headcount, u.surveyed_at, round(u.predicted, 6) AS predicted, u.implausible,
+       coalesce(u.recency = u.used_recency, false) AS used,
+       u.implausible IS NOT NULL AND u.recency < coalesce(u.used_recency, u.recency + 1) AS left_out
+FROM u JOIN c ON c.group_id = u.group_id
 """
 
 
 def calibration_sql(counts: str, surveys: str, min_surveys: int, size_bands: list[int], max_ratio: float | None = None,
-                    rule_max_ratio: float | None = None, survey_max_ratio: float | None = None) -> str:
+                    rule_max_ratio: float | None = None, survey_max_ratio: float | None = None,
+                    survey_slack: float = 5.0) -> str:
     """Per scope (global, and size bands with >= min_surveys surveys, pooled with neighbouring bands): for
     each method its coefficient, the raw ratio before clipping, the mean absolute error in employees on the
     surveys it was fitted on, and the leave-one-out error of market share in percentage points. A size
     band's coefficient is held within [global / max_ratio, global x max_ratio] (the rule's: rule_max_ratio;
     None: not held); the
-    leave-one-out prediction applies the same rule to the coefficients fitted without the group. A survey
-    that surveyed_groups_sql finds implausible (`survey_max_ratio`) is left out, and counted in the scope's
-    `surveys_excluded`. One 'global' row always exists; status says whether it is calibrated."""
+    leave-one-out prediction applies the same rule to the coefficients fitted without the group. Each
+    group's latest plausible survey is used (surveyed_groups_sql: `survey_max_ratio`, `survey_slack`); the
+    implausible ones newer than it are counted in the scope's `surveys_excluded`. One 'global' row always exists; status says whether it is calibrated."""
     def held(c: str, g: str, scope: str, r: str | None) -> str:
         if r is None:
             return c
@@ -219,15 +239,15 @@ def calibration_sql(counts: str, surveys: str, min_surveys: int, size_bands: lis
     return f"""
 WITH bands AS (SELECT * FROM (VALUES {bands_values}) AS t(label, i)),
 surveyed AS (
-    SELECT v.*, b.i AS bi FROM ({surveyed_groups_sql(counts, surveys, survey_max_ratio)}) AS v
+    SELECT v.*, b.i AS bi FROM ({surveyed_groups_sql(counts, surveys, survey_max_ratio, survey_slack)}) AS v
     JOIN bands AS b ON b.label = v.size_band
 ),
 obs AS (
     SELECT row_number() OVER (ORDER BY group_id) AS oid, bi,
            onnet_registered_staff, onnet_expected, offnet_expected, onnet_detected, offnet_key_competitor, headcount
-    FROM surveyed WHERE implausible IS NULL
+    FROM surveyed WHERE used
 ),
-excluded AS (SELECT bi FROM surveyed WHERE implausible IS NOT NULL),
+excluded AS (SELECT bi FROM surveyed WHERE left_out),
 -- a band with too few surveys widens to its neighbouring bands, one step each way at a time
 reach AS (
     SELECT b.label, b.i AS t, d.i AS d, count(o.oid) AS n

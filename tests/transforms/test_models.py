@@ -457,30 +457,41 @@ def _market(surveys: dict, previous: dict | None) -> tuple[dict, dict]:
 
 
 def test_an_implausible_survey_is_left_out_of_the_calibration_and_counted():
-    """G1 and G2 as in the hand-worked case below (score coefficient 27/13); G3's calls show 5 on-net staff
-    + 0 + 2 expected employees = 7: a headcount over 10 x (7 + 1) = 80 cannot be its company's and is left
-    out (the ratio estimator would otherwise follow it: (27 + 99995) / 15); 80 itself is used; so is every
-    survey without the rule. A headcount under a tenth of the on-net staff is left out too."""
-    d = datetime(2026, 10, 15).date()
+    """G1 and G2 as in the hand-worked case below (score coefficient 27/13); per latest survey, (headcount -
+    on-net staff) / expected employees: G1 12/6 = 2, G2 15/7, G3 (X - 5)/2; the median m = 15/7 while X is
+    large. G3's calls predict 5 + 2m = 9.2857 employees: a headcount over 4 x (9.2857 + 5) = 57.14 cannot
+    be its company's and is left out (the ratio estimator would follow it: (27 + 99995) / 15); 57 itself is
+    used; so is every survey without the rule. A headcount under (predicted - 5) / 4 is left out too, and a
+    group's earlier plausible survey stands in for a left-out latest one."""
+    d, earlier = datetime(2026, 10, 15).date(), datetime(2026, 9, 15).date()
 
-    def fit(heads: list[int], ratio: float | None, counts: dict = COUNTS) -> dict:
-        con = _con(counts=counts, surveys={"group_id": ["G1", "G2", "G3"], "surveyed_headcount": heads, "surveyed_at": [d] * 3},
-                   previous=_empty_previous())
+    def fit(heads: list[int], ratio: float | None, counts: dict = COUNTS, extra: tuple | None = None) -> dict:
+        surveys = {"group_id": ["G1", "G2", "G3"], "surveyed_headcount": heads, "surveyed_at": [d] * 3}
+        if extra:
+            for k, v in zip(surveys, extra):
+                surveys[k] = [*surveys[k], v]
+        con = _con(counts=counts, surveys=surveys, previous=_empty_previous())
         con.execute("CREATE TABLE calibration AS " + market.calibration_sql("counts", "surveys", 8, [3, 9, 29, 99], survey_max_ratio=ratio))
         bad = con.execute(f"SELECT group_id, implausible FROM ({market.surveyed_groups_sql('counts', 'surveys', ratio)}) "
-                          "WHERE implausible IS NOT NULL").fetchall()
+                          "WHERE left_out").fetchall()
         return {**_rows(con, "SELECT scope AS group_id, * FROM calibration")["global"], "bad": bad}
 
-    g = fit([20, 24, 100000], 10.0)
+    g = fit([20, 24, 100000], 4.0)
     assert (g["surveys"], g["surveys_excluded"]) == (2, 1) and g["coefficient"] == pytest.approx(27 / 13)
-    assert g["bad"] == [("G3", "headcount 100000 over 10x the 7.0 employees its calls show")]
-    g = fit([20, 24, 80], 10.0)
-    assert (g["surveys"], g["surveys_excluded"]) == (3, 0) and g["coefficient"] == pytest.approx((27 + 75) / 15)
+    assert g["bad"] == [("G3", "headcount 100000 over 4x the 9.3 employees its calls predict")]
+    g = fit([20, 24, 57], 4.0)
+    assert (g["surveys"], g["surveys_excluded"]) == (3, 0) and g["coefficient"] == pytest.approx((27 + 52) / 15)
+    assert fit([20, 24, 58], 4.0)["surveys_excluded"] == 1
     g = fit([20, 24, 100000], None)
     assert (g["surveys"], g["surveys_excluded"]) == (3, 0) and g["coefficient"] == pytest.approx((27 + 99995) / 15)
+    # G3 with 30 on-net staff: ratios 2, 15/7 and 0 (max(0, 2 - 30) / 2): m = 2, predicted 30 + 2 x 2 = 34, and
+    # 2 x 4 = 8 < 34 - 5
     low = {**COUNTS, "onnet_registered_staff": [8, 9, 30]}
-    g = fit([20, 24, 2], 10.0, low)
-    assert (g["surveys"], g["surveys_excluded"]) == (2, 1) and g["bad"] == [("G3", "headcount 2 under 1/10 of its 30 on-net staff")]
+    g = fit([20, 24, 2], 4.0, low)
+    assert (g["surveys"], g["surveys_excluded"]) == (2, 1) and g["bad"] == [("G3", "headcount 2 under 1/4 of the 34.0 employees its calls predict")]
+    # G3 surveyed earlier at 9 (plausible): that survey is used, (27 + 4) / (13 + 2)
+    g = fit([20, 24, 100000], 4.0, extra=("G3", 9, earlier))
+    assert (g["surveys"], g["surveys_excluded"]) == (3, 1) and g["coefficient"] == pytest.approx(31 / 15)
 
 
 def test_market_share_both_ways_by_hand():
