@@ -295,7 +295,7 @@ class AnalyticsConfig(_Section):
         description="a survey is left out of the calibration (counted in surveys_excluded, named in the run's log; "
         "the group's latest plausible survey stands in) when its headcount is over this many times the headcount "
         "the group's calls predict (on-net staff + the median survey's ratio x expected unregistered employees) "
-        "plus survey_slack, or under (that prediction - survey_slack) / this: a typing error such as an extra zero, "
+        "plus survey_slack, or under (its on-net staff - survey_slack) / this: a typing error such as an extra zero, "
         "or another company's figure, which would otherwise move every group's coefficient",
     )
     survey_slack: float = Field(
@@ -754,7 +754,8 @@ def load_config(path: str | os.PathLike[str] | None = None, **overrides: Any) ->
         except IsADirectoryError:
             raise ConfigError(f"config file {p} is a directory, not a YAML file") from None
         except UnicodeDecodeError as e:
-            raise ConfigError(f"{p}: not UTF-8 text (byte {e.start}): save the config as UTF-8") from None
+            line = p.read_bytes()[: e.start].count(b"\n") + 1
+            raise ConfigError(f"config file {p} is not UTF-8 text (line {line}): save it as UTF-8") from None
         except OSError as e:
             raise ConfigError(f"config file {p} cannot be read: {e.strerror or e}") from None
         try:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import tempfile
 import time
@@ -124,8 +125,19 @@ def prepare_load(cfg: Config, period: str, url: str, con: duckdb.DuckDBPyConnect
     rel = _relations(cfg, period, con, None if ingest_only else pseudonym_key(cfg, url))
     out = load_dir(cfg.work_path, period)
     for name, sql in load_queries(rel, period, cfg.home_carrier, ingest_only).items():
-        write_parquet(con, sql, out / f"{name}.parquet")
+        try:
+            write_parquet(con, sql, out / f"{name}.parquet")
+        except duckdb.BinderException as e:  # a result written before the reporting table gained a column
+            col = re.search(r'"([^"]+)"', str(e))
+            raise db.ReportingDbError(
+                f"{name}: the period's results have no column {col.group(1) if col else '(see below)'} (computed by an "
+                f"older groupscope?): run the period again (groupscope run --period {period}); {_first_line(e)}"
+            ) from None
     return out
+
+
+def _first_line(e: BaseException) -> str:
+    return str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
 
 
 @dataclass

@@ -34,7 +34,7 @@ is measured leave-one-out: each surveyed group is predicted with the coefficient
 surveys of its scope (held the same way by the global one of the other surveys), and the absolute difference between the predicted market share and the
 survey's (the same on-net estimate over the surveyed headcount) is averaged, in percentage points.
 A survey whose headcount cannot be the group's company (over `analytics.survey_max_ratio` x the
-headcount its calls predict + `analytics.survey_slack` employees, or under (that prediction - slack) / the ratio,
+headcount its calls predict + `analytics.survey_slack` employees, or under (its on-net staff - slack) / the ratio,
 the prediction being on-net staff + the median survey's ratio x expected employees: a typing error such
 as an extra zero, or another company's figure) is left out of every scope (the group's latest plausible
 survey stands in for it), counted in `surveys_excluded` and named in the run's log: one such survey
@@ -131,8 +131,9 @@ def surveyed_groups_sql(counts: str, surveys: str, survey_max_ratio: float | Non
     predict (`predicted`: on-net staff + m x its expected unregistered employees, m the median over the
     groups' latest surveys of (headcount - on-net staff) / expected employees, of those with at least one
     expected; 1 without any), why the survey cannot be the company's headcount (`implausible`, NULL when
-    it can: a headcount over `survey_max_ratio` x (predicted + `slack`), or under (predicted - `slack`) /
-    `survey_max_ratio`: a typing error such as an extra zero, or another company's figure), `used` (the
+    it can: a headcount over `survey_max_ratio` x (predicted + `slack`), or under (on-net staff - `slack`)
+    / `survey_max_ratio`: a typing error such as an extra zero, or another company's figure; a headcount
+    under the prediction alone is not implausible: the calls can over-count a small company), `used` (the
     group's latest plausible survey: the one the calibration uses) and `left_out` (an implausible survey
     newer than the one used, or the latest when none is). One such survey would otherwise move every
     group's coefficient (a ratio estimator is a sum). `survey_max_ratio` None: every group's latest survey
@@ -145,7 +146,8 @@ def surveyed_groups_sql(counts: str, surveys: str, survey_max_ratio: float | Non
         head = "'headcount ' || CAST(j.headcount AS VARCHAR)"
         pred = "CAST(round(j.predicted, 1) AS VARCHAR) || ' employees its calls predict'"
         why = (f"CASE WHEN j.headcount > {r} * (j.predicted + {k}) THEN {head} || ' over {survey_max_ratio:g}x the ' || {pred} "
-               f"WHEN j.headcount * {r} < j.predicted - {k} THEN {head} || ' under 1/{survey_max_ratio:g} of the ' || {pred} END")
+               f"WHEN j.headcount * {r} < j.staff - {k} THEN {head} || ' under 1/{survey_max_ratio:g} of its ' || "
+               "CAST(j.staff AS VARCHAR) || ' on-net staff' END")
     return f"""
 WITH c AS (SELECT * FROM {counts} WHERE listed_members > 0),  -- a group without current members: nothing counted
 s AS (
@@ -158,7 +160,8 @@ m AS (
     FROM s JOIN c ON c.group_id = s.group_id WHERE s.recency = 1 AND s.counted >= 1
 ),
 j AS (
-    SELECT s.*, c.onnet_registered_staff + m.m * s.counted AS predicted FROM s JOIN c ON c.group_id = s.group_id CROSS JOIN m
+    SELECT s.*, c.onnet_registered_staff AS staff, c.onnet_registered_staff + m.m * s.counted AS predicted
+    FROM s JOIN c ON c.group_id = s.group_id CROSS JOIN m
 ),
 v AS (SELECT j.*, {why} AS implausible FROM j),
 u AS (

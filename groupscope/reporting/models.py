@@ -203,8 +203,8 @@ fact_subscriber_value = _table(
     sa.Column("clv", sa.Double, comment="discounted expected residual lifetime value"),
 )
 
-SURVEYS_EXCLUDED_COMMENT = ("surveys of the scope left out as implausible (headcount over analytics.survey_max_ratio x the "
-                            "employees the group's calls show, or under its on-net staff / that ratio); the run's log names them")
+SURVEYS_EXCLUDED_COMMENT = ("surveys of the scope left out as implausible (analytics.survey_max_ratio, survey_slack: a headcount "
+                            "far above what the group's calls predict, or far below its on-net staff); the run's log names them")
 
 fact_market_calibration = _table(
     "fact_market_calibration",

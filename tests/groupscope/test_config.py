@@ -68,8 +68,8 @@ def test_file_and_overrides(tmp_path):
         load_config(tmp_path / "missing.yaml")
     with pytest.raises(ConfigError, match=f"{tmp_path} is a directory"):
         load_config(tmp_path)
-    p.write_bytes("home_carrier: 移动\n".encode("gbk"))
-    with pytest.raises(ConfigError, match=r"c.yaml: not UTF-8 text \(byte 14\)"):
+    p.write_bytes("# 配置\nhome_carrier: 移动\n".encode("gbk"))
+    with pytest.raises(ConfigError, match=r"c.yaml is not UTF-8 text \(line 1\): save it as UTF-8"):
         load_config(p)
 
 

@@ -372,3 +372,23 @@ def test_a_load_whose_rows_do_not_all_arrive_stops_and_keeps_nothing(tmp_path):
         load_period(cfg, PERIOD)
     with db.make_engine(cfg).connect() as c:
         assert c.execute(sa.text("SELECT count(*) FROM groupscope.dim_period")).scalar() == 0
+
+
+def test_results_from_before_a_reporting_column_stop_the_load_with_one_line(loaded, tmp_path):
+    """A period computed by an older groupscope (its market_calibration without surveys_excluded) is not
+    loaded with a binder error: one line names the table and the column and says to run the period again."""
+    import duckdb
+
+    from pipelines.load import prepare_load
+
+    cfg = loaded[0]
+    work = tmp_path / "work"
+    shutil.copytree(cfg.work_path, work, ignore=shutil.ignore_patterns("*.duckdb*", "tmp"))
+    old = config_from_dict({"work_dir": str(work)})
+    f = next((work / "derived" / "market_calibration" / f"period={PERIOD}").glob("*.parquet"))
+    con = duckdb.connect()
+    con.execute(f"COPY (SELECT * EXCLUDE (surveys_excluded) FROM read_parquet('{f}')) TO '{tmp_path / 'c.parquet'}' (FORMAT parquet)")
+    shutil.move(tmp_path / "c.parquet", f)
+    with pytest.raises(db.ReportingDbError, match=r"^fact_market_calibration: the period's results have no column "
+                       rf"surveys_excluded \(computed by an older groupscope\?\): run the period again \(groupscope run --period {PERIOD}\)"):
+        prepare_load(old, PERIOD, db.database_url(old))

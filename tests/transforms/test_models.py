@@ -461,8 +461,8 @@ def test_an_implausible_survey_is_left_out_of_the_calibration_and_counted():
     on-net staff) / expected employees: G1 12/6 = 2, G2 15/7, G3 (X - 5)/2; the median m = 15/7 while X is
     large. G3's calls predict 5 + 2m = 9.2857 employees: a headcount over 4 x (9.2857 + 5) = 57.14 cannot
     be its company's and is left out (the ratio estimator would follow it: (27 + 99995) / 15); 57 itself is
-    used; so is every survey without the rule. A headcount under (predicted - 5) / 4 is left out too, and a
-    group's earlier plausible survey stands in for a left-out latest one."""
+    used; so is every survey without the rule. A headcount under (on-net staff - 5) / 4 is left out too, and
+    a group's earlier plausible survey stands in for a left-out latest one."""
     d, earlier = datetime(2026, 10, 15).date(), datetime(2026, 9, 15).date()
 
     def fit(heads: list[int], ratio: float | None, counts: dict = COUNTS, extra: tuple | None = None) -> dict:
@@ -484,11 +484,12 @@ def test_an_implausible_survey_is_left_out_of_the_calibration_and_counted():
     assert fit([20, 24, 58], 4.0)["surveys_excluded"] == 1
     g = fit([20, 24, 100000], None)
     assert (g["surveys"], g["surveys_excluded"]) == (3, 0) and g["coefficient"] == pytest.approx((27 + 99995) / 15)
-    # G3 with 30 on-net staff: ratios 2, 15/7 and 0 (max(0, 2 - 30) / 2): m = 2, predicted 30 + 2 x 2 = 34, and
-    # 2 x 4 = 8 < 34 - 5
+    # G3 with 30 on-net staff and a headcount of 2: 2 x 4 = 8 < 30 - 5; 7 x 4 = 28 is not (7 is kept, though
+    # under the 34 employees the calls predict with m = 2: the calls can over-count a small company)
     low = {**COUNTS, "onnet_registered_staff": [8, 9, 30]}
     g = fit([20, 24, 2], 4.0, low)
-    assert (g["surveys"], g["surveys_excluded"]) == (2, 1) and g["bad"] == [("G3", "headcount 2 under 1/4 of the 34.0 employees its calls predict")]
+    assert (g["surveys"], g["surveys_excluded"]) == (2, 1) and g["bad"] == [("G3", "headcount 2 under 1/4 of its 30 on-net staff")]
+    assert fit([20, 24, 7], 4.0, low)["surveys_excluded"] == 0
     # G3 surveyed earlier at 9 (plausible): that survey is used, (27 + 4) / (13 + 2)
     g = fit([20, 24, 100000], 4.0, extra=("G3", 9, earlier))
     assert (g["surveys"], g["surveys_excluded"]) == (3, 1) and g["coefficient"] == pytest.approx(31 / 15)
