@@ -113,6 +113,31 @@ def test_month_boundaries_and_decimal_division(spark):
     assert abs(float(s[0][2]) - 1 / 3) < 1e-15 and abs(float(d[0][2]) - 1 / 3) < 1e-15
 
 
+def test_implausible_surveys_are_left_out_alike_on_spark(spark):
+    """The survey rule (median ratio, latest plausible survey per group, left-out counts per scope) on a
+    hand-built month in which it acts (the generated month of this file's parity test leaves nothing out):
+    G3's latest survey (100000) is left out and its earlier one used, G4's (1 for 30 on-net staff) left out."""
+    from transforms import market
+
+    setup = (
+        "CREATE TABLE counts AS SELECT * FROM (VALUES ('G1', '10-29', 10, 8, 2.0, 4.0, 2, 2), ('G2', '10-29', 9, 9, 1.0, 6.0, 1, 5), "
+        "('G3', '10-29', 5, 5, 0.0, 2.0, 0, 1), ('G4', '30-99', 30, 30, 3.0, 5.0, 1, 2)) "
+        "AS t(group_id, size_band, listed_members, onnet_registered_staff, onnet_expected, offnet_expected, onnet_detected, offnet_key_competitor); "
+        "CREATE TABLE surveys AS SELECT group_id, surveyed_headcount, CAST(d AS DATE) AS surveyed_at FROM (VALUES "
+        "('G1', 20, '2026-10-15'), ('G2', 24, '2026-10-15'), ('G3', 100000, '2026-10-15'), ('G3', 9, '2026-09-15'), "
+        "('G4', 1, '2026-10-01')) AS t(group_id, surveyed_headcount, d)"
+    )
+    rows = f"SELECT group_id, CAST(surveyed_at AS VARCHAR), implausible, used, left_out FROM ({market.surveyed_groups_sql('counts', 'surveys', 4.0)}) AS v ORDER BY 1, 2"
+    d, s = _both(spark, rows, setup)
+    assert s == d and [r[0] for r in d if r[4]] == ["G3", "G4"] and [r[:2] for r in d if r[3]] == [("G1", "2026-10-15"), ("G2", "2026-10-15"), ("G3", "2026-09-15")]
+    cal = (f"SELECT scope, surveys, surveys_excluded, coefficient, rule_coefficient FROM "
+           f"({market.calibration_sql('counts', 'surveys', 2, [3, 9, 29, 99], 3.0, 10.0, 4.0)}) AS c ORDER BY 1")
+    d, s = _both(spark, cal, setup)
+    assert [r[:3] for r in d] == [r[:3] for r in s] and ("global", 3, 2) in [r[:3] for r in d]
+    for a, b in zip(d, s):
+        assert all(math.isclose(float(x), float(y), rel_tol=0, abs_tol=TOL) for x, y in zip(a[3:], b[3:]) if x is not None), (a, b)
+
+
 def test_unpaired_mt_is_an_anti_join_not_a_nested_loop(spark):
     plan_sql = render(calls_sql("norm"), "spark")
     assert "NOT IN" not in plan_sql.upper()
