@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -55,6 +56,8 @@ class ReportData:
     market_trend: list[dict] = field(default_factory=list)
     # the month's share of the groups' employees: on-net staff (real members less data lines) in place of real members
     staff_share: float | None = None
+    # the month's correction coefficients per scope (fact_market_calibration), global first, bands by size
+    calibration: list[dict] = field(default_factory=list)
     pyramid: list[dict] = field(default_factory=list)
     grid: list[dict] = field(default_factory=list)
     campaigns: dict | None = None
@@ -236,6 +239,11 @@ def _gather_market(conn, rs: str, p: dict, data: ReportData) -> None:
         f"sum(est_onnet_unregistered) + sum(est_offnet_employees), 0) AS s FROM {rs}.fact_group_month WHERE period = :p",
         **p,
     )[0]["s"])
+    data.calibration = sorted(
+        _rows(conn, f"SELECT scope, surveys, surveys_excluded, status, coefficient, loo_mae_pp, rule_coefficient, rule_loo_mae_pp "
+                    f"FROM {rs}.fact_market_calibration WHERE period = :p", **p),
+        key=lambda r: (r["scope"] != "global", int(re.match(r"\D*(\d*)", r["scope"]).group(1) or 0), r["scope"]),
+    )
     data.market_trend = [
         {"period": r["period"], "groups": int(r["groups_"]), "mean_share": _f(r["mean_share"]),
          "overall_share": _f(r["overall_share"]), "gained": int(r["gained"] or 0), "lost": int(r["lost"] or 0),

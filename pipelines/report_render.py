@@ -428,8 +428,37 @@ def _market(d) -> str:
                  "groups losing > 0.5 pt"], rows)
         + ('<p class="note">Only one month is loaded: the trend starts with the next month.</p>'
            if len(d.market_trend) < 2 else "")
+        + _calibration(d.calibration)
     )
     return _section("market", "Market share", body)
+
+
+def _calibration(cal: list[dict]) -> str:
+    """The month's correction coefficients per scope, with what the run warns about: an uncalibrated
+    method, surveys left out as implausible."""
+    if not cal:
+        return ""
+
+    def coef(c, loo) -> str:
+        if c is None:
+            return "uncalibrated"
+        return f"{c:.2f}" + (f" (leave-one-out {loo:.1f} pt)" if loo is not None else "")
+
+    rows = [(r["scope"], fmt_int(r["surveys"]), fmt_int(r["surveys_excluded"] or 0), coef(r["coefficient"], r["loo_mae_pp"]),
+             coef(r["rule_coefficient"], r["rule_loo_mae_pp"])) for r in cal]
+    glob = next((r for r in cal if r["scope"] == "global"), cal[0])
+    notes = []
+    if glob["status"] != "calibrated":
+        notes.append(f"Market share {glob['status']} ({fmt_int(glob['surveys'])} surveys): off-net employees are the "
+                     "uncorrected counts, a lower bound; collect account managers' surveys.")
+    if glob["surveys_excluded"]:
+        notes.append(f"{fmt_int(glob['surveys_excluded'])} survey(s) left out as implausible (a headcount the group's "
+                     "calls cannot belong to, analytics.survey_max_ratio); the run's log names them: have them corrected.")
+    return (
+        "<h3>Correction coefficients</h3>"
+        + "".join(f'<p class="warn">{esc(n)}</p>' for n in notes)
+        + table(["scope", "surveys used", "surveys left out", "score-based", "10 % rule"], rows)
+    )
 
 
 def _value(d) -> str:

@@ -96,6 +96,12 @@ def test_figures_match_the_database(two_months):
     assert all(t == f"in contact with {n} member{'s' if n != 1 else ''}" for n, t in details.items()), details
     assert single == ["in contact with 1 member"], single
     assert [t["period"] for t in d.market_trend] == ["2026-09", "2026-10"]
+    # the month's coefficients, global first; the HTML shows each scope
+    with eng.connect() as c:
+        scopes = c.execute(sa.text(f"SELECT scope, surveys FROM {rs}.fact_market_calibration WHERE period = '2026-10'")).all()
+    assert d.calibration[0]["scope"] == "global" and sorted((r["scope"], r["surveys"]) for r in d.calibration) == sorted(scopes)
+    html = render_report(d)
+    assert "Correction coefficients" in html and all(f"<td>{esc(sc)}</td>" in html for sc, _ in scopes)
     assert sum(s["suspects"] for s in d.suspects_by_industry) == suspects == sum(s["suspects"] for s in d.suspects_by_region)
     assert d.padded_groups[0]["suspect_members"] == max(g["suspect_members"] for g in d.padded_groups)
     assert [g["purity"] for g in d.lowest_purity] == sorted(g["purity"] for g in d.lowest_purity)
@@ -153,6 +159,21 @@ def test_render_of_an_empty_month_says_so():
     assert "<figure" not in html and "No purity of groups this month." in html
     assert 'id="campaigns"' not in html  # no campaign view: no section
     assert "no Data Docs were built" in html
+
+
+def test_calibration_warnings_are_in_the_report():
+    """What the run's summary warns about the coefficients is in the HTML too: an uncalibrated method and
+    surveys left out as implausible; bands in size order after the global scope."""
+    cal = [{"scope": "global", "surveys": 12, "surveys_excluded": 2, "status": "rule uncalibrated", "coefficient": 1.5,
+            "loo_mae_pp": 4.0, "rule_coefficient": None, "rule_loo_mae_pp": None},
+           {"scope": "size 1-3", "surveys": 9, "surveys_excluded": 1, "status": "calibrated", "coefficient": 1.25,
+            "loo_mae_pp": 6.5, "rule_coefficient": 0.3, "rule_loo_mae_pp": 9.0}]
+    html = render_report(ReportData(period="2026-10", generated_at="now", database="duckdb:///x", calibration=cal,
+                                    totals={"groups": 0, "listed": 0, "suspects": 0, "onnet_unregistered": 0, "offnet": 0.0}))
+    assert "Market share rule uncalibrated (12 surveys)" in html
+    assert "2 survey(s) left out as implausible" in html
+    assert "<td>1.50 (leave-one-out 4.0 pt)</td><td>uncalibrated</td>" in html
+    assert html.index("<td>global</td>") < html.index("<td>size 1-3</td>")
 
 
 def test_report_in_headless_chromium(two_months, tmp_path):
