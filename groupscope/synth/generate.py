@@ -509,7 +509,8 @@ class Generator:
                     "listed_members": pa.array(real_reg + fake_reg),
                     "registered_data_lines": pa.array(data_reg),
                     "tiny": pa.array(lines <= TINY_GROUP_LINES),
-                    "onnet_unregistered": pa.array(on_c[comp] - real_reg),
+                    # on-net employees who are not registered members (data lines are registered, not employees)
+                    "onnet_unregistered": pa.array(on_c[comp] - (real_reg - data_reg)),
                     "market_share": pa.array(np.round(on_c[comp] / np.maximum(head, 1), 6)),
                 }
             ),

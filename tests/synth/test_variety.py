@@ -52,6 +52,18 @@ def test_every_kind_of_member_is_in_the_truth(real):
     ).fetchone()[0] == 0
 
 
+def test_the_truths_unregistered_on_net_staff_leave_the_data_lines_out(real):
+    """groups.csv's onnet_unregistered is the group's on-net employees who are not registered members: the
+    employees' own rows say so (registered_real counts data lines too, which are not employees)."""
+    got = real.execute(
+        "SELECT g.group_id, g.onnet_unregistered, g.onnet_employees - g.registered_real + g.registered_data_lines, "
+        "(SELECT count(*) FROM employees AS e WHERE e.company_id = g.company_id AND e.on_net AND NOT e.registered) "
+        "FROM groups_t AS g"
+    ).fetchall()
+    assert got and all(a == b == c for _, a, b, c in got), [r for r in got if not r[1] == r[2] == r[3]][:5]
+    assert real.execute("SELECT count(*) FROM groups_t WHERE registered_data_lines > 0").fetchone()[0] > 0
+
+
 def test_data_lines_have_no_cdr_and_a_data_bill_every_month(real):
     n_dl, in_cdr = real.execute(
         "SELECT count(DISTINCT m.msisdn), count(c.served_msisdn) FROM members AS m LEFT JOIN cdr AS c "
