@@ -24,9 +24,9 @@ from transforms.communities import (
     prospect_members_sql,
     prospects_sql,
     team_core_sql,
+    team_graph_sql,
     team_links_sql,
     team_nodes_sql,
-    team_graph_sql,
     team_stats_sql,
 )
 from transforms.graph import (

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +21,7 @@ import sqlalchemy as sa
 from groupscope.config import Config
 from groupscope.console import get_logger
 from groupscope.reporting import db
+from transforms.market import scope_order
 
 REPORT_NAME = "report.html"
 log = get_logger("report")
@@ -242,7 +242,7 @@ def _gather_market(conn, rs: str, p: dict, data: ReportData) -> None:
     data.calibration = sorted(
         _rows(conn, f"SELECT scope, surveys, surveys_excluded, status, coefficient, loo_mae_pp, rule_coefficient, rule_loo_mae_pp "
                     f"FROM {rs}.fact_market_calibration WHERE period = :p", **p),
-        key=lambda r: (r["scope"] != "global", int(re.match(r"\D*(\d*)", r["scope"]).group(1) or 0), r["scope"]),
+        key=lambda r: scope_order(r["scope"]),
     )
     data.market_trend = [
         {"period": r["period"], "groups": int(r["groups_"]), "mean_share": _f(r["mean_share"]),

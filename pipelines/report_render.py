@@ -22,6 +22,8 @@ matplotlib.use("Agg", force=False)  # no display; only the SVG canvas is used
 
 from matplotlib.figure import Figure  # noqa: E402
 
+from transforms.market import uncalibrated_text  # noqa: E402
+
 INK = "#1f2d3d"
 BLUE = "#2f6db5"
 LIGHT = "#9cbce3"
@@ -449,8 +451,8 @@ def _calibration(cal: list[dict]) -> str:
     glob = next((r for r in cal if r["scope"] == "global"), cal[0])
     notes = []
     if glob["status"] != "calibrated":
-        notes.append(f"Market share {glob['status']} ({fmt_int(glob['surveys'])} surveys): off-net employees are the "
-                     "uncorrected counts, a lower bound; collect account managers' surveys.")
+        text = uncalibrated_text(glob["status"], glob["surveys"])
+        notes.append(text[0].upper() + text[1:] + ".")
     if glob["surveys_excluded"]:
         notes.append(f"{fmt_int(glob['surveys_excluded'])} survey(s) left out as implausible (a headcount the group's "
                      "calls cannot belong to, analytics.survey_max_ratio); the run's log names them: have them corrected.")

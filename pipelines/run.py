@@ -37,6 +37,7 @@ from pipelines.validate import (
     unexpected_files_check,
     write_results,
 )
+from transforms.market import scope_order, uncalibrated_text
 from transforms.sql import lit
 
 log = get_logger("run")
@@ -351,15 +352,11 @@ def calibration_text(con: duckdb.DuckDBPyConnection, path, warn_loo_pp: float | 
 
     rel = f"read_parquet('{path}')"
     have = set(con.execute(f"SELECT * FROM {rel} LIMIT 0").fetchdf().columns)
-    raw = [c if c in have else f"CAST(NULL AS DOUBLE) AS {c}" for c in ("raw_coefficient", "rule_raw_coefficient")]
-    cal = con.execute(
-        "SELECT scope, surveys, status, coefficient, loo_mae_pp, rule_coefficient, rule_loo_mae_pp, "
-        f"{', '.join(raw)} FROM {rel} "
-        # global first, then the size bands from the smallest ('size 4-9' before 'size 10-29')
-        "ORDER BY scope <> 'global', TRY_CAST(regexp_extract(scope, '(\\d+)', 1) AS INTEGER), scope"
-    ).fetchall()
-    excluded = con.execute(f"SELECT sum(surveys_excluded) FROM {rel} WHERE scope = 'global'").fetchone()[0] \
-        if "surveys_excluded" in have else None
+    # columns an older calibration file lacks are NULL
+    later = [c if c in have else f"CAST(NULL AS DOUBLE) AS {c}" for c in ("raw_coefficient", "rule_raw_coefficient", "surveys_excluded")]
+    cal = sorted(con.execute(
+        f"SELECT scope, surveys, status, coefficient, loo_mae_pp, rule_coefficient, rule_loo_mae_pp, {', '.join(later)} FROM {rel}"
+    ).fetchall(), key=lambda r: scope_order(r[0]))
 
     def one(c, loo):
         if c is None:
@@ -373,19 +370,17 @@ def calibration_text(con: duckdb.DuckDBPyConnection, path, warn_loo_pp: float | 
         fits.setdefault(f"(n={k}): score {one(c, loo)}, 10 % rule {one(rc, rloo)}", []).append(s)
     text = "; ".join(", ".join(scopes) + " " + fit for fit, scopes in fits.items())
     glob = next((r for r in cal if r[0] == "global"), None)
+    excluded = glob[9] if glob else None
     lines, quiet = [], []
     if glob is None or glob[2] != "calibrated":
-        lines.append(
-            f"WARNING: market share {glob[2] if glob else 'uncalibrated'} ({glob[1] if glob else 0} surveys): "
-            "off-net employees are the uncorrected counts, a lower bound; collect account managers' surveys"
-        )
+        lines.append("WARNING: " + uncalibrated_text(glob[2] if glob else "uncalibrated", glob[1] if glob else 0))
     if excluded:  # not logged again: the analytics stage's log line names them
         quiet.append(
             f"WARNING: market share: {excluded} survey(s) left out of the calibration as implausible "
             "(analytics.survey_max_ratio; the run's log names them): have them corrected"
         )
     scoped: dict[str, list[str]] = {}  # one warning per finding: bands pooled to the same surveys say it once
-    for s, k, _st, c, loo, rc, rloo, raw_c, raw_rc in cal:
+    for s, k, _st, c, loo, rc, rloo, raw_c, raw_rc, _x in cal:
         for method, coef, raw_coef, err in (("score", c, raw_c, loo), ("10 % rule", rc, raw_rc, rloo)):
             if coef is not None and raw_coef is not None and abs(coef - raw_coef) > 1e-6 * max(1.0, abs(raw_coef)):  # raw: rounded to 6 digits
                 scoped.setdefault(

@@ -45,6 +45,8 @@ coefficient, the uncorrected counts are used, and the run warns.
 
 from __future__ import annotations
 
+import re
+
 from transforms.scores import size_band_sql
 from transforms.sql import num
 
@@ -124,6 +126,19 @@ WHERE g.status = 'active'
 
 def _share(onnet: str, offnet: str) -> str:
     return f"CAST({onnet} AS DOUBLE) / nullif({onnet} + {offnet}, 0)"
+
+
+def scope_order(scope: str) -> tuple:
+    """Sort key of a calibration scope: global first, then the size bands from the smallest ('size 4-9'
+    before 'size 10-29')."""
+    lower = re.search(r"\d+", scope)
+    return scope != "global", int(lower.group()) if lower else 0, scope
+
+
+def uncalibrated_text(status: str, surveys: int) -> str:
+    """What an uncalibrated month means for its shares (the run's summary and the month's report)."""
+    return (f"market share {status} ({surveys} surveys): off-net employees are the uncorrected counts, a lower bound; "
+            "collect account managers' surveys")
 
 
 def surveyed_groups_sql(counts: str, surveys: str, survey_max_ratio: float | None = None, slack: float = 5.0) -> str:
