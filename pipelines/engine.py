@@ -31,7 +31,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from groupscope.errors import StopRun
+from groupscope.errors import StopRun, first_line
 from transforms.sql import lit, render
 
 
@@ -39,7 +39,7 @@ class OutOfMemory(StopRun):
     """A step did not fit in the engine's memory: one line naming the step and the limit, never a traceback."""
 
     def __init__(self, step: str, limit: str, cause: BaseException):
-        first = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
+        first = first_line(cause)
         super().__init__(
             f"out of memory in step {step!r} (DuckDB memory limit {limit}): raise duckdb_memory_limit in the "
             f"configuration (this machine has {_memory_gib():.0f} GiB), or set duckdb_partition_rows lower "

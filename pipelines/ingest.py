@@ -50,6 +50,7 @@ from expectations.suites import STRING_TYPES, RowRule, conflict_rules, dedupe_ke
 from groupscope.config import PlausibilityConfig
 from groupscope.console import advance
 from groupscope.contract import INPUT_TABLES, Table, file_format
+from groupscope.errors import first_line
 from pipelines.guard import is_disk_full
 from transforms.sql import lit
 
@@ -619,8 +620,7 @@ def _label(encoding: str) -> str:
 
 
 def _short(e: Exception) -> str:
-    text = str(e).strip()
-    return (text.splitlines()[0] if text else type(e).__name__)[:300]
+    return first_line(e)[:300]
 
 
 # ---- validation and staging -------------------------------------------------------------------------

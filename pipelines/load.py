@@ -27,6 +27,7 @@ import sqlalchemy as sa
 import groupscope
 from groupscope.config import Config
 from groupscope.console import get_logger, progress
+from groupscope.errors import first_line
 from groupscope.reporting import db, models
 from pipelines.storage import derived_path, staged_glob
 from transforms.privacy import pseudonyms_sql
@@ -131,13 +132,9 @@ def prepare_load(cfg: Config, period: str, url: str, con: duckdb.DuckDBPyConnect
             col = re.search(r'"([^"]+)"', str(e))
             raise db.ReportingDbError(
                 f"{name}: the period's results have no column {col.group(1) if col else '(see below)'} (computed by an "
-                f"older groupscope?): run the period again (groupscope run --period {period}); {_first_line(e)}"
+                f"older groupscope?): run the period again (groupscope run --period {period}); {first_line(e)}"
             ) from None
     return out
-
-
-def _first_line(e: BaseException) -> str:
-    return str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
 
 
 @dataclass
