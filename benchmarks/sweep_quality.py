@@ -8,11 +8,19 @@ operator (every setting of a real operator's variety off, groupscope.synth.param
 of that variety switched on alone at its default (issue 12), the mix of all of them (the generator's
 defaults) on three seeds, and the mix far from its defaults (quiet, chatty, many fakes, mostly off-net,
 many field staff).
+
+    python benchmarks/sweep_quality.py --subscribers 8000 --drawn 24
+
+`--drawn N` evaluates instead N operators whose settings are drawn at random over wide ranges
+(groupscope.synth.params.drawn_settings, `--draw-seed`), with the default configuration; an operator
+already run in `--dir` with the same settings is reused (benchmarks/calibration_estimators.py runs the
+same ones).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import sys
 import time
@@ -20,7 +28,7 @@ from pathlib import Path
 
 from groupscope.config import config_from_dict
 from groupscope.synth.generate import generate
-from groupscope.synth.params import TIDY, SynthParams
+from groupscope.synth.params import TIDY, SynthParams, drawn_settings
 from pipelines.evaluate import evaluate, missed
 from pipelines.run import run_period
 
@@ -29,6 +37,8 @@ def _alone(**kw) -> dict:
     """TIDY with one setting of the variety back on."""
     return {**TIDY, **kw}
 
+
+MONTHS = ("2026-09", "2026-10")
 
 SETTINGS = [
     # label, seed, params
@@ -79,13 +89,46 @@ def _cell(m: dict, key: str, fmt: str) -> str:
     return text
 
 
+def run_drawn(root: Path, settings: dict) -> None:
+    """Generate and run both months of a drawn operator in `root`, unless it already holds that run."""
+    done = root / "settings.json"
+    if done.exists() and json.loads(done.read_text()) == json.loads(json.dumps(settings)):
+        return
+    shutil.rmtree(root, ignore_errors=True)
+    generate(SynthParams(months=MONTHS, **settings), root / "landing")
+    cfg = config_from_dict({"work_dir": str(root / "work")})
+    for p in MONTHS:
+        run_period(cfg, root / "landing", p)
+    done.write_text(json.dumps(settings))
+
+
+def _short(settings: dict) -> str:
+    def f(v):
+        return "-".join(f"{x:.2f}" for x in v) if isinstance(v, (tuple, list)) else f"{v:.2f}" if isinstance(v, float) else str(v)
+    return ", ".join(f"{k} {f(v)}" for k, v in settings.items() if k != "seed")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--subscribers", type=int, default=8_000)
     ap.add_argument("--dir", default="bench_data/sweep")
     ap.add_argument("--only", help="comma-separated row numbers (1-based) to run")
+    ap.add_argument("--drawn", type=int, help="instead: this many operators with settings drawn at random")
+    ap.add_argument("--draw-seed", type=int, default=4242)
     a = ap.parse_args()
-    months = ("2026-09", "2026-10")
+    months = MONTHS
+    if a.drawn:
+        print(f"Quality on {a.drawn} operators drawn at random (groupscope.synth.params.drawn_settings, draw seed "
+              f"{a.draw_seed}), months {', '.join(months)}, period evaluated {months[-1]}, default configuration.")
+        print(f"Command: `python benchmarks/sweep_quality.py --drawn {a.drawn}`\n")
+        print("| # | settings | seed | " + " | ".join(c[0] for c in COLUMNS) + " |")
+        print("|---|---|---|" + "---|" * len(COLUMNS))
+        for i, st in enumerate(drawn_settings(a.drawn, a.draw_seed), 1):
+            root = Path(a.dir) / f"op{i}"
+            run_drawn(root, st)
+            m = evaluate(config_from_dict({"work_dir": str(root / "work")}), root / "landing_truth", months[-1])
+            print(f"| {i} | {_short(st)} | {st['seed']} | " + " | ".join(_cell(m, k, f) for _, k, f in COLUMNS) + " |", flush=True)
+        return
     rows = list(enumerate(SETTINGS, 1))
     if a.only:
         keep = {int(x) for x in a.only.split(",")}

@@ -75,7 +75,7 @@ def _write(path, ts_type, int_type) -> None:
     arrays = []
     for c, t in zip(cols, types):
         if pa.types.is_timestamp(t) and t.tz:
-            c = [None if v is None else v.replace(tzinfo=dt.timezone.utc) for v in c]
+            c = [None if v is None else v.replace(tzinfo=dt.UTC) for v in c]
         arrays.append(pa.array(list(c), pa.timestamp("us", tz=t.tz) if pa.types.is_timestamp(t) else t).cast(t, safe=False))
     pq.write_table(pa.table(arrays, names=CDR.column_names), path)
 

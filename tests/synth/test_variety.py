@@ -235,3 +235,16 @@ def test_cli_variety_flags_reach_the_parameters():
     assert kw["max_groups"] == 2 and kw["churn"] == 0.0
     assert kw["messaging_share"] == 0.0 and kw["tiny_groups"] == 0.0  # from --tidy
     assert variety_from_args(build_parser().parse_args(["generate", "--out", "x", "--months", "2026-10"])) == {}
+
+
+def test_drawn_settings_are_valid_reproducible_and_spread():
+    from groupscope.synth.params import drawn_settings
+
+    a, b = drawn_settings(12, seed=7), drawn_settings(12, seed=7)
+    assert a == b and a != drawn_settings(12, seed=8)
+    for st in a:
+        SynthParams(months=("2026-10",), **st)  # every draw is a valid operator
+    seeds = [st["seed"] for st in a]
+    assert len(set(seeds)) == 12 and min(seeds) > 3000
+    activity = [st["activity"] for st in a]
+    assert min(activity) < 0.8 and max(activity) > 1.2  # spread, not one operator twelve times

@@ -82,7 +82,7 @@ def test_candidates_with_shared_parts_equal_the_direct_ones():
     direct = potential.candidate_features_sql("members", "adj", "presence", "numbers")
     for n in (1, 3):
         parts = [potential.candidate_features_sql("members", "member_adj", "presence", "numbers",
-                                                  lambda e, p=p: f"hash({e}) % {n} = {p}", "totals", "group_cells", "member_ties",
+                                                  lambda e, p=p, n=n: f"hash({e}) % {n} = {p}", "totals", "group_cells", "member_ties",
                                                   "member_keys")
                  for p in range(n)]
         _same(con, " UNION ALL ".join(f"SELECT * FROM ({q})" for q in parts), direct)
