@@ -26,6 +26,11 @@ global coefficient), and its mean absolute error against the truth is printed, i
   are a small part of the company shows less of the rest), solved per group for its headcount;
 - `shrink`: each group's unregistered employees drawn toward its scope's unregistered-per-staff ratio,
   the weight chosen on the surveys (share-space absolute error).
+
+Two more columns say where the ratio estimator's error comes from: `truth_surveyed`, the same fit with
+each surveyed group's true headcount in place of its survey (what a survey without error would give),
+and `truth_all`, fitted on every group's true headcount (no survey error and no sampling of which
+groups are surveyed): what is left there is the group-to-group scatter of what calls show.
 """
 
 from __future__ import annotations
@@ -165,6 +170,12 @@ def maes(g: pd.DataFrame, n_bands: int, min_s: int, r: float) -> dict:
     best = min(np.linspace(0, 1, 21), key=lambda w: np.nanmean(np.abs(
         shrunk(w)[sv] - np.minimum(1.0, (g.S + np.round(g.onnet_expected * c)) / g.h).to_numpy()[sv])))
     out["shrink"] = err(shrunk(best))
+    # where the ratio estimator's error comes from: the same fit on the surveyed groups' true headcounts
+    # (no survey error), and on every group's (no survey error, no sampling of the surveyed groups)
+    for name, has in (("truth_surveyed", g.h.notna()), ("truth_all", pd.Series(True, index=g.index))):
+        t = g.assign(h=g.true_headcount.where(has))
+        t["I"] = (t.h - t.S).clip(lower=0)
+        out[name] = err(share(g, scoped(t, n_bands, ESTIMATORS["ratio"], min_s, r)))
     out["groups"] = int(ev.sum())
     out["surveys"] = int(g.h.notna().sum())
     return out
@@ -192,7 +203,7 @@ def main() -> None:
         roots.append(root)
     if roots:
         sets.append((f"{a.operators} operators drawn at random (--draw-seed {a.draw_seed})", roots))
-    names = [*ESTIMATORS, "visibility", "shrink"]
+    names = [*ESTIMATORS, "visibility", "shrink", "truth_surveyed", "truth_all"]
     print("Staff-share MAE, pp, groups of >= 20 employees, by the size bands' calibration (`ratio`: the pipeline's).")
     print(f"Command: `python benchmarks/calibration_estimators.py --operators {a.operators}`"
           + (" `--sweep-dir ...`" if a.sweep_dir else "") + "\n")
