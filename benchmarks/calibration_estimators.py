@@ -43,7 +43,7 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pandas as pd
-from sweep_quality import MONTHS, run_drawn  # the script beside this one
+from sweep_quality import DRAWN_DIR, MONTHS, run_drawn  # the script beside this one
 
 from groupscope.config import config_from_dict
 from groupscope.synth.params import drawn_settings
@@ -123,7 +123,9 @@ def scoped(g: pd.DataFrame, n_bands: int, fit, min_s: int, r: float) -> np.ndarr
         for d in range(n_bands):
             sub = sv[(sv.bi - t).abs() <= d]
             if len(sub) >= min_s:
-                coef[t] = min(max(fit(sub), glob / r), glob * r)
+                c = fit(sub)
+                if np.isfinite(c) and np.isfinite(glob):  # a band fit that fails: the global coefficient, as the pipeline
+                    coef[t] = min(max(c, glob / r), glob * r)
                 break
     return g.bi.map(coef).to_numpy()
 
@@ -161,15 +163,21 @@ def maes(g: pd.DataFrame, n_bands: int, min_s: int, r: float) -> dict:
     c = scoped(g, n_bands, ESTIMATORS["ratio"], min_s, r)
     rho = scoped(g, n_bands, lambda s: s.I.sum() / max(1.0, s.S.sum()), min_s, float("inf"))
 
-    def shrunk(w: float) -> np.ndarray:
+    # a group with nothing counted splits its unregistered employees as the operator's expected ones split
+    f_all = g.onnet_expected.sum() / g.C.sum() if g.C.sum() > 0 else 0.5
+    f_on = np.where(g.C > 0, g.onnet_expected / g.C.where(g.C > 0, 1), f_all)
+
+    def shrunk(w: float) -> tuple[np.ndarray, np.ndarray]:
+        """(share, on-net side) with weight w."""
         u = w * c * g.C.to_numpy() + (1 - w) * rho * g.S.to_numpy()
-        f_on = np.where(g.C > 0, g.onnet_expected / g.C.where(g.C > 0, 1), 0.3)
         on = g.S.to_numpy() + np.round(u * f_on)
-        return on / np.where(on + u * (1 - f_on) > 0, on + u * (1 - f_on), np.nan)
+        return on / np.where(on + u * (1 - f_on) > 0, on + u * (1 - f_on), np.nan), on
     sv = (g.h > 0).to_numpy()
-    best = min(np.linspace(0, 1, 21), key=lambda w: np.nanmean(np.abs(
-        shrunk(w)[sv] - np.minimum(1.0, (g.S + np.round(g.onnet_expected * c)) / g.h).to_numpy()[sv])))
-    out["shrink"] = err(shrunk(best))
+
+    def survey_err(w: float) -> float:  # the surveyed groups' shares, each side from this weight's estimate
+        p, on = shrunk(w)
+        return float(np.nanmean(np.abs(p[sv] - np.minimum(1.0, on[sv] / g.h.to_numpy()[sv]))))
+    out["shrink"] = err(shrunk(min(np.linspace(0, 1, 21), key=survey_err))[0])
     # where the ratio estimator's error comes from: the same fit on the surveyed groups' true headcounts
     # (no survey error), and on every group's (no survey error, no sampling of the surveyed groups)
     for name, has in (("truth_surveyed", g.h.notna()), ("truth_all", pd.Series(True, index=g.index))):
@@ -185,7 +193,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--operators", type=int, default=24)
     ap.add_argument("--draw-seed", type=int, default=4242)
-    ap.add_argument("--dir", default="bench_data/calibration")
+    ap.add_argument("--dir", default=DRAWN_DIR)
     ap.add_argument("--sweep-dir", help="also the rows of a quality sweep's --dir (benchmarks/sweep_quality.py)")
     a = ap.parse_args()
     cfg = config_from_dict({})
@@ -206,6 +214,7 @@ def main() -> None:
     names = [*ESTIMATORS, "visibility", "shrink", "truth_surveyed", "truth_all"]
     print("Staff-share MAE, pp, groups of >= 20 employees, by the size bands' calibration (`ratio`: the pipeline's).")
     print(f"Command: `python benchmarks/calibration_estimators.py --operators {a.operators}`"
+          + (f" `--draw-seed {a.draw_seed}`" if a.draw_seed != 4242 else "")
           + (" `--sweep-dir ...`" if a.sweep_dir else "") + "\n")
     for title, rows in sets:
         table = []

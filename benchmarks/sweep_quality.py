@@ -9,17 +9,19 @@ of that variety switched on alone at its default (issue 12), the mix of all of t
 defaults) on three seeds, and the mix far from its defaults (quiet, chatty, many fakes, mostly off-net,
 many field staff).
 
-    python benchmarks/sweep_quality.py --subscribers 8000 --drawn 24
+    python benchmarks/sweep_quality.py --drawn 24
 
-`--drawn N` evaluates instead N operators whose settings are drawn at random over wide ranges
-(groupscope.synth.params.drawn_settings, `--draw-seed`), with the default configuration; an operator
-already run in `--dir` with the same settings is reused (benchmarks/calibration_estimators.py runs the
-same ones).
+`--drawn N` evaluates instead N operators whose settings (their sizes too: `--subscribers` and `--only`
+do not apply) are drawn at random over wide ranges (groupscope.synth.params.drawn_settings,
+`--draw-seed`), with the default configuration, in `--dir` (default bench_data/drawn). An operator
+already run there with the same settings and the same code (a hash of the packages' sources) is
+reused; benchmarks/calibration_estimators.py runs and reuses the same ones.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import shutil
 import sys
@@ -89,17 +91,33 @@ def _cell(m: dict, key: str, fmt: str) -> str:
     return text
 
 
+DRAWN_DIR = "bench_data/drawn"
+_PACKAGES = ("groupscope", "transforms", "pipelines", "expectations")
+
+
+def code_hash() -> str:
+    """A hash of the sources of the packages a run executes (a run made by other code is not reused)."""
+    root = Path(__file__).resolve().parent.parent
+    h = hashlib.sha256()
+    for f in sorted(p for pkg in _PACKAGES for p in (root / pkg).rglob("*.py")):
+        h.update(str(f.relative_to(root)).encode() + b"\0" + f.read_bytes() + b"\0")
+    return h.hexdigest()[:16]
+
+
 def run_drawn(root: Path, settings: dict) -> None:
-    """Generate and run both months of a drawn operator in `root`, unless it already holds that run."""
+    """Generate and run both months of a drawn operator in `root`, unless it already holds that run
+    (the same settings, by the same code)."""
     done = root / "settings.json"
+    settings = {**settings, "code": code_hash()}
     if done.exists() and json.loads(done.read_text()) == json.loads(json.dumps(settings)):
         return
+    settings.pop("code")
     shutil.rmtree(root, ignore_errors=True)
     generate(SynthParams(months=MONTHS, **settings), root / "landing")
     cfg = config_from_dict({"work_dir": str(root / "work")})
     for p in MONTHS:
         run_period(cfg, root / "landing", p)
-    done.write_text(json.dumps(settings))
+    done.write_text(json.dumps({**settings, "code": code_hash()}))
 
 
 def _short(settings: dict) -> str:
@@ -111,16 +129,18 @@ def _short(settings: dict) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--subscribers", type=int, default=8_000)
-    ap.add_argument("--dir", default="bench_data/sweep")
+    ap.add_argument("--dir", help="where the operators are generated and run (bench_data/sweep; with --drawn, bench_data/drawn)")
     ap.add_argument("--only", help="comma-separated row numbers (1-based) to run")
     ap.add_argument("--drawn", type=int, help="instead: this many operators with settings drawn at random")
     ap.add_argument("--draw-seed", type=int, default=4242)
     a = ap.parse_args()
     months = MONTHS
+    a.dir = a.dir or (DRAWN_DIR if a.drawn else "bench_data/sweep")
     if a.drawn:
         print(f"Quality on {a.drawn} operators drawn at random (groupscope.synth.params.drawn_settings, draw seed "
               f"{a.draw_seed}), months {', '.join(months)}, period evaluated {months[-1]}, default configuration.")
-        print(f"Command: `python benchmarks/sweep_quality.py --drawn {a.drawn}`\n")
+        print(f"Command: `python benchmarks/sweep_quality.py --drawn {a.drawn}`"
+              + (f" `--draw-seed {a.draw_seed}`" if a.draw_seed != 4242 else "") + "\n")
         print("| # | settings | seed | " + " | ".join(c[0] for c in COLUMNS) + " |")
         print("|---|---|---|" + "---|" * len(COLUMNS))
         for i, st in enumerate(drawn_settings(a.drawn, a.draw_seed), 1):

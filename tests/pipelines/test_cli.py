@@ -192,3 +192,15 @@ def test_every_option_of_run_export_and_evaluate_has_help():
         missing = [a.dest for a in sub.choices[name]._actions
                    if a.option_strings and not a.help and a.dest not in ("help",)]
         assert not missing, (name, missing)
+
+
+def test_the_pipelines_import_in_a_python_c_session():
+    """`python -c "from pipelines.run import run_period; ..."` runs its code: with PySpark installed, Great
+    Expectations imports pyspark.sql.connect, which exits 0 at import under `-c` when the Spark Connect
+    client's dependencies are missing (pyproject.toml pins them)."""
+    import subprocess
+    import sys
+
+    r = subprocess.run([sys.executable, "-c", "import pipelines.run, expectations.suites; print('imported')"],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and r.stdout.strip().endswith("imported"), r.stderr[-2000:]
