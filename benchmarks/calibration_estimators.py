@@ -11,7 +11,8 @@ error 3-30 % and survey share 5-25 %, 5,000-12,000 subscribers: groupscope.synth
 configuration (an operator already run in `--dir` with the same draw is reused). Then, per operator,
 the staff share (`market_share_staff`) of the groups of >= 20 employees is worked out again from the
 month's group summary under other ways of fitting the size bands' coefficients on the same surveys
-(the same plausible surveys, `transforms.market.surveyed_groups_sql`; the same pooling of a band with
+(the same staged surveys and the same plausible ones, `pipelines.analytics.register_surveys` and
+`transforms.market.surveyed_groups_sql`; the same pooling of a band with
 fewer than `min_surveys_per_industry` surveys and the same hold within `coefficient_max_ratio` of the
 global coefficient), and its mean absolute error against the truth is printed, in percentage points:
 
@@ -47,36 +48,34 @@ from sweep_quality import DRAWN_DIR, MONTHS, run_drawn  # the script beside this
 
 from groupscope.config import config_from_dict
 from groupscope.synth.params import drawn_settings
-from pipelines.storage import derived_path
+from pipelines.analytics import register_surveys
+from pipelines.engine import DuckDBEngine
+from pipelines.storage import derived_files
 from transforms.market import surveyed_groups_sql
+from transforms.scores import size_band_labels
 from transforms.sql import lit
 
 GRID = np.exp(np.linspace(np.log(0.1), np.log(20.0), 600))
 
 
-def load(root: Path, cfg) -> tuple[pd.DataFrame, list[str]]:
+def load(root: Path, cfg) -> pd.DataFrame:
     """The evaluated month's groups with their counts, their used survey (if any) and the truth."""
     period = MONTHS[-1]
-    con = duckdb.connect()
-    con.execute(f"CREATE VIEW gs AS SELECT * FROM read_parquet({lit(str(derived_path(root / 'work', 'group_summary', period)))})")
-    con.execute(f"""CREATE VIEW sv AS SELECT group_id, surveyed_at, arg_max(surveyed_headcount, __f) AS surveyed_headcount
-        FROM (SELECT *, filename AS __f FROM read_csv({lit(str(root / 'landing' / 'surveys' / '*' / '*.csv'))},
-              union_by_name=true, filename=true)) GROUP BY group_id, surveyed_at""")
     mc = cfg.analytics
-    used = con.sql(f"SELECT group_id, headcount AS h FROM ({surveyed_groups_sql('gs', 'sv', mc.survey_max_ratio, mc.survey_slack)}) WHERE used").df()
+    con = duckdb.connect()
+    eng = DuckDBEngine(con)
+    # the surveys as the analytics stage reads them (staged, the last survey_months months, latest delivery)
+    register_surveys(eng, root / "work", period, mc.survey_months)
+    eng.register_parquet("gs", derived_files(root / "work", "group_summary", period))
+    used = con.sql(f"SELECT group_id, headcount AS h FROM ({surveyed_groups_sql('gs', 'surveys', mc.survey_max_ratio, mc.survey_slack)}) WHERE used").df()
     g = con.sql("SELECT * FROM gs WHERE listed_members > 0").df()
     t = con.sql(f"SELECT group_id, true_headcount, market_share AS true_share FROM read_csv({lit(str(root / 'landing_truth' / f'month={period}' / 'groups.csv'))})").df()
     g = g.merge(t, on="group_id").merge(used, on="group_id", how="left")
-    labels, lo = [], 1
-    for hi in mc.model.size_bands:
-        labels.append(f"{lo}-{hi}")
-        lo = hi + 1
-    labels.append(f"{lo}+")
-    g["bi"] = g.size_band.map(labels.index)
+    g["bi"] = g.size_band.map(size_band_labels(mc.model.size_bands).index)
     g["S"] = g.onnet_registered_staff.astype(float)
     g["C"] = g.onnet_expected + g.offnet_expected
     g["I"] = (g.h - g.S).clip(lower=0)
-    return g, labels
+    return g
 
 
 def share(df: pd.DataFrame, c) -> np.ndarray:
@@ -219,7 +218,7 @@ def main() -> None:
     for title, rows in sets:
         table = []
         for root in rows:
-            g, _ = load(root, cfg)
+            g = load(root, cfg)
             table.append({"operator": root.name, **maes(g, n_bands, min_s, r)})
         df = pd.DataFrame(table)
         print(f"### {title}\n")

@@ -104,20 +104,33 @@ def code_hash() -> str:
     return h.hexdigest()[:16]
 
 
-def run_drawn(root: Path, settings: dict) -> None:
-    """Generate and run both months of a drawn operator in `root`, unless it already holds that run
-    (the same settings, by the same code)."""
-    done = root / "settings.json"
-    settings = {**settings, "code": code_hash()}
-    if done.exists() and json.loads(done.read_text()) == json.loads(json.dumps(settings)):
-        return
-    settings.pop("code")
+def config_for(root: Path, params: SynthParams):
+    """The default configuration, with the operator's own calendar (Monday-Friday where holidays are off)."""
+    national = "chinese-calendar" if params.holidays else "none"
+    return config_from_dict({"work_dir": str(root / "work"), "calendar": {"national": national}})
+
+
+def generate_and_run(root: Path, params: SynthParams):
+    """A fresh operator in `root`: generated, then both months run; returns the configuration used."""
     shutil.rmtree(root, ignore_errors=True)
-    generate(SynthParams(months=MONTHS, **settings), root / "landing")
-    cfg = config_from_dict({"work_dir": str(root / "work")})
-    for p in MONTHS:
+    generate(params, root / "landing")
+    cfg = config_for(root, params)
+    for p in params.months:
         run_period(cfg, root / "landing", p)
-    done.write_text(json.dumps({**settings, "code": code_hash()}))
+    return cfg
+
+
+def run_drawn(root: Path, settings: dict):
+    """Generate and run both months of a drawn operator in `root`, unless it already holds that run
+    (the same settings, by the same code); returns the configuration."""
+    done = root / "settings.json"
+    params = SynthParams(months=MONTHS, **settings)
+    stamp = json.loads(json.dumps({**settings, "code": code_hash()}))
+    if done.exists() and json.loads(done.read_text()) == stamp:
+        return config_for(root, params)
+    cfg = generate_and_run(root, params)
+    done.write_text(json.dumps(stamp))
+    return cfg
 
 
 def _short(settings: dict) -> str:
@@ -145,8 +158,7 @@ def main() -> None:
         print("|---|---|---|" + "---|" * len(COLUMNS))
         for i, st in enumerate(drawn_settings(a.drawn, a.draw_seed), 1):
             root = Path(a.dir) / f"op{i}"
-            run_drawn(root, st)
-            m = evaluate(config_from_dict({"work_dir": str(root / "work")}), root / "landing_truth", months[-1])
+            m = evaluate(run_drawn(root, st), root / "landing_truth", months[-1])
             print(f"| {i} | {_short(st)} | {st['seed']} | " + " | ".join(_cell(m, k, f) for _, k, f in COLUMNS) + " |", flush=True)
         return
     rows = list(enumerate(SETTINGS, 1))
@@ -160,14 +172,8 @@ def main() -> None:
     print("|---|---|---|" + "---|" * len(COLUMNS))
     for i, (label, seed, kw) in rows:
         root = Path(a.dir) / f"row{i}"
-        shutil.rmtree(root, ignore_errors=True)
         t = time.perf_counter()
-        generate(SynthParams(months=months, subscribers=a.subscribers, seed=seed, **kw), root / "landing")
-        # the default configuration, with the operator's own calendar (Monday-Friday where holidays are off)
-        national = "chinese-calendar" if kw.get("holidays", True) else "none"
-        cfg = config_from_dict({"work_dir": str(root / "work"), "calendar": {"national": national}})
-        for p in months:
-            run_period(cfg, root / "landing", p)
+        cfg = generate_and_run(root, SynthParams(months=months, subscribers=a.subscribers, seed=seed, **kw))
         m = evaluate(cfg, root / "landing_truth", months[-1])
         print(f"| {i} | {label} | {seed} | " + " | ".join(_cell(m, k, f) for _, k, f in COLUMNS) + " |", flush=True)
         print(f"({label}: {time.perf_counter() - t:.0f} s)", file=sys.stderr)

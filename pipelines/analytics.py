@@ -73,7 +73,9 @@ def period_end(period: str) -> date:
 SURVEY_COLUMNS = {"group_id": "VARCHAR", "surveyed_headcount": "BIGINT", "surveyed_at": "DATE"}
 
 
-def _register_surveys(eng: Engine, work: Path, period: str, months: int) -> None:
+def register_surveys(eng: Engine, work: Path, period: str, months: int) -> None:
+    """The staged surveys of the `months` months up to `period` as relation `surveys`, one row per group
+    and day (the latest delivery)."""
     files = []
     for p in Period.parse(period).back(months):
         files += sorted(str(f) for f in (work / "staged" / "surveys" / f"month={p}").glob("*.parquet"))
@@ -126,7 +128,7 @@ def build_group_analytics(cfg: Config, period: str, con=None) -> dict[str, Path]
         eng.register_parquet("calls", calls)
     eng.register_parquet("groups", staged_files(work, "groups", period))
     eng.register_parquet("memberships", staged_files(work, "memberships", period))
-    _register_surveys(eng, work, period, a.survey_months)
+    register_surveys(eng, work, period, a.survey_months)
     end = period_end(period).isoformat()
     eng.register_parquet("subscribers", staged_files(work, "subscribers", period))
     eng.register_parquet("billing_staged", staged_files(work, "billing", period))

@@ -47,7 +47,7 @@ from __future__ import annotations
 
 import re
 
-from transforms.scores import size_band_sql
+from transforms.scores import size_band_labels, size_band_sql
 from transforms.sql import num
 
 # per method: (what the survey implies, what was counted), over a relation with the group's counts and headcount
@@ -248,12 +248,7 @@ def calibration_sql(counts: str, surveys: str, min_surveys: int, size_bands: lis
            round(e.mae_employees, 6) AS {pre}mae_employees, round(e.loo_mae_pp, 6) AS {pre}loo_mae_pp
     FROM {m}_fit AS f LEFT JOIN {m}_err AS e ON e.scope = f.scope
 )""")
-    labels, lo = [], 1
-    for hi in size_bands:
-        labels.append(f"{lo}-{hi}")
-        lo = hi + 1
-    labels.append(f"{lo}+")
-    bands_values = ", ".join(f"('{x}', {i})" for i, x in enumerate(labels))
+    bands_values = ", ".join(f"('{x}', {i})" for i, x in enumerate(size_band_labels(size_bands)))
     return f"""
 WITH bands AS (SELECT * FROM (VALUES {bands_values}) AS t(label, i)),
 surveyed AS (

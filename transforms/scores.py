@@ -46,13 +46,20 @@ SIGNALS = {
 }
 
 
+def size_band_labels(bands: list[int]) -> list[str]:
+    """The size bands' labels from their upper bounds, smallest first: [3, 9] -> ['1-3', '4-9', '10+']."""
+    labels, lo = [], 1
+    for hi in bands:
+        labels.append(f"{lo}-{int(hi)}")
+        lo = int(hi) + 1
+    return labels + [f"{lo}+"]
+
+
 def size_band_sql(listed: str, bands: list[int]) -> str:
     """The size band label of a group with `listed` registered members, e.g. '1-3', '4-9', '100+'."""
-    parts, lo = [], 1
-    for hi in bands:
-        parts.append(f"WHEN {listed} <= {int(hi)} THEN '{lo}-{hi}'")
-        lo = hi + 1
-    return f"(CASE {' '.join(parts)} ELSE '{lo}+' END)"
+    labels = size_band_labels(bands)
+    parts = [f"WHEN {listed} <= {int(hi)} THEN '{label}'" for hi, label in zip(bands, labels)]
+    return f"(CASE {' '.join(parts)} ELSE '{labels[-1]}' END)"
 
 
 def group_reference_sql(features: str, groups: str, mc: ModelConfig) -> str:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+import numpy as np
+
 
 @dataclass(frozen=True)
 class SynthParams:
@@ -115,8 +117,6 @@ def drawn_settings(n: int, seed: int = 4242) -> list[dict]:
     more, field staff 0-2.5x, messaging-app staff 0-50 %, tiny groups 0-0.8, registration rate from
     0.4-0.8 up to 0.95, survey error 3-30 %, survey share 5-25 %, 5,000-12,000 subscribers; the other
     settings at their defaults (data lines, holidays, churn)."""
-    import numpy as np
-
     rng = np.random.default_rng(seed)
     out = []
     for i in range(1, n + 1):

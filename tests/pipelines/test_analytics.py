@@ -248,7 +248,7 @@ def test_inconsistent_ahp_config_stops_the_run(analysed):
 def test_a_survey_delivered_again_in_a_later_month_replaces_the_earlier_delivery(tmp_path):
     """The same group and day in two months' folders (a correction re-delivered): the later delivery is the
     survey; other days of the group stay (the calibration picks among them)."""
-    from pipelines.analytics import _register_surveys
+    from pipelines.analytics import register_surveys
     from pipelines.engine import DuckDBEngine
 
     con = duckdb.connect()
@@ -259,6 +259,6 @@ def test_a_survey_delivered_again_in_a_later_month_replaces_the_earlier_delivery
         con.execute(f"COPY (SELECT * FROM (VALUES {values}) AS t(group_id, surveyed_headcount, surveyed_at, __file, __row)) "
                     f"TO '{d}/surveys-x.parquet' (FORMAT parquet)")
     eng = DuckDBEngine(con, tmp_path / "scratch")
-    _register_surveys(eng, tmp_path, PERIOD, 12)
+    register_surveys(eng, tmp_path, PERIOD, 12)
     got = con.execute("SELECT group_id, surveyed_headcount, CAST(surveyed_at AS VARCHAR) FROM surveys ORDER BY 1").fetchall()
     assert got == [("G1", 55, "2026-09-20"), ("G2", 7, "2026-09-01")]
