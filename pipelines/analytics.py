@@ -30,6 +30,7 @@ from transforms.communities import (
     team_stats_sql,
 )
 from transforms.graph import (
+    ACTIVITY_COLUMNS,
     ADJACENCY_COLUMNS,
     BIN_COLUMNS,
     CALL_GRAPH_COLUMNS,
@@ -57,6 +58,7 @@ from transforms.sql import lit
 OUTPUTS = (
     "call_graph",
     "numbers",
+    "number_activity",
     "member_scores",
     "potential_members",
     "group_summary",
@@ -202,7 +204,7 @@ def build_group_analytics(cfg: Config, period: str, con=None) -> dict[str, Path]
         ("market", market_share_sql("counts", "calibration", "previous")),
     ]
     # intermediates dropped once their last reader has run (what the engine holds stays small)
-    last_read = {"numbers": ("sides",), "features": ("activity", "profile"),
+    last_read = {"numbers": ("sides",), "features": ("profile",),
                  "candidates": ("presence", "totals", "group_cells", "member_ties", "member_keys")}
     ((cdr_rows,),) = eng.rows("SELECT count(*) FROM calls")
     # events of the month are views (read by each step that needs them, never held whole); the call graph
@@ -229,6 +231,8 @@ def build_group_analytics(cfg: Config, period: str, con=None) -> dict[str, Path]
         "call_graph": eng.write(f"SELECT {', '.join(CALL_GRAPH_COLUMNS)} FROM graph", derived_path(work, "call_graph", period)),
         # every graph node with its carrier and on-net flag (the value stage reads it instead of recomputing)
         "numbers": eng.write("SELECT * FROM numbers", derived_path(work, "numbers", period)),
+        # every home number's usage (the value stage's indicators read it instead of another pass over the calls)
+        "number_activity": eng.write(f"SELECT {', '.join(ACTIVITY_COLUMNS)} FROM activity", derived_path(work, "number_activity", period)),
         "member_scores": eng.write(
             "SELECT * FROM fake ORDER BY group_id, msisdn",
             derived_path(work, "member_scores", period),
@@ -247,6 +251,7 @@ def build_group_analytics(cfg: Config, period: str, con=None) -> dict[str, Path]
     }
     out.update(_prospects(eng, cfg, period))
     eng.drop("graph")  # its partitions (written whole as call_graph above)
+    eng.drop("activity")
     return out
 
 

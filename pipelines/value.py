@@ -18,7 +18,7 @@ from groupscope.period import Period
 from pipelines.engine import Engine, engine_for
 from pipelines.storage import derived_files, derived_path, staged_files
 from transforms.ahp import checked_weights
-from transforms.graph import adjacency_sql
+from transforms.graph import activity_sql, adjacency_sql
 from transforms.potential import numbers_sql
 from transforms.retention import discounted_residual_lifetime, fit_sbg
 from transforms.sql import lit, num
@@ -125,8 +125,13 @@ def build_value(cfg: Config, period: str, con=None) -> dict[str, Path]:
         eng.register_parquet("v_numbers", [numbers])
     else:
         eng.transform("v_numbers", numbers_sql("v_calls", cfg.home_carrier))
+    activity = derived_path(work, "number_activity", period)
+    if activity.exists():  # written by group analytics (transforms.graph.activity_from_sides_sql over the same calls)
+        eng.register_parquet("v_activity", [activity])
+    else:
+        eng.transform("v_activity", activity_sql("v_calls"))
     eng.transform(
-        "sub_ind", subscriber_indicators_sql("subscribers", "billing", "v_calls", "v_adj", "v_numbers", "v_member_scores", end)
+        "sub_ind", subscriber_indicators_sql("subscribers", "billing", "v_activity", "v_adj", "v_numbers", "v_member_scores", end)
     )
     eng.transform(
         "sub_val", value_scores_sql("sub_ind", "msisdn", sub_criteria, sub_weights, v.pyramid, v.pyramid_labels, v.grid_quantile)

@@ -161,16 +161,24 @@ GROUP BY number, cell, time_bin
 """
 
 
+VOICE_SECONDS = "CAST(sum(CASE WHEN is_sms THEN 0 ELSE duration_s END) AS BIGINT)"  # SQL aggregate: seconds of the calls (not SMS) among the rows
+ACTIVITY_COLUMNS = ("number", "events", "service_events", "active_days", "voice_seconds", "sms", "last_start")
+
+
 def activity_sql(calls: str) -> str:
-    """Per number: events with graph nodes and with service codes, and days active."""
+    """Per home number (every number with an on-net record): events with graph nodes and with service
+    codes, days active, seconds of voice, SMS and its last record's start (every record on its side of
+    the calls, whoever the other party is). The group analytics read the first three, the value stage's
+    usage indicators the last four (written as derived number_activity)."""
     return f"""
 SELECT number, count(*) FILTER (WHERE other_type IN {NODE_TYPES}) AS events,
        count(*) FILTER (WHERE other_type = 'service') AS service_events,
-       {distinct_days_sql('CAST(start_time AS DATE)')} AS active_days
+       {distinct_days_sql('CAST(start_time AS DATE)')} AS active_days,
+       {VOICE_SECONDS} AS voice_seconds, count(*) FILTER (WHERE is_sms) AS sms, max(start_time) AS last_start
 FROM (
-    SELECT caller AS number, callee_type AS other_type, start_time FROM {calls} WHERE caller_on_net
+    SELECT caller AS number, callee_type AS other_type, start_time, is_sms, duration_s FROM {calls} WHERE caller_on_net
     UNION ALL
-    SELECT callee AS number, caller_type AS other_type, start_time FROM {calls} WHERE callee_on_net
+    SELECT callee AS number, caller_type AS other_type, start_time, is_sms, duration_s FROM {calls} WHERE callee_on_net
 ) AS t
 GROUP BY number
 """
@@ -178,18 +186,21 @@ GROUP BY number
 
 def number_sides_sql(calls: str, home_carrier: str) -> str:
     """Every number's records on either side of the calls, in one pass, one row per (number,
-    number_type, on_net, carrier) it was seen with: when it was last seen so (epoch seconds), its
-    events with graph nodes and with service codes, and its days (a day mask, day_bit_sql). The number
-    table (potential.numbers_sql with `sides`) and the activity (activity_from_sides_sql) are small
-    aggregations of it, instead of a pass over the calls each."""
+    number_type, on_net, carrier) it was seen with: its events with graph nodes and with service codes,
+    its days (a day mask, day_bit_sql), its seconds of voice, its SMS and when it was last seen so (the
+    start of its latest record, last_start). The number table (potential.numbers_sql with `sides`) and the
+    activity (activity_from_sides_sql, which the value stage reads too) are small aggregations of it,
+    instead of a pass over the calls each."""
     def side(n: str, t: str, on_net: str, other: str) -> str:
         return (f"SELECT {n} AS number, {t} AS number_type, {on_net} AS on_net, "
-                f"CASE WHEN {on_net} THEN {lit(home_carrier)} ELSE other_carrier END AS carrier, {other} AS other_type, start_time FROM {calls}")
+                f"CASE WHEN {on_net} THEN {lit(home_carrier)} ELSE other_carrier END AS carrier, {other} AS other_type, "
+                f"start_time, is_sms, duration_s FROM {calls}")
     return f"""
-SELECT number, number_type, on_net, carrier, max(epoch(start_time)) AS last_seen,
+SELECT number, number_type, on_net, carrier,
        count(*) FILTER (WHERE other_type IN {NODE_TYPES}) AS node_events,
        count(*) FILTER (WHERE other_type = 'service') AS service_events,
-       bit_or({day_bit_sql('CAST(start_time AS DATE)')}) AS day_mask
+       bit_or({day_bit_sql('CAST(start_time AS DATE)')}) AS day_mask,
+       {VOICE_SECONDS} AS voice_seconds, count(*) FILTER (WHERE is_sms) AS sms, max(start_time) AS last_start
 FROM (
     {side("caller", "caller_type", "caller_on_net", "callee_type")}
     UNION ALL
@@ -203,6 +214,7 @@ def activity_from_sides_sql(sides: str) -> str:
     """activity_sql's rows (every number with an on-net record) from number_sides_sql's."""
     return f"""
 SELECT number, CAST(sum(node_events) AS BIGINT) AS events, CAST(sum(service_events) AS BIGINT) AS service_events,
-       CAST(bit_count(bit_or(day_mask)) AS BIGINT) AS active_days
+       CAST(bit_count(bit_or(day_mask)) AS BIGINT) AS active_days,
+       CAST(sum(voice_seconds) AS BIGINT) AS voice_seconds, CAST(sum(sms) AS BIGINT) AS sms, max(last_start) AS last_start
 FROM {sides} WHERE on_net GROUP BY number
 """

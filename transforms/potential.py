@@ -125,8 +125,8 @@ def numbers_sql(calls: str, home_carrier: str, sides: str | None = None) -> str:
         return f"""
 WITH latest AS (
     SELECT number, max(number_type) AS number_type,
-           arg_max(on_net, last_seen * 2 + CAST(on_net AS INTEGER)) AS on_net,
-           arg_max(carrier, last_seen) FILTER (WHERE NOT on_net) AS offnet_carrier
+           arg_max(on_net, epoch(last_start) * 2 + CAST(on_net AS INTEGER)) AS on_net,
+           arg_max(carrier, epoch(last_start)) FILTER (WHERE NOT on_net) AS offnet_carrier
     FROM {sides} WHERE number_type IN ('mobile', 'fixed') GROUP BY number
 )
 SELECT number, number_type, CASE WHEN on_net THEN {lit(home_carrier)} ELSE offnet_carrier END AS carrier, on_net

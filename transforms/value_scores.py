@@ -7,11 +7,12 @@ criteria. Every indicator's contribution is kept, and the largest one is named, 
 
 from __future__ import annotations
 
-from transforms.graph import distinct_days_sql
 from transforms.sql import lit, num
 
 
-def subscriber_indicators_sql(subscribers: str, billing: str, calls: str, adj: str, numbers: str, features: str, period_end: str) -> str:
+def subscriber_indicators_sql(subscribers: str, billing: str, activity: str, adj: str, numbers: str, features: str, period_end: str) -> str:
+    """Every line's value indicators. `activity`: the home numbers' usage of the month (graph.activity_sql
+    columns: voice_seconds, sms, active_days, last_start), as the group analytics wrote it (number_activity)."""
     return f"""
 WITH s AS (
     -- one line per number: the contract keeps msisdn unique among active subscribers only, so a suspended
@@ -26,12 +27,7 @@ WITH s AS (
 b AS (SELECT msisdn, sum(total_due) AS revenue, sum(paid_amount) AS paid,
              max(paid_at) AS paid_at FROM {billing} GROUP BY msisdn),
 u AS (
-    SELECT number AS msisdn, sum(CASE WHEN is_sms THEN 0 ELSE duration_s END) AS seconds,
-           count(*) FILTER (WHERE is_sms) AS sms, {distinct_days_sql('CAST(start_time AS DATE)')} AS active_days,
-           max(start_time) AS last_seen
-    FROM (SELECT caller AS number, is_sms, duration_s, start_time FROM {calls} WHERE caller_on_net
-          UNION ALL SELECT callee AS number, is_sms, duration_s, start_time FROM {calls} WHERE callee_on_net) AS t
-    GROUP BY number
+    SELECT number AS msisdn, voice_seconds AS seconds, sms, active_days, last_start AS last_seen FROM {activity}
 ),
 r AS (
     SELECT a.x AS msisdn, count(*) AS contacts,

@@ -33,7 +33,7 @@ pyspark = pytest.importorskip("pyspark", reason="the dev extra installs pyspark;
 
 PERIOD = "2026-10"
 DERIVED = [
-    "calls", "call_graph", "numbers", "member_scores", "potential_members", "group_summary",
+    "calls", "call_graph", "numbers", "number_activity", "member_scores", "potential_members", "group_summary",
     "market_calibration", "prospect_groups", "prospect_members", "subscriber_value", "retention_model", "group_value",
 ]
 TOL = 1e-9
