@@ -126,7 +126,7 @@ def build_value(cfg: Config, period: str, con=None) -> dict[str, Path]:
     else:
         eng.transform("v_numbers", numbers_sql("v_calls", cfg.home_carrier))
     activity = derived_path(work, "number_activity", period)
-    if activity.exists():  # written by group analytics (transforms.graph.activity_from_sides_sql over the same calls)
+    if activity.exists():  # written by group analytics (transforms.graph.activity_sql over the same calls)
         eng.register_parquet("v_activity", [activity])
     else:
         eng.transform("v_activity", activity_sql("v_calls"))

@@ -168,8 +168,9 @@ ACTIVITY_COLUMNS = ("number", "events", "service_events", "active_days", "voice_
 def activity_sql(calls: str) -> str:
     """Per home number (every number with an on-net record): events with graph nodes and with service
     codes, days active, seconds of voice, SMS and its last record's start (every record on its side of
-    the calls, whoever the other party is). The group analytics read the first three, the value stage's
-    usage indicators the last four (written as derived number_activity)."""
+    the calls, whoever the other party is), in one pass over the calls' home sides. The group analytics
+    read the first three, the value stage's usage indicators the last four (written as derived
+    number_activity, so the value stage does not pass over the calls again)."""
     return f"""
 SELECT number, count(*) FILTER (WHERE other_type IN {NODE_TYPES}) AS events,
        count(*) FILTER (WHERE other_type = 'service') AS service_events,
@@ -185,36 +186,21 @@ GROUP BY number
 
 
 def number_sides_sql(calls: str, home_carrier: str) -> str:
-    """Every number's records on either side of the calls, in one pass, one row per (number,
-    number_type, on_net, carrier) it was seen with: its events with graph nodes and with service codes,
-    its days (a day mask, day_bit_sql), its seconds of voice, its SMS and when it was last seen so (the
-    start of its latest record, last_start). The number table (potential.numbers_sql with `sides`) and the
-    activity (activity_from_sides_sql, which the value stage reads too) are small aggregations of it,
-    instead of a pass over the calls each."""
-    def side(n: str, t: str, on_net: str, other: str) -> str:
+    """Every graph node's records on either side of the calls, in one pass, one row per (number,
+    number_type, on_net, carrier) it was seen with, and when it was last seen so (the start of its
+    latest record, last_start): what the number table (potential.numbers_sql with `sides`) is a small
+    aggregation of. Only what that table reads: a wider row (the activity's counts and day mask as well)
+    made this pass spill at 100M records under 2 GB, slower than the separate on-net pass of activity_sql."""
+    def side(n: str, t: str, on_net: str) -> str:
         return (f"SELECT {n} AS number, {t} AS number_type, {on_net} AS on_net, "
-                f"CASE WHEN {on_net} THEN {lit(home_carrier)} ELSE other_carrier END AS carrier, {other} AS other_type, "
-                f"start_time, is_sms, duration_s FROM {calls}")
+                f"CASE WHEN {on_net} THEN {lit(home_carrier)} ELSE other_carrier END AS carrier, start_time "
+                f"FROM {calls} WHERE {t} IN {NODE_TYPES}")
     return f"""
-SELECT number, number_type, on_net, carrier,
-       count(*) FILTER (WHERE other_type IN {NODE_TYPES}) AS node_events,
-       count(*) FILTER (WHERE other_type = 'service') AS service_events,
-       bit_or({day_bit_sql('CAST(start_time AS DATE)')}) AS day_mask,
-       {VOICE_SECONDS} AS voice_seconds, count(*) FILTER (WHERE is_sms) AS sms, max(start_time) AS last_start
+SELECT number, number_type, on_net, carrier, max(start_time) AS last_start
 FROM (
-    {side("caller", "caller_type", "caller_on_net", "callee_type")}
+    {side("caller", "caller_type", "caller_on_net")}
     UNION ALL
-    {side("callee", "callee_type", "callee_on_net", "caller_type")}
+    {side("callee", "callee_type", "callee_on_net")}
 ) AS s
 GROUP BY number, number_type, on_net, carrier
-"""
-
-
-def activity_from_sides_sql(sides: str) -> str:
-    """activity_sql's rows (every number with an on-net record) from number_sides_sql's."""
-    return f"""
-SELECT number, CAST(sum(node_events) AS BIGINT) AS events, CAST(sum(service_events) AS BIGINT) AS service_events,
-       CAST(bit_count(bit_or(day_mask)) AS BIGINT) AS active_days,
-       CAST(sum(voice_seconds) AS BIGINT) AS voice_seconds, CAST(sum(sms) AS BIGINT) AS sms, max(last_start) AS last_start
-FROM {sides} WHERE on_net GROUP BY number
 """

@@ -190,7 +190,7 @@ def test_analytics_sql_transpiles_to_spark():
         potential.member_ties_sql("member_keys", "member_adj"),
         potential.numbers_sql("calls", "CMCC", "sides"),
         graph.number_sides_sql("calls", "CMCC"),
-        graph.activity_from_sides_sql("sides"),
+        graph.activity_sql("calls"),
         graph.call_graph_sql("events", bins=True),
         graph.adjacency_sql("graph", "member_numbers", graph.BIN_COLUMNS),
         graph.adjacency_profile_sql("member_adj"),

@@ -1,5 +1,5 @@
 """The group-analytics stage's one-pass forms give the same rows as the direct ones, on hand-made calls:
-the profile from the graph's time-bin counts, the number table and activity from number_sides_sql, the
+the profile from the graph's time-bin counts, the number table from number_sides_sql, the
 restricted presence, and the candidates with their shared per-group parts."""
 
 from __future__ import annotations
@@ -54,13 +54,12 @@ def test_profile_from_the_graph_bins_is_the_members_profile():
     _same(con, graph.adjacency_profile_sql("member_adj"), membership.profile_sql("events"), members)
 
 
-def test_numbers_and_activity_from_the_sides():
+def test_numbers_from_the_sides():
     con = _con()
     con.execute(f"CREATE TABLE sides AS {graph.number_sides_sql('calls', 'CMCC')}")
     _same(con, potential.numbers_sql("calls", "CMCC", "sides"), potential.numbers_sql("calls", "CMCC"))
     # the number seen from two carriers ends the month with its latest one
     assert con.execute(f"SELECT carrier FROM ({potential.numbers_sql('calls', 'CMCC', 'sides')}) WHERE number = '13900000003'").fetchone() == ("CTCC",)
-    _same(con, graph.activity_from_sides_sql("sides"), graph.activity_sql("calls"))
 
 
 def test_restricted_presence_keeps_what_is_read():
