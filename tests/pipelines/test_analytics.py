@@ -233,6 +233,28 @@ def test_value_scores_and_tiers_for_every_subscriber_and_group(analysed, tmp_pat
     assert all(r["value_score"] and r["value_tier"] in labels for r in _read(out))
 
 
+def test_value_stage_without_the_analytics_usage_tables_gives_the_same_values(analysed, tmp_path):
+    """A work folder whose group analytics wrote no number table or number activity (an older version's):
+    the value stage computes both from the calls, with the same SQL, and gives the same values."""
+    import shutil
+
+    from pipelines.storage import derived_path
+    from pipelines.value import build_value
+
+    _, cfg, _ = analysed
+    work = tmp_path / "work"
+    shutil.copytree(cfg.work_path, work, ignore=shutil.ignore_patterns("tmp", "gx", "*.duckdb*"))
+    for name in ("number_activity", "numbers"):
+        shutil.rmtree(derived_path(work, name, PERIOD).parent.parent)
+    again = config_from_dict({"work_dir": str(work)})
+    out = build_value(again, PERIOD)
+    con = duckdb.connect()
+    for name in ("subscriber_value", "group_value"):
+        before = con.execute(f"SELECT * FROM read_parquet('{derived_path(cfg.work_path, name, PERIOD)}') ORDER BY ALL").fetchall()
+        after = con.execute(f"SELECT * FROM read_parquet('{out[name]}') ORDER BY ALL").fetchall()
+        assert len(before) > 100 and after == before, name
+
+
 def test_inconsistent_ahp_config_stops_the_run(analysed):
     from groupscope.errors import StopRun
 
