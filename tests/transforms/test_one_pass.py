@@ -4,6 +4,8 @@ restricted presence, and the candidates with their shared per-group parts."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import duckdb
 
 from transforms import graph, membership, potential
@@ -60,6 +62,22 @@ def test_numbers_from_the_sides():
     _same(con, potential.numbers_sql("calls", "CMCC", "sides"), potential.numbers_sql("calls", "CMCC"))
     # the number seen from two carriers ends the month with its latest one
     assert con.execute(f"SELECT carrier FROM ({potential.numbers_sql('calls', 'CMCC', 'sides')}) WHERE number = '13900000003'").fetchone() == ("CTCC",)
+
+
+def test_activity_of_the_home_numbers_worked_out_by_hand():
+    """activity_sql's rows on the calls above (each 60 s): every record on a home number's own side counts,
+    whatever the other party (a service code too); an off-net number has no row."""
+    con = _con()
+    rows = con.execute(f"SELECT {', '.join(graph.ACTIVITY_COLUMNS)} FROM ({graph.activity_sql('calls')}) ORDER BY number").fetchall()
+    day = lambda t: datetime.fromisoformat(t)  # noqa: E731
+    assert rows == [
+        # 01: calls to 02, 03 and a fixed line, calls from 03, an SMS from 02; days 5, 6, 8, 11 October
+        ("13800000001", 5, 0, 4, 240, 1, day("2026-10-11 09:30:00")),
+        # 02: its SMS to 01, calls from 01, 03 and 04; days 5, 7, 10
+        ("13800000002", 4, 0, 3, 180, 1, day("2026-10-10 15:00:00")),
+        # 04: a call to 02 and one to the service code 10086, both on 10 October
+        ("13800000004", 1, 1, 1, 120, 0, day("2026-10-10 16:00:00")),
+    ]
 
 
 def test_restricted_presence_keeps_what_is_read():
