@@ -120,16 +120,15 @@ def build_value(cfg: Config, period: str, con=None) -> dict[str, Path]:
     for name in ("calls", "call_graph", "member_scores", "group_summary"):
         eng.register_parquet(f"v_{name}", derived_files(work, name, period))
     eng.view("v_adj", adjacency_sql("v_call_graph"))
-    numbers = derived_path(work, "numbers", period)
-    if numbers.exists():  # written by group analytics (transforms.potential.numbers_sql over the same calls)
-        eng.register_parquet("v_numbers", [numbers])
-    else:
-        eng.transform("v_numbers", numbers_sql("v_calls", cfg.home_carrier))
-    activity = derived_path(work, "number_activity", period)
-    if activity.exists():  # written by group analytics (transforms.graph.activity_sql over the same calls)
-        eng.register_parquet("v_activity", [activity])
-    else:
-        eng.transform("v_activity", activity_sql("v_calls"))
+    # what group analytics wrote from the same calls; computed here, with the same SQL, for a work folder
+    # whose analytics predate the table
+    for rel, name, sql in (("v_numbers", "numbers", numbers_sql("v_calls", cfg.home_carrier)),
+                           ("v_activity", "number_activity", activity_sql("v_calls"))):
+        written = derived_path(work, name, period)
+        if written.exists():
+            eng.register_parquet(rel, [written])
+        else:
+            eng.transform(rel, sql)
     eng.transform(
         "sub_ind", subscriber_indicators_sql("subscribers", "billing", "v_activity", "v_adj", "v_numbers", "v_member_scores", end)
     )

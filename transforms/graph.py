@@ -161,7 +161,6 @@ GROUP BY number, cell, time_bin
 """
 
 
-VOICE_SECONDS = "CAST(sum(CASE WHEN is_sms THEN 0 ELSE duration_s END) AS BIGINT)"  # SQL aggregate: seconds of the calls (not SMS) among the rows
 ACTIVITY_COLUMNS = ("number", "events", "service_events", "active_days", "voice_seconds", "sms", "last_start")
 
 
@@ -175,7 +174,8 @@ def activity_sql(calls: str) -> str:
 SELECT number, count(*) FILTER (WHERE other_type IN {NODE_TYPES}) AS events,
        count(*) FILTER (WHERE other_type = 'service') AS service_events,
        {distinct_days_sql('CAST(start_time AS DATE)')} AS active_days,
-       {VOICE_SECONDS} AS voice_seconds, count(*) FILTER (WHERE is_sms) AS sms, max(start_time) AS last_start
+       CAST(sum(CASE WHEN is_sms THEN 0 ELSE duration_s END) AS BIGINT) AS voice_seconds,
+       count(*) FILTER (WHERE is_sms) AS sms, max(start_time) AS last_start
 FROM (
     SELECT caller AS number, callee_type AS other_type, start_time, is_sms, duration_s FROM {calls} WHERE caller_on_net
     UNION ALL
