@@ -6,10 +6,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pyarrow as pa
+
 from groupscope.config import Config
 from groupscope.errors import StopRun
 from pipelines.storage import derived_path, staged_files
-from transforms.calls import calls_sql, normalised_cdr_sql
+from transforms.calls import calls_sql, normalised_cdr_sql, record_keys_sql
 
 
 def build_calls(cfg: Config, period: str, con=None) -> Path:
@@ -20,13 +22,18 @@ def build_calls(cfg: Config, period: str, con=None) -> Path:
 
     work = cfg.work_path
     eng = engine_for(cfg, con)
-    for t in ("cdr", "number_ranges", "ported_numbers"):
+    for t in ("number_ranges", "ported_numbers"):
         eng.register_parquet(t, staged_files(work, t, period))
+    eng.register_parquet("cdr_staged", staged_files(work, "cdr", period))
+    # each record's key: its source file's number (a table of the period's few hundred files) and its row
+    names = [f for (f,) in eng.rows("SELECT DISTINCT __file FROM cdr_staged ORDER BY 1")]
+    eng.register_arrow("cdr_files", pa.table({"__file": pa.array(names, pa.string()), "file_no": pa.array(range(len(names)), pa.int64())}))
+    eng.view("cdr", record_keys_sql("cdr_staged", "cdr_files"))
     _check_home_carrier(eng, cfg.home_carrier)
     # The normalised records are an intermediate (not a result), partitioned by a hash of the record's
     # unordered number pair: an MO record and its MT twin are in one partition, and so is every call of a
     # pair, so the MOC/MTC collapse here and the call graph later run partition by partition.
-    ((rows,),) = eng.rows("SELECT count(*) FROM cdr")
+    ((rows,),) = eng.rows("SELECT count(*) FROM cdr_staged")
     pair = "least(served_msisdn, other_number), greatest(served_msisdn, other_number)"
     norm = normalised_cdr_sql("cdr", "number_ranges", "ported_numbers", cfg.home_carrier)
     eng.shuffle("cdr_normalised", norm, pair, eng.partitions(rows))

@@ -143,7 +143,7 @@ def test_unpaired_mt_is_an_anti_join_not_a_nested_loop(spark):
     assert "NOT IN" not in plan_sql.upper()
     con = duckdb.connect()
     con.execute(
-        "CREATE TABLE norm AS SELECT 'r1' AS record_id, 'MOC' AS record_type, '13800000001' AS served_msisdn, "
+        "CREATE TABLE norm AS SELECT 1 AS record_key, 'MOC' AS record_type, '13800000001' AS served_msisdn, "
         "'13800000002' AS other_party, '13800000002' AS other_number, 'mobile' AS other_type, 'CMCC' AS other_carrier, "
         "true AS other_on_net, TIMESTAMP '2026-10-05 10:00:00' AS start_time, 60 AS duration_s, 'c1' AS cell_id, "
         "false AS is_sms, true AS is_mo"

@@ -48,7 +48,7 @@ def _con(records: list[tuple], ported: list[tuple] = ()) -> duckdb.DuckDBPyConne
     con.register("cdr_df", cdr)
     con.register("ranges_df", ranges)
     con.register("ports_df", ports)
-    con.execute("CREATE TABLE cdr AS SELECT * FROM cdr_df")
+    con.execute("CREATE TABLE cdr AS SELECT *, record_id AS record_key FROM cdr_df")  # any unique key pairs them
     con.execute("CREATE TABLE number_ranges AS SELECT * FROM ranges_df")
     con.execute("CREATE TABLE ported_numbers AS SELECT msisdn::VARCHAR AS msisdn, carrier::VARCHAR AS carrier, CAST(ported_at AS DATE) AS ported_at FROM ports_df")
     con.execute(f"CREATE TABLE norm AS {normalised_cdr_sql('cdr', 'number_ranges', 'ported_numbers', 'CMCC')}")
@@ -69,7 +69,7 @@ def test_carrier_by_longest_prefix_and_portability_as_of_the_day():
         ("7", "MOC", A, "99999", "2026-10-20 10:00:00", 60, "c1"),
     ]
     con = _con(recs, [(C, "CMCC", "2026-10-15")])
-    got = {r[0]: r[1:] for r in con.execute("SELECT record_id, other_type, other_carrier, other_on_net FROM norm").fetchall()}
+    got = {r[0]: r[1:] for r in con.execute("SELECT record_key, other_type, other_carrier, other_on_net FROM norm").fetchall()}
     assert got["1"] == ("mobile", "MVNO_CM", False)
     assert got["2"] == ("mobile", "MVNO_CT", False)
     assert got["3"] == ("mobile", "CUCC", False)
@@ -97,13 +97,26 @@ def test_on_net_pair_is_one_call_and_lonely_records_stay():
         ("t5", "MTC", B, A, "2026-10-01 09:00:03", 30, "cellB"),
     ]
     con = _con(recs)
-    rows = con.execute(f"SELECT call_id, caller, callee, is_sms, caller_cell, callee_cell FROM ({calls_sql('norm')}) ORDER BY call_id").fetchall()
-    assert [r[0] for r in rows] == ["m1", "m2", "m5", "t3", "t4"]
-    by = {r[0]: r for r in rows}
-    assert by["m1"][1:] == (A, B, False, "cellA", "cellB")
-    assert by["m2"][1:] == (B, A, True, "cellB", "cellA")
-    assert by["t3"][1:3] == (C, A)
-    assert by["t4"][1:3] == (A, B)
+    rows = con.execute(
+        f"SELECT strftime(start_time, '%H:%M:%S'), caller, callee, is_sms, duration_s, caller_cell, callee_cell FROM ({calls_sql('norm')}) ORDER BY 1"
+    ).fetchall()
+    assert rows == [
+        ("09:00:00", A, B, False, 120, "cellA", "cellB"),  # m1, with t1's cell: t1 is dropped
+        ("09:00:02", A, B, False, 30, "cellA", "cellB"),  # m5 with t5's
+        ("11:00:00", B, A, True, 0, "cellB", "cellA"),  # m2 with t2's
+        ("12:00:00", C, A, False, 30, None, "cellA"),  # t3, off-net
+        ("13:00:00", A, B, False, 45, None, "cellB"),  # t4, no twin
+    ]
+
+
+def test_records_are_keyed_by_their_file_and_row():
+    from transforms.calls import ROW_SPAN, record_keys_sql
+
+    con = duckdb.connect()
+    con.execute("CREATE TABLE staged AS SELECT * FROM (VALUES ('b.csv', 1), ('a.parquet', 1), ('b.csv', 2)) AS t(__file, __row)")
+    con.execute("CREATE TABLE files AS SELECT * FROM (VALUES ('a.parquet', 0), ('b.csv', 1)) AS t(__file, file_no)")
+    got = con.execute(f"SELECT __file, __row, record_key FROM ({record_keys_sql('staged', 'files')}) ORDER BY 3").fetchall()
+    assert got == [("a.parquet", 1, 1), ("b.csv", 1, ROW_SPAN + 1), ("b.csv", 2, ROW_SPAN + 2)]
 
 
 def test_transforms_transpile_to_spark_sql():
