@@ -16,6 +16,13 @@ do not apply) are drawn at random over wide ranges (groupscope.synth.params.draw
 `--draw-seed`), with the default configuration, in `--dir` (default bench_data/drawn). An operator
 already run there with the same settings and the same code (a hash of the packages' sources) is
 reused; benchmarks/calibration_estimators.py runs and reuses the same ones.
+
+    python benchmarks/sweep_quality.py --only 12,14 --months 12 --survey-months 12,2
+
+`--months N` generates and runs N months ending 2026-10 instead of two (a year of account managers'
+surveys behind the calibration, as `analytics.survey_months` expects); `--survey-months K,...` evaluates
+the last month once per K, re-running it with `analytics.survey_months` K (the same operator with fewer
+months of surveys), one table row each.
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ import time
 from pathlib import Path
 
 from groupscope.config import config_from_dict
+from groupscope.period import Period
 from groupscope.synth.generate import generate
 from groupscope.synth.params import TIDY, SynthParams, drawn_settings
 from pipelines.evaluate import evaluate, missed
@@ -104,10 +112,12 @@ def code_hash() -> str:
     return h.hexdigest()[:16]
 
 
-def config_for(root: Path, params: SynthParams):
-    """The default configuration, with the operator's own calendar (Monday-Friday where holidays are off)."""
+def config_for(root: Path, params: SynthParams, survey_months: int | None = None):
+    """The default configuration, with the operator's own calendar (Monday-Friday where holidays are off);
+    `survey_months`: analytics.survey_months instead of its default."""
     national = "chinese-calendar" if params.holidays else "none"
-    return config_from_dict({"work_dir": str(root / "work"), "calendar": {"national": national}})
+    extra = {"analytics": {"survey_months": survey_months}} if survey_months else {}
+    return config_from_dict({"work_dir": str(root / "work"), "calendar": {"national": national}, **extra})
 
 
 def generate_and_run(root: Path, params: SynthParams):
@@ -146,10 +156,16 @@ def main() -> None:
     ap.add_argument("--only", help="comma-separated row numbers (1-based) to run")
     ap.add_argument("--drawn", type=int, help="instead: this many operators with settings drawn at random")
     ap.add_argument("--draw-seed", type=int, default=4242)
+    ap.add_argument("--months", type=int, default=len(MONTHS), help="sweep rows: this many months ending 2026-10")
+    ap.add_argument("--survey-months", help="sweep rows: comma-separated analytics.survey_months, the last month evaluated with each")
     a = ap.parse_args()
     months = MONTHS
+    if a.months != len(MONTHS):
+        months = tuple(str(p) for p in reversed(Period.parse(MONTHS[-1]).back(a.months)))
+    survey_months = [int(x) for x in a.survey_months.split(",")] if a.survey_months else [None]
     a.dir = a.dir or (DRAWN_DIR if a.drawn else "bench_data/sweep")
     if a.drawn:
+        months = MONTHS  # --months and --survey-months are for the sweep's rows
         print(f"Quality on {a.drawn} operators drawn at random (groupscope.synth.params.drawn_settings, draw seed "
               f"{a.draw_seed}), months {', '.join(months)}, period evaluated {months[-1]}, default configuration.")
         print(f"Command: `python benchmarks/sweep_quality.py --drawn {a.drawn}`"
@@ -167,15 +183,22 @@ def main() -> None:
         rows = [r for r in rows if r[0] in keep]
     print(f"Quality sweep: {a.subscribers:,} subscribers, months {', '.join(months)}, period evaluated {months[-1]}.")
     print(f"Command: `python benchmarks/sweep_quality.py --subscribers {a.subscribers}`"
-          + (f" `--only {a.only}`" if a.only else "") + "\n")
+          + (f" `--only {a.only}`" if a.only else "") + (f" `--months {a.months}`" if a.months != len(MONTHS) else "")
+          + (f" `--survey-months {a.survey_months}`" if a.survey_months else "") + "\n")
     print("| # | setting | seed | " + " | ".join(c[0] for c in COLUMNS) + " |")
     print("|---|---|---|" + "---|" * len(COLUMNS))
     for i, (label, seed, kw) in rows:
         root = Path(a.dir) / f"row{i}"
         t = time.perf_counter()
-        cfg = generate_and_run(root, SynthParams(months=months, subscribers=a.subscribers, seed=seed, **kw))
-        m = evaluate(cfg, root / "landing_truth", months[-1])
-        print(f"| {i} | {label} | {seed} | " + " | ".join(_cell(m, k, f) for _, k, f in COLUMNS) + " |", flush=True)
+        params = SynthParams(months=months, subscribers=a.subscribers, seed=seed, **kw)
+        cfg = generate_and_run(root, params)
+        for k in survey_months:
+            if k is not None:  # the last month again, calibrated on its last k months of surveys
+                cfg = config_for(root, params, k)
+                run_period(cfg, root / "landing", months[-1])
+            m = evaluate(cfg, root / "landing_truth", months[-1])
+            name = label if k is None else f"{label}, surveys of {k} months"
+            print(f"| {i} | {name} | {seed} | " + " | ".join(_cell(m, k2, f) for _, k2, f in COLUMNS) + " |", flush=True)
         print(f"({label}: {time.perf_counter() - t:.0f} s)", file=sys.stderr)
 
 
