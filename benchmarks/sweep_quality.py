@@ -2,7 +2,7 @@
 
     python benchmarks/sweep_quality.py --subscribers 8000 > docs/quality.md
 
-Each row generates an operator (two months), runs the pipeline for both months with the default
+Each row generates an operator (two months; `--months`), runs the pipeline for both months with the default
 configuration (calendar.national: none where the operator's calendar is Monday-Friday), and evaluates the second month against the generator's ground truth. The rows: the tidy
 operator (every setting of a real operator's variety off, groupscope.synth.params.TIDY), each setting
 of that variety switched on alone at its default (issue 12), the mix of all of them (the generator's
@@ -22,7 +22,7 @@ reused; benchmarks/calibration_estimators.py runs and reuses the same ones.
 `--months N` generates and runs N months ending 2026-10 instead of two (a year of account managers'
 surveys behind the calibration, as `analytics.survey_months` expects); `--survey-months K,...` evaluates
 the last month once per K, re-running it with `analytics.survey_months` K (the same operator with fewer
-months of surveys), one table row each.
+months of surveys; the month before keeps the default configuration's results), one table row each.
 """
 
 from __future__ import annotations
@@ -116,7 +116,7 @@ def config_for(root: Path, params: SynthParams, survey_months: int | None = None
     """The default configuration, with the operator's own calendar (Monday-Friday where holidays are off);
     `survey_months`: analytics.survey_months instead of its default."""
     national = "chinese-calendar" if params.holidays else "none"
-    extra = {"analytics": {"survey_months": survey_months}} if survey_months else {}
+    extra = {"analytics": {"survey_months": survey_months}} if survey_months is not None else {}
     return config_from_dict({"work_dir": str(root / "work"), "calendar": {"national": national}, **extra})
 
 
@@ -159,13 +159,16 @@ def main() -> None:
     ap.add_argument("--months", type=int, default=len(MONTHS), help="sweep rows: this many months ending 2026-10")
     ap.add_argument("--survey-months", help="sweep rows: comma-separated analytics.survey_months, the last month evaluated with each")
     a = ap.parse_args()
+    if a.drawn and (a.months != len(MONTHS) or a.survey_months):
+        ap.error("--months and --survey-months are for the sweep's rows, not with --drawn")
+    if a.months < 1:
+        ap.error("--months must be at least 1")
     months = MONTHS
     if a.months != len(MONTHS):
         months = tuple(str(p) for p in reversed(Period.parse(MONTHS[-1]).back(a.months)))
     survey_months = [int(x) for x in a.survey_months.split(",")] if a.survey_months else [None]
     a.dir = a.dir or (DRAWN_DIR if a.drawn else "bench_data/sweep")
     if a.drawn:
-        months = MONTHS  # --months and --survey-months are for the sweep's rows
         print(f"Quality on {a.drawn} operators drawn at random (groupscope.synth.params.drawn_settings, draw seed "
               f"{a.draw_seed}), months {', '.join(months)}, period evaluated {months[-1]}, default configuration.")
         print(f"Command: `python benchmarks/sweep_quality.py --drawn {a.drawn}`"

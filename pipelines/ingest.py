@@ -140,10 +140,14 @@ def sha256_of(path: Path) -> str:
     return h.hexdigest()
 
 
+# the layout of a staged file (2: __row always BIGINT; a CSV with rejected lines had written a DOUBLE)
+STAGED_FORMAT = 2
+
+
 def rules_fingerprint(rules: list[RowRule], opts: IngestOptions | None = None) -> str:
     """What a staged file depends on besides its bytes: the row rules, the encoding and time zone it was
-    read with. A change re-reads the file."""
-    text = "\n".join(f"{r.column}|{r.reason}|{r.fails_sql}|{r.typed_sql}" for r in rules)
+    read with, the staged layout (STAGED_FORMAT). A change re-reads the file."""
+    text = f"format {STAGED_FORMAT}\n" + "\n".join(f"{r.column}|{r.reason}|{r.fails_sql}|{r.typed_sql}" for r in rules)
     if opts is not None:
         text += f"\n{codecs.lookup(opts.encoding).name}|{opts.timezone}"
     return hashlib.sha256(text.encode()).hexdigest()[:16]
@@ -742,7 +746,8 @@ def _stage_on(cur, path, table, out_dir, opts, sha, rel, rules, res, tmpdir) -> 
         # error handling), checked, and the accepted rows are written; insertion order is kept, so staged rows
         # stay in file order without a sort
         accepted = cur.execute(
-            f"COPY (SELECT {_typed_sql(table, typed)}, {lit(rel)} AS __file, __row FROM __raw WHERE ({rule}) IS NULL) "
+            f"COPY (SELECT {_typed_sql(table, typed)}, {lit(rel)} AS __file, CAST(__row AS BIGINT) AS __row FROM __raw "
+            f"WHERE ({rule}) IS NULL) "
             f"TO {lit(str(tmp))} (FORMAT parquet, COMPRESSION snappy)"
         ).fetchall()[0][0]
         failed = []

@@ -192,6 +192,10 @@ def test_crlf_csv_quarantines_an_unparseable_line_without_its_line_breaks(tmp_pa
                     b"G3,\"1\"2,2026-10-03\r\nG4,7,2026-10-03\r\n")
     res, q = ingest.stage_file(duckdb.connect(), tmp_path, src, table, "month=2026-10", tmp_path / "out", "utf-8", "0" * 64, src.name)
     assert (res.rows_read, res.accepted, res.quarantined) == (4, 2, 2)
+    # the row numbers worked out around the rejected lines are staged as integers, as every file's are
+    # (the calls stage keys each record by them: transforms.calls.record_keys_sql)
+    staged = pq.read_table(tmp_path / "out" / res.staged)
+    assert staged.schema.field("__row").type == pa.int64() and sorted(staged.column("__row").to_pylist()) == [1, 4]
     assert q.select(["row_number", "reason", "raw"]).to_pylist() == [
         {"row_number": 2, "reason": "unparseable line", "raw": "G2,12,2026-10-02,x"},
         {"row_number": 3, "reason": "unparseable line", "raw": 'G3,"1"2,2026-10-03'},
