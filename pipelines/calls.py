@@ -25,15 +25,17 @@ def build_calls(cfg: Config, period: str, con=None) -> Path:
     for t in ("number_ranges", "ported_numbers"):
         eng.register_parquet(t, staged_files(work, t, period))
     eng.register_parquet("cdr_staged", staged_files(work, "cdr", period))
-    # each record's key: its source file's number (a table of the period's few hundred files) and its row
-    names = [f for (f,) in eng.rows("SELECT DISTINCT __file FROM cdr_staged ORDER BY 1")]
+    # each record's key: its source file's number (a table of the period's few hundred files) and its row;
+    # the same pass counts the records
+    per_file = eng.rows("SELECT __file, count(*) FROM cdr_staged GROUP BY __file ORDER BY __file")
+    names = [f for f, _ in per_file]
     eng.register_arrow("cdr_files", pa.table({"__file": pa.array(names, pa.string()), "file_no": pa.array(range(len(names)), pa.int64())}))
     eng.view("cdr", record_keys_sql("cdr_staged", "cdr_files"))
     _check_home_carrier(eng, cfg.home_carrier)
     # The normalised records are an intermediate (not a result), partitioned by a hash of the record's
     # unordered number pair: an MO record and its MT twin are in one partition, and so is every call of a
     # pair, so the MOC/MTC collapse here and the call graph later run partition by partition.
-    ((rows,),) = eng.rows("SELECT count(*) FROM cdr_staged")
+    rows = sum(n for _, n in per_file)
     pair = "least(served_msisdn, other_number), greatest(served_msisdn, other_number)"
     norm = normalised_cdr_sql("cdr", "number_ranges", "ported_numbers", cfg.home_carrier)
     eng.shuffle("cdr_normalised", norm, pair, eng.partitions(rows))

@@ -743,8 +743,8 @@ def _stage_on(cur, path, table, out_dir, opts, sha, rel, rules, res, tmpdir) -> 
         typed = text_of is not None
         rule = _rule_index_sql(rules, typed)
         # one pass over the file: every value is read here (corrupt Parquet pages fail now, inside the file's
-        # error handling), checked, and the accepted rows are written; insertion order is kept, so staged rows
-        # stay in file order without a sort
+        # error handling), checked, and the accepted rows are written; no step reads the staged rows' order (the
+        # period's dedupe and take-outs order by __file and __row; a CSV with rejected lines is not staged in file order)
         accepted = cur.execute(
             f"COPY (SELECT {_typed_sql(table, typed)}, {lit(rel)} AS __file, CAST(__row AS BIGINT) AS __row FROM __raw "
             f"WHERE ({rule}) IS NULL) "
